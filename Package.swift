@@ -1,0 +1,71 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "conductor",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "conductor", targets: ["conductor"]),
+        .library(name: "ComfyWire", targets: ["ComfyWire"]),
+        .library(name: "SimulatedNode", targets: ["SimulatedNode"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+    ],
+    targets: [
+        /// Pure ComfyUI wire model: JSON values, prompt graphs, file references, queue/history, WS messages.
+        .target(name: "ComfyWire", swiftSettings: swiftSettings),
+        /// A simulated ComfyUI node (HTTP + WebSocket) with a simulated GPU and fault injection.
+        .target(
+            name: "SimulatedNode",
+            dependencies: [
+                "ComfyWire",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "conductor",
+            dependencies: [
+                "ComfyWire",
+                "SimulatedNode",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "ComfyWireTests", dependencies: ["ComfyWire"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SimulatedNodeTests",
+            dependencies: [
+                "ComfyWire",
+                "SimulatedNode",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            exclude: ["Recordings"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,29 @@
+/// Faults injected into a simulated node, for the reliability tests: all off by default.
+public struct FaultState: Sendable, Equatable {
+    /// The next N prompts fail at their first executed node with this message.
+    public var failNext = 0
+    public var failMessage = "Simulated node failure"
+    /// The worker stops making progress (a hung GPU) until cleared.
+    public var hang = false
+    /// Every HTTP response is delayed by this many real seconds.
+    public var responseDelay: Double = 0
+
+    public init() {}
+}
+
+/// A fault to inject, through `SimulatedNode.inject(_:)` or `POST /sim/faults` when enabled.
+public enum Fault: Sendable, Equatable {
+    /// The next `count` prompts end in `execution_error` (a node raising).
+    case failNextPrompts(count: Int, message: String)
+    /// The running prompt stops progressing; `false` resumes it.
+    case hang(Bool)
+    /// The process dies and comes back after `downSeconds`: sockets closed, connections refused
+    /// meanwhile, queue, history and VRAM forgotten, temp files deleted.
+    case crashAndRestart(downSeconds: Double)
+    /// Every WebSocket is closed; the server keeps running.
+    case dropWebSockets
+    /// Every HTTP response waits this many seconds first (0 clears it).
+    case slowResponses(seconds: Double)
+    /// The listener closes for `seconds` (connections refused); state is kept.
+    case refuseConnections(seconds: Double)
+}

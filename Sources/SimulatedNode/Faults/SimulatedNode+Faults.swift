@@ -1,0 +1,63 @@
+import ComfyWire
+
+extension SimulatedNode {
+    /// Injects a fault (tests call this directly; `POST /sim/faults` when the profile enables it).
+    public func inject(_ fault: Fault) {
+        switch fault {
+        case .failNextPrompts(let count, let message):
+            faults.failNext = count
+            faults.failMessage = message
+        case .hang(let on):
+            faults.hang = on
+        case .slowResponses(let seconds):
+            faults.responseDelay = seconds
+        case .dropWebSockets:
+            dropAllSockets()
+        case .refuseConnections(let seconds):
+            dropAllSockets()
+            serverControl?.yield(.goDown(seconds: seconds))
+        case .crashAndRestart(let downSeconds):
+            forgetEverything()
+            serverControl?.yield(.goDown(seconds: downSeconds))
+        }
+    }
+
+    func dropAllSockets() {
+        for socket in sockets.values { socket.continuation.finish() }
+        sockets.removeAll()
+    }
+
+    /// What a ComfyUI restart loses: queue, history, counter, cache, VRAM, temp files, sockets.
+    func forgetEverything() {
+        generation += 1
+        dropAllSockets()
+        pending.removeAll()
+        running = nil
+        runningNode = nil
+        history.removeAll()
+        cache.removeAll()
+        counter = 0
+        interruptRequested = false
+        faults = FaultState()
+        gpu.unloadAll()
+        files.clearTemp()
+        workSignal?.yield()
+    }
+}
+
+extension Fault {
+    /// The JSON form `POST /sim/faults` takes, e.g. `{"fault": "crash_and_restart", "down_seconds": 2}`.
+    public init?(json: JSONValue) {
+        switch json["fault"]?.stringValue {
+        case "fail_next_prompts"?:
+            self = .failNextPrompts(count: json["count"]?.intValue ?? 1,
+                                    message: json["message"]?.stringValue ?? "Simulated node failure")
+        case "hang"?: self = .hang(json["on"]?.boolValue ?? true)
+        case "crash_and_restart"?: self = .crashAndRestart(downSeconds: json["down_seconds"]?.doubleValue ?? 1)
+        case "drop_websockets"?: self = .dropWebSockets
+        case "slow_responses"?: self = .slowResponses(seconds: json["seconds"]?.doubleValue ?? 0)
+        case "refuse_connections"?: self = .refuseConnections(seconds: json["seconds"]?.doubleValue ?? 1)
+        default: return nil
+        }
+    }
+}

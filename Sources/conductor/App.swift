@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// `conductor`: one ComfyUI endpoint in front of a fleet of GPU nodes.
+@main
+struct Conductor: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "conductor",
+        abstract: "One ComfyUI endpoint in front of many GPU nodes.",
+        subcommands: [SimNodeCommand.self]
+    )
+}
