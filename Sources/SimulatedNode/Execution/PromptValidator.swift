@@ -65,9 +65,13 @@ public struct PromptValidator: Sendable {
                 valid = false
                 reasons = [
                     Self.error("exception_during_validation", "Exception when validating node", "'\(failure.id)'",
-                               ["exception_type": "KeyError", "traceback": []])
+                               ["exception_type": "KeyError", "traceback": [
+                                   "  File \"COMFYUI/execution.py\", line 1043, in validate_prompt\n    <simulated>\n",
+                                   "  File \"COMFYUI/execution.py\", line 818, in validate_inputs\n    <simulated>\n",
+                               ]])
                 ]
                 run.results[output] = (false, reasons)
+                if !run.order.contains(output) { run.order.append(output) }
             } catch {
                 valid = false
                 reasons = []

@@ -22,7 +22,7 @@ extension SimulatedNode {
         } else {
             await Task.yield()
         }
-        while faults.hang, self.generation == generation, !Task.isCancelled {
+        while faults.hang, !interruptRequested, self.generation == generation, !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(5))
         }
         return self.generation == generation && !Task.isCancelled
@@ -55,6 +55,7 @@ extension SimulatedNode {
         var signatures: [String: String] = [:]
         for id in order { signatures[id] = signature(of: id, in: graph, known: signatures) }
         let cachedIDs = order.filter { cache[signatures[$0]!] != nil }
+        let outputCacheAtStart = cachedNodeIDs
         lifecycle(.executionCached(nodes: cachedIDs, promptID: promptID, timestamp: Self.nowMilliseconds()))
 
         var values: [String: [SimValue]] = [:]
@@ -145,7 +146,8 @@ extension SimulatedNode {
                 promptID: promptID, nodeID: failing.id, nodeType: failing.type, executed: executed,
                 exceptionMessage: message + "\n", exceptionType: type,
                 traceback: ["  File \"COMFYUI/execution.py\", line 518, in execute\n    <simulated>\n"],
-                currentInputs: .object(currentInputs(graph[failing.id])), currentOutputs: .array(cachedIDs.map(JSONValue.string)),
+                currentInputs: .object(currentInputs(graph[failing.id], graph: graph)),
+                currentOutputs: .array(outputCacheAtStart.map(JSONValue.string)),
                 timestamp: Self.nowMilliseconds())
             lifecycle(.executionError(error))
             status = HistoryStatus(statusStr: "error", completed: false, messages: messages)
@@ -157,6 +159,7 @@ extension SimulatedNode {
             status = HistoryStatus(statusStr: "error", completed: false, messages: messages)
         }
         for (sig, node) in usedCache { cache[sig] = node }
+        cachedNodeIDs = order.filter { usedCache[signatures[$0]!] != nil }
         if cache.count > usedCache.count * 4 + 64 { cache = usedCache }  // classic cache: roughly the last prompts
         history.insert(HistoryEntry(prompt: item, outputs: outputs, status: status, meta: meta), id: promptID,
                        cap: Self.maximumHistory)
@@ -166,11 +169,17 @@ extension SimulatedNode {
         send(.executing(node: nil, displayNode: nil, promptID: promptID), to: owner)
     }
 
-    func currentInputs(_ node: PromptGraph.Node?) -> JSONObject {
+    /// `execution_error.current_inputs`: each input as a one-element list; links as their value's text.
+    func currentInputs(_ node: PromptGraph.Node?, graph: PromptGraph) -> JSONObject {
         guard let node else { return [:] }
         var out = JSONObject()
         for (name, value) in node.inputs {
-            if case .literal(let literal) = PromptGraph.Input(value) { out[name] = [.string(literal.stringValue ?? literal.jsonString())] }
+            switch PromptGraph.Input(value) {
+            case .literal(let literal): out[name] = [literal]
+            case .link(let source, let slot):
+                let type = graph[source]?.classType.flatMap { catalog[$0] }.flatMap { slot < $0.outputs.count ? $0.outputs[slot].type : nil }
+                out[name] = [.string("<simulated \(type ?? "value") from node \(source)>")]
+            }
         }
         return out
     }

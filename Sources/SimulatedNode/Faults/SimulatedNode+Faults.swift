@@ -36,6 +36,7 @@ extension SimulatedNode {
         runningNode = nil
         history.removeAll()
         cache.removeAll()
+        cachedNodeIDs.removeAll()
         counter = 0
         interruptRequested = false
         faults = FaultState()

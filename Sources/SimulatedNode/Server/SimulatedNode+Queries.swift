@@ -54,6 +54,14 @@ extension SimulatedNode {
         return dated.sorted { $0.1 > $1.1 }.map(\.0)
     }
 
+    /// `/extensions`: the frontend's extension scripts under the web root, as ComfyUI lists them.
+    public nonisolated func frontendExtensions() -> [String] {
+        guard let webRoot = profile.webRoot else { return [] }
+        let base = URL(fileURLWithPath: webRoot).appendingPathComponent("extensions")
+        guard let walker = FileManager.default.enumerator(atPath: base.path) else { return [] }
+        return walker.compactMap { $0 as? String }.filter { $0.hasSuffix(".js") }.sorted().map { "/extensions/" + $0 }
+    }
+
     // MARK: Jobs API (§2.8, as v0.8.0: interrupted jobs are "failed")
 
     struct Job {

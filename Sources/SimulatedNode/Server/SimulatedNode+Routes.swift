@@ -155,7 +155,7 @@ public struct SimulatedNodeRoutes: Sendable {
             return Self.json(.array(files.map(JSONValue.string)))
         }
         both("/embeddings", .get) { _, _ in Self.json([]) }
-        both("/extensions", .get) { _, _ in Self.json([]) }
+        both("/extensions", .get) { _, _ in Self.json(.array(node.frontendExtensions().map(JSONValue.string))) }
         both("/system_stats", .get) { _, _ in Self.json(await node.systemStats()) }
         both("/features", .get) { _, _ in Self.json(.object(SimulatedNode.features(node.profile))) }
         both("/users", .get) { _, _ in Self.json(["storage": "server", "migrated": true]) }

@@ -18,6 +18,8 @@ public actor SimulatedNode {
     var runningNode: String?
     var history = HistoryStore()
     var cache: [String: CachedNode] = [:]
+    /// Node ids of the last prompt whose outputs are cached (`execution_error.current_outputs`).
+    var cachedNodeIDs: [String] = []
     var sockets: [String: WebSocketClient] = [:]
     var interruptRequested = false
     /// Bumped on a simulated restart so work in flight knows it belongs to a dead process.
@@ -135,7 +137,10 @@ public actor SimulatedNode {
     /// `POST /free`.
     public func free(unloadModels: Bool, freeMemory: Bool) {
         if unloadModels || freeMemory { gpu.unloadAll() }
-        if freeMemory { cache.removeAll() }
+        if freeMemory {
+            cache.removeAll()
+            cachedNodeIDs.removeAll()
+        }
     }
 
     // MARK: WebSocket clients
