@@ -61,6 +61,8 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     }
 
     public var count: Int { keys.count }
+    /// The values in key order.
+    public var values: [JSONValue] { keys.map { storage[$0]! } }
     public var isEmpty: Bool { keys.isEmpty }
 
     public subscript(key: String) -> JSONValue? {

@@ -194,7 +194,8 @@ public actor SimulatedNode {
         let targets = owner.map { sid in sockets[sid].map { [$0] } ?? [] } ?? Array(sockets.values)
         for socket in targets {
             let frame: BinaryFrame
-            if socket.featureFlags["supports_preview_metadata"]?.boolValue == true {
+            // A prompt without client_id broadcasts type 1 to every socket, whatever it negotiated.
+            if owner != nil, socket.featureFlags["supports_preview_metadata"]?.boolValue == true {
                 frame = .previewImageWithMetadata(
                     metadata: ["node_id": .string(node), "prompt_id": .string(promptID), "display_node_id": .string(node),
                                "parent_node_id": .null, "real_node_id": .string(node), "image_type": "image/jpeg"],
