@@ -183,7 +183,9 @@ struct WebSocketConformanceTests {
                 _ = try await client.post("/interrupt", ["prompt_id": .string(id)])
                 try await submitter.waitForEnd(of: id)
                 for socket in sockets {
-                    try await socket.waitFor("final status") { $0.last?.token == "status" || $0.last?.token == "executing:null" }
+                    try await socket.waitFor("final status") { frames in
+                        frames.contains { $0.message?["data"]?["status"]?["exec_info"]?["queue_remaining"]?.intValue == 0 }
+                    }
                 }
                 for (spec, socket) in zip(specs, sockets) {
                     Self.expectSameOrder(spec, socket, scenario: "job-interrupted", collapse: true)
@@ -202,14 +204,22 @@ struct WebSocketConformanceTests {
         let specs = Self.clients(recording)
         let before = try #require(specs.first { $0.name == "submitter_before_disconnect" })
         let after = try #require(specs.first { $0.name == "submitter_reconnected" })
-        let prompt = try #require(Recordings.ws("job-success-legacy-client")["request"]?["json"])
+        // A 50-step job, so the worker is still inside node 2 when the hang fault lands.
+        var prompt = try #require(Recordings.ws("job-success-legacy-client")["request"]?["json"]?.objectValue)
+        if case .object(var graph)? = prompt["prompt"], case .object(var work)? = graph["2"], case .object(var inputs)? = work["inputs"] {
+            inputs["steps"] = 50
+            work["inputs"] = .object(inputs)
+            graph["2"] = .object(work)
+            prompt["prompt"] = .object(graph)
+        }
+        let body = JSONValue.object(prompt)
         var profile = NodeProfile.test
         profile.timeScale = 0.05
         try await withNode(profile) { node, client in
             try await withWebSocket(port: client.port, clientID: before.clientID) { first in
                 first.clear()
                 await node.inject(.hang(false))
-                let id = try await client.submit(prompt)
+                let id = try await client.submit(body)
                 try await first.waitFor("2 progress steps") { $0.filter { $0.token == "progress" }.count >= 2 }
                 await node.inject(.hang(true))
                 first.close()
