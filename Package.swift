@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         /// Pure ComfyUI wire model: JSON values, prompt graphs, file references, queue/history, WS messages.
@@ -41,10 +42,30 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// Conductor's pure decisions: cluster configuration and the scheduler. No I/O, no clock.
+        .target(name: "ConductorCore", dependencies: ["ComfyWire"], swiftSettings: swiftSettings),
+        /// The coordinator: node links, durable queue, dispatcher, event relay, and the ComfyUI API surface.
+        .target(
+            name: "Conductor",
+            dependencies: [
+                "ComfyWire",
+                "ConductorCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "conductor",
             dependencies: [
                 "ComfyWire",
+                "Conductor",
+                "ConductorCore",
                 "SimulatedNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -55,6 +76,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ComfyWireTests", dependencies: ["ComfyWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "ConductorCoreTests", dependencies: ["ConductorCore", "ComfyWire"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SimulatedNodeTests",
             dependencies: [

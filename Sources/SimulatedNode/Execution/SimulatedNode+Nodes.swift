@@ -38,7 +38,10 @@ extension SimulatedNode {
         }
         try checkInterrupt()
 
-        switch nodeClass.behaviour {
+        guard let behaviour = catalog.behaviour(of: nodeClass.name) else {
+            throw NodeStop.failed(type: "NotImplementedError", message: "\(nodeClass.name) is not simulated")
+        }
+        switch behaviour {
         case .loadCheckpoint:
             let name = literal("ckpt_name")?.stringValue ?? ""
             return NodeResult(outputs: [.model(checkpoint: name, loras: []), .clip, .vae])
@@ -102,7 +105,7 @@ extension SimulatedNode {
             }
             let alpha = image.channels == 4 ? image.channel(3).inverted() : RasterImage(
                 width: image.width, height: image.height, channels: 1, pixels: [UInt8](repeating: 0, count: image.width * image.height))
-            if nodeClass.behaviour == .loadImage { return NodeResult(outputs: [.images([image.rgb]), .mask(alpha)]) }
+            if nodeClass.name == "LoadImage" { return NodeResult(outputs: [.images([image.rgb]), .mask(alpha)]) }
             let channel = ["red": 0, "green": 1, "blue": 2, "alpha": 3][literal("channel")?.stringValue ?? "alpha"] ?? 3
             return NodeResult(outputs: [.mask(channel == 3 ? alpha : image.channel(channel))])
         case .invertImage:
@@ -111,7 +114,7 @@ extension SimulatedNode {
             let image = RasterImage.solid(width: int("width", 512), height: int("height", 512), color: int("color", 0))
             return NodeResult(outputs: [.images(Array(repeating: image, count: max(1, int("batch_size", 1))))])
         case .acceptanceWork, .acceptanceFail:
-            let failing = nodeClass.behaviour == .acceptanceFail
+            let failing = nodeClass.name == "AcceptanceFail"
             let steps = failing ? int("steps_before_failure", 2) : max(1, int("steps", 10))
             let seconds = literal("seconds_per_step")?.doubleValue ?? 0.1
             let previews = failing ? false : (literal("preview")?.boolValue ?? true)

@@ -57,7 +57,7 @@ public actor SimulatedNode {
 
     func validator() -> PromptValidator {
         let files = self.files
-        return PromptValidator(catalog: catalog, context: catalogContext()) { files.exists(reference: $0) }
+        return PromptValidator(catalog: catalog.byName, context: catalogContext()) { files.exists(reference: $0) }
     }
 
     /// What `POST /prompt` answers: status and JSON body.

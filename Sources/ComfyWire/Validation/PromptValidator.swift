@@ -1,15 +1,13 @@
-import ComfyWire
-
 /// ComfyUI's `validate_prompt`: which outputs run, and the 400 body when none can.
 ///
 /// Pure: the catalog, the combo lists and a file-existence check come in; no I/O happens here.
 public struct PromptValidator: Sendable {
-    public let catalog: NodeCatalog
+    public let catalog: [String: NodeClass]
     public let context: CatalogContext
     /// Whether an (annotated) input file exists, for LoadImage's own validation.
     public let fileExists: @Sendable (String) -> Bool
 
-    public init(catalog: NodeCatalog, context: CatalogContext, fileExists: @escaping @Sendable (String) -> Bool) {
+    public init(catalog: [String: NodeClass], context: CatalogContext, fileExists: @escaping @Sendable (String) -> Bool) {
         self.catalog = catalog
         self.context = context
         self.fileExists = fileExists
@@ -22,7 +20,7 @@ public struct PromptValidator: Sendable {
         case rejected(JSONValue)
     }
 
-    static func error(_ type: String, _ message: String, _ details: String, _ extra: JSONObject = [:]) -> JSONObject {
+    public static func error(_ type: String, _ message: String, _ details: String, _ extra: JSONObject = [:]) -> JSONObject {
         ["type": .string(type), "message": .string(message), "details": .string(details), "extra_info": .object(extra)]
     }
 

@@ -1,6 +1,4 @@
-import ComfyWire
-
-/// One node class the simulated node knows: its `/object_info` entry, validation rules and behaviour.
+/// One node class as `/object_info` describes it: inputs, outputs, and what validation checks.
 public struct NodeClass: Sendable {
     /// Where a combo input's options come from.
     public enum ComboSource: Sendable {
@@ -26,13 +24,11 @@ public struct NodeClass: Sendable {
     public struct Input: Sendable {
         public let name: String
         public let kind: InputKind
-    }
 
-    /// What running the node does in the simulation.
-    public enum Behaviour: Sendable {
-        case loadCheckpoint, loadLora, loadVAE, encodeText, emptyLatent, sample, decode
-        case saveImage, previewImage, loadImage, loadImageMask, invertImage, emptyImage
-        case acceptanceWork, acceptanceFail
+        public init(name: String, kind: InputKind) {
+            self.name = name
+            self.kind = kind
+        }
     }
 
     public let name: String
@@ -47,7 +43,24 @@ public struct NodeClass: Sendable {
     public let isOutputNode: Bool
     /// Inputs checked by the class's own `VALIDATE_INPUTS` instead of the combo/min/max checks.
     public let customValidated: Set<String>
-    public let behaviour: Behaviour
+
+    public init(
+        name: String, displayName: String, category: String, description: String, pythonModule: String,
+        required: [Input], optional: [Input], hidden: JSONObject, outputs: [(type: String, name: String)],
+        isOutputNode: Bool, customValidated: Set<String>
+    ) {
+        self.name = name
+        self.displayName = displayName
+        self.category = category
+        self.description = description
+        self.pythonModule = pythonModule
+        self.required = required
+        self.optional = optional
+        self.hidden = hidden
+        self.outputs = outputs
+        self.isOutputNode = isOutputNode
+        self.customValidated = customValidated
+    }
 
     public func input(named name: String) -> Input? {
         required.first { $0.name == name } ?? optional.first { $0.name == name }
@@ -60,6 +73,13 @@ public struct CatalogContext: Sendable {
     public var loras: [String]
     public var vaes: [String]
     public var inputImages: [String]
+
+    public init(checkpoints: [String] = [], loras: [String] = [], vaes: [String] = [], inputImages: [String] = []) {
+        self.checkpoints = checkpoints
+        self.loras = loras
+        self.vaes = vaes
+        self.inputImages = inputImages
+    }
 }
 
 extension NodeClass {

@@ -1,0 +1,215 @@
+import ComfyWire
+import ConductorCore
+import Foundation
+import GRDB
+
+/// A job as Conductor keeps it: the client's prompt and where it is in its life.
+public struct Job: Sendable, Hashable {
+    /// Where a job is. `queued` waits in Conductor; `dispatched` is on a node (waiting or running there).
+    public enum State: String, Sendable, Codable {
+        case queued, dispatched, running
+    }
+
+    public var id: String
+    /// Order of acceptance; breaks ties of `number` as a stable FIFO.
+    public var sequence: Int64
+    /// The client's priority number (lower runs first), ComfyUI's semantics.
+    public var number: JSONNumber
+    public var clientID: String?
+    /// The prompt exactly as the client sent it.
+    public var prompt: JSONValue
+    /// The client's extra_data with client_id and create_time, as ComfyUI shows it.
+    public var extraData: JSONObject
+    public var outputsToExecute: [String]
+    public var state: State
+    public var node: String?
+    /// Why the scheduler put it where it is (JSON of `Placement`).
+    public var placement: String?
+    public var createdAt: Int64
+
+    /// The job as a ComfyUI queue item `[number, prompt_id, prompt, extra_data, outputs]`.
+    public var queueItem: QueueItem {
+        QueueItem(number: number, promptID: id, prompt: prompt, extraData: extraData, outputsToExecute: outputsToExecute)
+    }
+}
+
+/// The durable queue and the merged history, in SQLite (WAL, synchronous=FULL: a job is on disk
+/// before the client hears 200).
+public final class JobStore: Sendable {
+    let database: DatabasePool
+
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        database = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(database)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE job (
+                    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    number TEXT NOT NULL,
+                    number_value REAL NOT NULL,
+                    client_id TEXT,
+                    prompt TEXT NOT NULL,
+                    extra_data TEXT NOT NULL,
+                    outputs TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    node TEXT,
+                    placement TEXT,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE INDEX job_order ON job(number_value, sequence);
+                CREATE TABLE history (
+                    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    node TEXT,
+                    entry TEXT NOT NULL,
+                    completed_at INTEGER NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+
+    static func job(_ row: Row) throws -> Job {
+        Job(
+            id: row["id"], sequence: row["sequence"], number: JSONNumber(literal: row["number"]), clientID: row["client_id"],
+            prompt: try JSONValue(parsing: (row["prompt"] as String)),
+            extraData: try JSONValue(parsing: (row["extra_data"] as String)).objectValue ?? [:],
+            outputsToExecute: try JSONValue(parsing: (row["outputs"] as String)).arrayValue?.compactMap(\.stringValue) ?? [],
+            state: Job.State(rawValue: row["state"]) ?? .queued, node: row["node"], placement: row["placement"],
+            createdAt: row["created_at"])
+    }
+
+    /// Commits a new job; returns it with its sequence number.
+    public func insert(id: String, number: JSONNumber, clientID: String?, prompt: JSONValue, extraData: JSONObject,
+                       outputs: [String], createdAt: Int64) async throws -> Job {
+        try await database.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO job (id, number, number_value, client_id, prompt, extra_data, outputs, state, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)
+                    """,
+                arguments: [id, number.literal, number.double ?? 0, clientID, prompt.jsonString(.compact),
+                            JSONValue.object(extraData).jsonString(.compact),
+                            JSONValue.array(outputs.map(JSONValue.string)).jsonString(.compact), createdAt])
+            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [id]) else {
+                throw DatabaseError(message: "job vanished after insert")
+            }
+            return try Self.job(row)
+        }
+    }
+
+    public func contains(id: String) async throws -> Bool {
+        try await database.read { db in
+            try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM job WHERE id = ?) OR EXISTS(SELECT 1 FROM history WHERE id = ?)",
+                              arguments: [id, id]) ?? false
+        }
+    }
+
+    /// All unfinished jobs in queue order (number, then acceptance).
+    public func activeJobs() async throws -> [Job] {
+        try await database.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM job ORDER BY number_value, sequence").map(Self.job)
+        }
+    }
+
+    public func job(id: String) async throws -> Job? {
+        try await database.read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [id]).map(Self.job)
+        }
+    }
+
+    public func update(id: String, state: Job.State, node: String?, placement: String? = nil) async throws {
+        try await database.write { db in
+            if let placement {
+                try db.execute(sql: "UPDATE job SET state = ?, node = ?, placement = ? WHERE id = ?",
+                               arguments: [state.rawValue, node, placement, id])
+            } else {
+                try db.execute(sql: "UPDATE job SET state = ?, node = ? WHERE id = ?", arguments: [state.rawValue, node, id])
+            }
+        }
+    }
+
+    /// Removes queued jobs; returns the ids actually removed.
+    public func deleteQueued(ids: [String]) async throws -> [String] {
+        try await database.write { db in
+            var removed: [String] = []
+            for id in ids {
+                try db.execute(sql: "DELETE FROM job WHERE id = ? AND state = 'queued'", arguments: [id])
+                if db.changesCount > 0 { removed.append(id) }
+            }
+            return removed
+        }
+    }
+
+    public func deleteJob(id: String) async throws {
+        try await database.write { db in try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [id]) }
+    }
+
+    /// Moves a job into history in one transaction: it is never both or neither.
+    public func complete(id: String, node: String?, entry: HistoryEntry, completedAt: Int64) async throws {
+        try await database.write { db in
+            try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [id])
+            try db.execute(sql: "DELETE FROM history WHERE id = ?", arguments: [id])
+            try db.execute(sql: "INSERT INTO history (id, node, entry, completed_at) VALUES (?, ?, ?, ?)",
+                           arguments: [id, node, entry.json.jsonString(.compact), completedAt])
+        }
+    }
+
+    public func historyEntry(id: String) async throws -> HistoryEntry? {
+        try await database.read { db in
+            guard let text = try String.fetchOne(db, sql: "SELECT entry FROM history WHERE id = ?", arguments: [id]) else { return nil }
+            return try HistoryEntry(json: JSONValue(parsing: text))
+        }
+    }
+
+    public func historyNode(id: String) async throws -> String? {
+        try await database.read { db in try String.fetchOne(db, sql: "SELECT node FROM history WHERE id = ?", arguments: [id]) }
+    }
+
+    /// `GET /history?max_items&offset` with ComfyUI's semantics (offset from the oldest; max_items alone = newest N).
+    public func historyPage(maxItems: Int?, offset: Int) async throws -> [(String, HistoryEntry)] {
+        try await database.read { db in
+            var start = offset
+            if start < 0 {
+                if let maxItems {
+                    let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM history") ?? 0
+                    start = max(0, total - maxItems)
+                } else {
+                    start = 0
+                }
+            }
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT id, entry FROM history ORDER BY sequence LIMIT ? OFFSET ?",
+                arguments: [maxItems ?? -1, start])
+            return try rows.map { row in (row["id"], try HistoryEntry(json: JSONValue(parsing: (row["entry"] as String)))) }
+        }
+    }
+
+    public func deleteHistory(ids: [String]) async throws {
+        try await database.write { db in
+            for id in ids { try db.execute(sql: "DELETE FROM history WHERE id = ?", arguments: [id]) }
+        }
+    }
+
+    public func clearHistory() async throws {
+        try await database.write { db in try db.execute(sql: "DELETE FROM history") }
+    }
+
+    /// The highest sequence ever used, so numbering continues after a restart.
+    public func lastSequence() async throws -> Int64 {
+        try await database.read { db in
+            let a = try Int64.fetchOne(db, sql: "SELECT MAX(sequence) FROM job") ?? 0
+            let b = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'job'") ?? 0
+            return max(a, b)
+        }
+    }
+}

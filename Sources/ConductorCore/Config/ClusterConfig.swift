@@ -1,0 +1,170 @@
+import ComfyWire
+
+/// `cluster.json`: where Conductor listens, where it keeps its data, and the nodes it fronts.
+///
+/// Every key has a default except `nodes`; an unknown or mistyped key fails start-up with an error
+/// naming it, so a typo never silently falls back to a default.
+public struct ClusterConfig: Sendable, Hashable {
+    public struct Listen: Sendable, Hashable {
+        /// Default `127.0.0.1`.
+        public var host: String = "127.0.0.1"
+        /// Default 8188, ComfyUI's own port, so clients need no change.
+        public var port: Int = 8188
+        public init(host: String = "127.0.0.1", port: Int = 8188) {
+            self.host = host
+            self.port = port
+        }
+    }
+
+    /// One ComfyUI node.
+    public struct Node: Sendable, Hashable {
+        /// Unique, `[A-Za-z0-9_.-]+`; it names the node's output subfolder toward clients.
+        public var name: String
+        /// Base URL, e.g. `http://10.0.0.5:8188`.
+        public var url: String
+        /// Extra request headers toward this node (e.g. credentials of a reverse proxy in front of it).
+        public var headers: [String: String] = [:]
+        /// Most prompts outstanding on the node (running + waiting there). Default 2.
+        public var maxOutstanding: Int = 2
+        /// Declared relative speed (1.0 = one 512×512 step per second) until measured. Default 1.0.
+        public var speed: Double = 1.0
+        /// Free-form labels for operators.
+        public var labels: [String: String] = [:]
+
+        public init(name: String, url: String, headers: [String: String] = [:], maxOutstanding: Int = 2, speed: Double = 1.0,
+                    labels: [String: String] = [:]) {
+            self.name = name
+            self.url = url
+            self.headers = headers
+            self.maxOutstanding = maxOutstanding
+            self.speed = speed
+            self.labels = labels
+        }
+    }
+
+    public var listen = Listen()
+    /// SQLite database and files live here. Default `./conductor-data`.
+    public var dataDirectory = "./conductor-data"
+    public var nodes: [Node]
+    /// Seconds between `/system_stats` and `/queue` polls of each node. Default 1.0.
+    public var pollIntervalSeconds: Double = 1.0
+    /// Seconds between `/object_info` refreshes of each node. Default 60.
+    public var objectInfoRefreshSeconds: Double = 60
+    /// Predicted seconds to load a checkpoint that is not resident, until measured. Default 10.
+    public var checkpointLoadSeconds: Double = 10
+    /// Prefer the node holding the checkpoint unless it would finish this many seconds later. Default 0.
+    public var affinitySlackSeconds: Double = 0
+
+    public init(nodes: [Node]) { self.nodes = nodes }
+}
+
+/// A cluster.json problem, naming the key at fault.
+public struct ClusterConfigError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let key: String
+    public let problem: String
+    public var description: String { "cluster.json: \(key): \(problem)" }
+}
+
+extension ClusterConfig {
+    /// Parses and checks cluster.json text.
+    public init(json text: String) throws(ClusterConfigError) {
+        let value: JSONValue
+        do {
+            value = try JSONValue(parsing: text)
+        } catch {
+            throw ClusterConfigError(key: "(file)", problem: "not valid JSON: \(error)")
+        }
+        try self.init(json: value)
+    }
+
+    public init(json: JSONValue) throws(ClusterConfigError) {
+        guard case .object(let root) = json else { throw ClusterConfigError(key: "(file)", problem: "must be a JSON object") }
+        let known = ["listen", "dataDirectory", "nodes", "pollIntervalSeconds", "objectInfoRefreshSeconds",
+                     "checkpointLoadSeconds", "affinitySlackSeconds"]
+        if let unknown = root.keys.first(where: { !known.contains($0) }) {
+            throw ClusterConfigError(key: unknown, problem: "unknown key (known: \(known.joined(separator: ", ")))")
+        }
+        guard case .array(let nodeValues)? = root["nodes"] else {
+            throw ClusterConfigError(key: "nodes", problem: "required: a list of {\"name\", \"url\"}")
+        }
+        var nodes: [Node] = []
+        for (index, value) in nodeValues.enumerated() {
+            nodes.append(try Self.node(value, key: "nodes[\(index)]"))
+        }
+        var names = Set<String>()
+        for (index, node) in nodes.enumerated() where !names.insert(node.name).inserted {
+            throw ClusterConfigError(key: "nodes[\(index)].name", problem: "duplicate node name '\(node.name)'")
+        }
+        self.init(nodes: nodes)
+        if let listen = root["listen"] {
+            guard case .object(let object) = listen else { throw ClusterConfigError(key: "listen", problem: "must be an object") }
+            if let unknown = object.keys.first(where: { !["host", "port"].contains($0) }) {
+                throw ClusterConfigError(key: "listen.\(unknown)", problem: "unknown key")
+            }
+            if let host = object["host"] { self.listen.host = try Self.string(host, key: "listen.host") }
+            if let port = object["port"] {
+                self.listen.port = try Self.int(port, key: "listen.port", range: 0...65535)
+            }
+        }
+        if let dir = root["dataDirectory"] { dataDirectory = try Self.string(dir, key: "dataDirectory") }
+        if let v = root["pollIntervalSeconds"] { pollIntervalSeconds = try Self.positive(v, key: "pollIntervalSeconds") }
+        if let v = root["objectInfoRefreshSeconds"] { objectInfoRefreshSeconds = try Self.positive(v, key: "objectInfoRefreshSeconds") }
+        if let v = root["checkpointLoadSeconds"] { checkpointLoadSeconds = try Self.nonNegative(v, key: "checkpointLoadSeconds") }
+        if let v = root["affinitySlackSeconds"] { affinitySlackSeconds = try Self.nonNegative(v, key: "affinitySlackSeconds") }
+    }
+
+    static func node(_ value: JSONValue, key: String) throws(ClusterConfigError) -> Node {
+        guard case .object(let object) = value else { throw ClusterConfigError(key: key, problem: "must be an object") }
+        let known = ["name", "url", "headers", "maxOutstanding", "speed", "labels"]
+        if let unknown = object.keys.first(where: { !known.contains($0) }) {
+            throw ClusterConfigError(key: "\(key).\(unknown)", problem: "unknown key (known: \(known.joined(separator: ", ")))")
+        }
+        guard let nameValue = object["name"] else { throw ClusterConfigError(key: "\(key).name", problem: "required") }
+        let name = try string(nameValue, key: "\(key).name")
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
+        guard !name.isEmpty, name.allSatisfy({ allowed.contains($0) }), name != ".", name != ".." else {
+            throw ClusterConfigError(key: "\(key).name", problem: "must match [A-Za-z0-9_.-]+")
+        }
+        guard let urlValue = object["url"] else { throw ClusterConfigError(key: "\(key).url", problem: "required") }
+        var url = try string(urlValue, key: "\(key).url")
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            throw ClusterConfigError(key: "\(key).url", problem: "must start with http:// or https://")
+        }
+        while url.hasSuffix("/") { url.removeLast() }
+        var node = Node(name: name, url: url)
+        if let headers = object["headers"] { node.headers = try stringMap(headers, key: "\(key).headers") }
+        if let labels = object["labels"] { node.labels = try stringMap(labels, key: "\(key).labels") }
+        if let v = object["maxOutstanding"] { node.maxOutstanding = try int(v, key: "\(key).maxOutstanding", range: 1...1000) }
+        if let v = object["speed"] { node.speed = try positive(v, key: "\(key).speed") }
+        return node
+    }
+
+    static func string(_ value: JSONValue, key: String) throws(ClusterConfigError) -> String {
+        guard case .string(let s) = value else { throw ClusterConfigError(key: key, problem: "must be a string") }
+        return s
+    }
+
+    static func int(_ value: JSONValue, key: String, range: ClosedRange<Int>) throws(ClusterConfigError) -> Int {
+        guard let n = value.numberValue, n.isInteger, let i = Int(n.literal), range.contains(i) else {
+            throw ClusterConfigError(key: key, problem: "must be an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+        return i
+    }
+
+    static func positive(_ value: JSONValue, key: String) throws(ClusterConfigError) -> Double {
+        guard let d = value.doubleValue, d > 0, d.isFinite else { throw ClusterConfigError(key: key, problem: "must be a number > 0") }
+        return d
+    }
+
+    static func nonNegative(_ value: JSONValue, key: String) throws(ClusterConfigError) -> Double {
+        guard let d = value.doubleValue, d >= 0, d.isFinite else { throw ClusterConfigError(key: key, problem: "must be a number >= 0") }
+        return d
+    }
+
+    static func stringMap(_ value: JSONValue, key: String) throws(ClusterConfigError) -> [String: String] {
+        guard case .object(let object) = value else { throw ClusterConfigError(key: key, problem: "must be an object of strings") }
+        var out: [String: String] = [:]
+        for (k, v) in object { out[k] = try string(v, key: "\(key).\(k)") }
+        return out
+    }
+}
