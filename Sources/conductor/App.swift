@@ -6,6 +6,6 @@ struct Conductor: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "conductor",
         abstract: "One ComfyUI endpoint in front of many GPU nodes.",
-        subcommands: [SimNodeCommand.self]
+        subcommands: [DemoCommand.self, ServeCommand.self, SimNodeCommand.self]
     )
 }

@@ -1,0 +1,162 @@
+import AsyncHTTPClient
+import ComfyWire
+import ConductorCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdWebSocket
+import NIOCore
+import NIOHTTP1
+
+/// The ComfyUI API on one endpoint: every route as `/x` and `/api/x`, answered from the fleet.
+public struct ConductorRoutes: Sendable {
+    public typealias Context = BasicWebSocketRequestContext
+    let coordinator: Coordinator
+    /// Request bodies larger than this are refused with 413, as ComfyUI's `--max-upload-size`.
+    let maxBodyBytes: Int
+
+    public init(coordinator: Coordinator, maxBodyBytes: Int = 100 * 1024 * 1024) {
+        self.coordinator = coordinator
+        self.maxBodyBytes = maxBodyBytes
+    }
+
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: value.serialized(.python))))
+    }
+
+    static func internalError() -> Response {
+        Response(status: .internalServerError, headers: [.contentType: "text/plain; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: "500 Internal Server Error\n\nServer got itself in trouble")))
+    }
+
+    /// A request's JSON body, or the response ComfyUI gives instead (500 for bad JSON, 413 for too big).
+    enum JSONBody {
+        case success(JSONValue)
+        case failure(Response)
+    }
+
+    func readJSON(_ request: Request) async -> JSONBody {
+        do {
+            let buffer = try await request.body.collect(upTo: maxBodyBytes)
+            return .success(try JSONValue(parsing: buffer.readableBytesView))
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            return .failure(Response(status: .contentTooLarge, headers: [.contentType: "text/plain; charset=utf-8"],
+                                     body: .init(byteBuffer: ByteBuffer(string: "Maximum request body size \(maxBodyBytes) exceeded"))))
+        } catch {
+            return .failure(Self.internalError())
+        }
+    }
+
+    public func buildRouter() -> Router<Context> {
+        let router = Router(context: Context.self)
+        let coordinator = self.coordinator
+        func both(_ path: String, _ method: HTTPRequest.Method, _ handler: @escaping @Sendable (Request, Context) async throws -> Response) {
+            router.on(RouterPath(path), method: method, use: handler)
+            router.on(RouterPath("/api" + path), method: method, use: handler)
+        }
+
+        for path in ["/ws", "/api/ws"] {
+            router.ws(RouterPath(path)) { _, _ in .upgrade([:]) } onUpgrade: { inbound, outbound, context in
+                try await ClientSession(coordinator: coordinator)
+                    .run(inbound: inbound, outbound: outbound, request: context.request)
+            }
+        }
+
+        both("/prompt", .get) { _, _ in
+            Self.json(["exec_info": ["queue_remaining": .int(await coordinator.queueRemaining)]])
+        }
+        both("/prompt", .post) { request, _ in
+            switch await readJSON(request) {
+            case .failure(let response): return response
+            case .success(let body):
+                let result = await coordinator.submit(body: body)
+                return result.status == 500 ? Self.internalError() : Self.json(result.body, status: .init(code: result.status))
+            }
+        }
+        both("/queue", .get) { _, _ in Self.json(await coordinator.queueJSON()) }
+        both("/queue", .post) { request, _ in
+            switch await readJSON(request) {
+            case .failure(let response): return response
+            case .success(let body):
+                await coordinator.editQueue(clear: body["clear"]?.isTruthy ?? false,
+                                            delete: body["delete"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+                return Response(status: .ok)
+            }
+        }
+        both("/interrupt", .post) { request, _ in
+            let buffer = try? await request.body.collect(upTo: maxBodyBytes)
+            let body = buffer.flatMap { try? JSONValue(parsing: $0.readableBytesView) }
+            await coordinator.interrupt(promptID: body?["prompt_id"]?.stringValue)
+            return Response(status: .ok)
+        }
+        both("/free", .post) { request, _ in
+            switch await readJSON(request) {
+            case .failure(let response): return response
+            case .success(let body):
+                await coordinator.free(body)
+                return Response(status: .ok)
+            }
+        }
+        both("/history", .get) { request, _ in
+            let query = request.uri.queryParameters
+            var maxItems: Int?
+            var offset = -1
+            if let raw = query.get("max_items") {
+                guard let value = Int(raw) else { return Self.internalError() }
+                maxItems = value
+            }
+            if let raw = query.get("offset") {
+                guard let value = Int(raw) else { return Self.internalError() }
+                offset = value
+            }
+            return Self.json(try await coordinator.historyJSON(maxItems: maxItems, offset: offset))
+        }
+        both("/history/{prompt_id}", .get) { _, context in
+            Self.json(try await coordinator.historyJSON(promptID: context.parameters.get("prompt_id") ?? ""))
+        }
+        both("/history", .post) { request, _ in
+            switch await readJSON(request) {
+            case .failure(let response): return response
+            case .success(let body):
+                try await coordinator.editHistory(clear: body["clear"]?.isTruthy ?? false,
+                                                  delete: body["delete"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+                return Response(status: .ok)
+            }
+        }
+        for prefix in ["/api/jobs", "/api/api/jobs"] {
+            router.get(RouterPath(prefix)) { request, _ in
+                var query: [String: String] = [:]
+                for (key, value) in request.uri.queryParameters { query[String(key)] = String(value) }
+                let result = try await coordinator.jobsListing().list(query: query)
+                return Self.json(result.body, status: .init(code: result.status))
+            }
+            router.get(RouterPath(prefix + "/{job_id}")) { _, context in
+                guard let job = try await coordinator.jobsListing().job(id: context.parameters.get("job_id") ?? "") else {
+                    return Self.json(["error": "Job not found"], status: .notFound)
+                }
+                return Self.json(job)
+            }
+        }
+        both("/view", .get) { request, _ in try await FleetProxy(coordinator: coordinator).view(request) }
+        both("/object_info", .get) { _, _ in Self.json(.object(await coordinator.fleetObjectInfo())) }
+        both("/object_info/{node_class}", .get) { _, context in
+            let name = context.parameters.get("node_class") ?? ""
+            guard let info = await coordinator.fleetObjectInfo()[name] else { return Self.json([:]) }
+            return Self.json([name: info])
+        }
+        both("/models", .get) { _, _ in try await FleetProxy(coordinator: coordinator).union("/models") }
+        both("/models/{folder}", .get) { _, context in
+            try await FleetProxy(coordinator: coordinator).union("/models/\(context.parameters.get("folder") ?? "")", sorted: true)
+        }
+        both("/embeddings", .get) { _, _ in try await FleetProxy(coordinator: coordinator).union("/embeddings", sorted: true) }
+        both("/extensions", .get) { _, _ in try await FleetProxy(coordinator: coordinator).union("/extensions") }
+        both("/system_stats", .get) { _, _ in Self.json(await coordinator.fleetSystemStats()) }
+        both("/features", .get) { _, _ in Self.json(.object(Coordinator.features)) }
+        // Everything else a browser or client GETs (the frontend's files, /userdata, /settings, /i18n, …)
+        // comes from a healthy node.
+        router.get("**") { request, _ in try await FleetProxy(coordinator: coordinator).forward(request) }
+        router.get("/") { request, _ in try await FleetProxy(coordinator: coordinator).forward(request) }
+        return router
+    }
+}

@@ -1,0 +1,87 @@
+import AsyncHTTPClient
+import ComfyWire
+import ConductorCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+
+/// Requests Conductor answers by asking nodes: `/view` streamed from the node that made the file,
+/// unions of discovery lists, and plain forwarding of everything else.
+struct FleetProxy {
+    let coordinator: Coordinator
+
+    /// Headers a node must not see from a browser, or it answers 403 (comfyui-api.md §1.3).
+    static let strippedRequestHeaders: Set<String> = [
+        "host", "origin", "referer", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest", "sec-fetch-user", "connection",
+        "content-length", "transfer-encoding", "upgrade", "keep-alive",
+    ]
+    static let passedResponseHeaders = [
+        "content-type", "content-length", "content-disposition", "cache-control", "etag", "last-modified", "content-encoding",
+        "accept-ranges", "content-range",
+    ]
+
+    /// `/view`: the subfolder names the node (`<node>/<subfolder>`); the node's answer is streamed through.
+    func view(_ request: Request) async throws -> Response {
+        let query = request.uri.queryParameters
+        guard let filename = query.get("filename") else { return Response(status: .notFound) }
+        let names = await coordinator.nodeNames
+        guard let (nodeName, subfolder) = OutputNames.resolve(subfolder: query.get("subfolder") ?? "", nodes: names),
+            let client = await coordinator.nodeClient(nodeName)
+        else { return Response(status: .notFound) }
+        var parameters: [(String, String)] = [("filename", filename), ("subfolder", subfolder)]
+        for (key, value) in query where !["filename", "subfolder"].contains(String(key)) {
+            parameters.append((String(key), String(value)))
+        }
+        let path = "/view?" + parameters.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
+        return try await stream(path, from: client, request: request)
+    }
+
+    /// Any other GET: forwarded to the first healthy node, path and query untouched (`%2F` stays encoded).
+    func forward(_ request: Request) async throws -> Response {
+        guard let client = await coordinator.upNodes.first else {
+            return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: "No ComfyUI node is up")))
+        }
+        return try await stream(request.uri.description, from: client, request: request)
+    }
+
+    func stream(_ path: String, from client: NodeClient, request: Request) async throws -> Response {
+        var headers = HTTPHeaders()
+        for field in request.headers where !Self.strippedRequestHeaders.contains(field.name.canonicalName) {
+            headers.add(name: field.name.rawName, value: field.value)
+        }
+        let upstream: HTTPClientResponse
+        do {
+            upstream = try await client.stream(.GET, path, headers: headers)
+        } catch {
+            return Response(status: .badGateway)
+        }
+        var responseHeaders = HTTPFields()
+        for name in Self.passedResponseHeaders {
+            for value in upstream.headers[name] {
+                if let field = HTTPField.Name(name) { responseHeaders.append(HTTPField(name: field, value: value)) }
+            }
+        }
+        return Response(status: .init(code: Int(upstream.status.code)), headers: responseHeaders,
+                        body: ResponseBody(asyncSequence: upstream.body))
+    }
+
+    /// A JSON list route answered by every healthy node, united; 404 when no node knows it.
+    func union(_ path: String, sorted: Bool = false) async throws -> Response {
+        var lists: [[JSONValue]] = []
+        for client in await coordinator.upNodes {
+            guard let answer = try? await client.get(path), answer.status == 200, let list = answer.json?.arrayValue else { continue }
+            lists.append(list)
+        }
+        guard !lists.isEmpty else { return Response(status: .notFound) }
+        return ConductorRoutes.json(.array(FleetMerge.union(lists, sorted: sorted)))
+    }
+
+    static func encode(_ value: String) -> String {
+        var allowed = CharacterSet.alphanumerics
+        allowed.insert(charactersIn: "-._~")
+        return value.addingPercentEncoding(withAllowedCharacters: allowed) ?? value
+    }
+}

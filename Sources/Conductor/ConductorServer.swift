@@ -1,0 +1,97 @@
+import ComfyWire
+import ConductorCore
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import ServiceLifecycle
+
+/// Conductor as a service: the store, the coordinator, one link per node, and the HTTP/WS endpoint.
+public struct ConductorServer: Service {
+    public let config: ClusterConfig
+    let logger: Logger
+    let onListening: @Sendable (Int, Coordinator) async -> Void
+
+    /// - Parameter onListening: called with the bound port (useful with port 0) and the coordinator.
+    public init(config: ClusterConfig, logger: Logger, onListening: @escaping @Sendable (Int, Coordinator) async -> Void = { _, _ in }) {
+        self.config = config
+        self.logger = logger
+        self.onListening = onListening
+    }
+
+    public func run() async throws {
+        try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
+        let store = try JobStore(path: (config.dataDirectory as NSString).appendingPathComponent("conductor.sqlite"))
+        let coordinator = Coordinator(config: config, store: store, logger: logger)
+        try await coordinator.restore()
+        let (events, sink) = AsyncStream<NodeEvent>.makeStream()
+        let links = await coordinator.nodeLinks.map { link in
+            NodeLink(client: link.client, sid: link.sid, pollInterval: config.pollIntervalSeconds,
+                     objectInfoInterval: config.objectInfoRefreshSeconds, events: sink, logger: logger)
+        }
+        let router = ConductorRoutes(coordinator: coordinator).buildRouter()
+        let onListening = self.onListening
+        let app = Application(
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: router),
+            configuration: .init(address: .hostname(config.listen.host, port: config.listen.port), serverName: nil),
+            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0, coordinator) },
+            logger: logger)
+        let coordinatorService = CoordinatorService(coordinator: coordinator, events: events)
+        let group = ServiceGroup(configuration: .init(
+            services: [coordinatorService] + links.map { $0 as any Service } + [app],
+            gracefulShutdownSignals: [], logger: logger))
+        try await withTaskCancellationHandler {
+            try await group.run()
+        } onCancel: {
+            sink.finish()
+        }
+    }
+}
+
+/// The coordinator's own loops: folding node events and dispatching.
+struct CoordinatorService: Service {
+    let coordinator: Coordinator
+    let events: AsyncStream<NodeEvent>
+
+    func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await coordinator.runEvents(events) }
+            group.addTask { await coordinator.runDispatcher() }
+            await withGracefulShutdownHandler {
+                await group.next()
+            } onGracefulShutdown: {
+                Task { await coordinator.closeClients() }
+            }
+            group.cancelAll()
+        }
+    }
+}
+
+extension ConductorServer {
+    /// Runs Conductor on a free loopback port for the duration of `body` (tests, demo, benchmarks).
+    public static func withRunning<T: Sendable>(
+        config: ClusterConfig, logger: Logger, _ body: @Sendable (Coordinator, Int) async throws -> T
+    ) async throws -> T {
+        var config = config
+        config.listen.port = 0
+        let (ready, readySink) = AsyncStream<(Int, Coordinator)>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let server = ConductorServer(config: config, logger: logger) { port, coordinator in readySink.yield((port, coordinator)) }
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                try await server.run()
+                return nil
+            }
+            var iterator = ready.makeAsyncIterator()
+            guard let (port, coordinator) = await iterator.next() else { throw CancellationError() }
+            do {
+                let result = try await body(coordinator, port)
+                group.cancelAll()
+                return result
+            } catch {
+                group.cancelAll()
+                throw error
+            }
+        }
+    }
+}

@@ -1,0 +1,142 @@
+import ComfyWire
+import ConductorCore
+import Foundation
+import NIOHTTP1
+import Logging
+
+extension Coordinator {
+    /// `POST /queue`: delete or clear waiting jobs wherever they wait; a running job is never touched.
+    public func editQueue(clear: Bool, delete: [String]) async {
+        var targets = Set(delete)
+        if clear { targets.formUnion(jobs.values.filter { $0.job.state != .running }.map(\.job.id)) }
+        var changed = false
+        for id in targets {
+            guard let active = jobs[id], active.job.state != .running, !active.finalizing else { continue }
+            if active.job.state == .dispatched, let nodeName = active.job.node, let node = nodes[nodeName] {
+                // Ask the node first; if it already started, the job runs on and stays.
+                _ = try? await node.client.send(.POST, "/queue", json: ["delete": [.string(id)]])
+                if let queue = try? await node.client.get("/queue").json,
+                    queue["queue_running"]?.arrayValue?.contains(where: { $0[1]?.stringValue == id }) == true
+                {
+                    continue
+                }
+            }
+            guard let current = jobs[id], current.job.state != .running, !current.finalizing else { continue }
+            jobs[id] = nil
+            try? await store.deleteJob(id: id)
+            changed = true
+        }
+        if changed {
+            await broadcastStatus()
+            scheduleDispatch()
+        }
+    }
+
+    /// `POST /interrupt`. With a prompt_id: the node running that prompt, only if it is running.
+    /// Without one: every prompt running anywhere in the fleet (ComfyUI's global interrupt, fleet-wide).
+    public func interrupt(promptID: String?) async {
+        let running = jobs.values.filter { $0.job.state == .running && (promptID == nil || $0.job.id == promptID) }
+        for active in running {
+            guard let name = active.job.node, let node = nodes[name] else { continue }
+            _ = try? await node.client.send(.POST, "/interrupt", json: ["prompt_id": .string(active.job.id)])
+        }
+    }
+
+    /// `POST /free`: to every node that is up.
+    public func free(_ body: JSONValue) async {
+        for name in nodeOrder {
+            guard let node = nodes[name], node.health == .up else { continue }
+            _ = try? await node.client.send(.POST, "/free", json: body)
+        }
+    }
+
+    public func historyJSON(maxItems: Int?, offset: Int) async throws -> JSONValue {
+        .object(JSONObject(try await store.historyPage(maxItems: maxItems, offset: offset).map { ($0.0, $0.1.json) }))
+    }
+
+    public func historyJSON(promptID: String) async throws -> JSONValue {
+        guard let entry = try await store.historyEntry(id: promptID) else { return [:] }
+        return [promptID: entry.json]
+    }
+
+    public func editHistory(clear: Bool, delete: [String]) async throws {
+        if clear { try await store.clearHistory() }
+        try await store.deleteHistory(ids: delete)
+    }
+
+    /// The jobs API over the fleet queue and the merged history.
+    public func jobsListing(historyLimit: Int = 10_000) async throws -> JobsListing {
+        let running = ordered(jobs.values.filter { $0.job.state == .running }).map(\.job.queueItem)
+        let pending = ordered(jobs.values.filter { $0.job.state != .running }).map(\.job.queueItem)
+        let history = try await store.historyPage(maxItems: historyLimit, offset: -1)
+        return JobsListing(pending: pending, running: running, history: history)
+    }
+
+    // MARK: Nodes for the surface
+
+    public var nodeNames: [String] { nodeOrder }
+
+    /// Clients of nodes that are up, in configuration order.
+    public var upNodes: [NodeClient] { nodeOrder.compactMap { nodes[$0] }.filter { $0.health == .up }.map(\.client) }
+
+    public func nodeClient(_ name: String) -> NodeClient? { nodes[name]?.client }
+
+    /// `/object_info` of the fleet.
+    public func fleetObjectInfo() -> JSONObject {
+        FleetMerge.objectInfo(nodeOrder.compactMap { nodes[$0]?.objectInfo })
+    }
+
+    public func fleetSystemStats() -> JSONValue {
+        let base = nodeOrder.compactMap { nodes[$0]?.stats?["system"]?.objectValue }.first ?? [:]
+        var system = base
+        system["os"] = .string(base["os"]?.stringValue ?? "linux")
+        system["argv"] = ["conductor", "serve"]
+        system["conductor"] = ["nodes": .array(nodeOrder.map { name in
+            let node = nodes[name]
+            return ["name": .string(name), "health": .string(node?.health.rawValue ?? "down"),
+                    "queue": .int(jobs.values.filter { $0.job.node == name }.count)]
+        })]
+        let stats = nodeOrder.compactMap { name in nodes[name]?.stats.map { (name: name, stats: $0) } }
+        return FleetMerge.systemStats(system: system, nodes: stats)
+    }
+
+    /// The running job of a client, and its executing graph node, for a reconnecting socket.
+    func executingNode(of sid: String) -> String? {
+        jobs.values.first { $0.job.clientID == sid && $0.job.state == .running }?.executingNode
+    }
+
+    /// A client WebSocket arrives: its initial status (and the executing node of its running job).
+    func connectClient(sid: String) async -> (id: UUID, frames: AsyncStream<EventHub.Frame>) {
+        let connection = await hub.connect(sid: sid)
+        await hub.send(.status(queueRemaining: queueRemaining, sid: sid), to: sid)
+        if let node = executingNode(of: sid) {
+            await hub.send(.executing(node: node, displayNode: nil, promptID: nil), to: sid)
+        }
+        return connection
+    }
+
+    /// A client's first frame: a `feature_flags` message is stored and answered with Conductor's features.
+    func clientSaid(_ text: String, sid: String, id: UUID) async {
+        guard let message = try? JSONValue(parsing: text), message["type"]?.stringValue == "feature_flags",
+            let flags = message["data"]?.objectValue
+        else { return }
+        await hub.setFeatureFlags(flags, sid: sid, id: id)
+        await hub.send(.featureFlags(Self.features), to: sid)
+    }
+
+    func disconnectClient(sid: String, id: UUID) async {
+        await hub.disconnect(sid: sid, id: id)
+    }
+
+    /// Conductor's `/features`, as a ComfyUI v0.8.0 node answers it.
+    static let features: JSONObject = [
+        "supports_preview_metadata": true, "max_upload_size": .int(100 * 1024 * 1024),
+        "extension": ["manager": ["supports_v4": true]],
+    ]
+
+    /// The placement record of a job, for operators.
+    public func placement(of id: String) -> String? { jobs[id]?.job.placement }
+
+    /// Stops every client socket (shutdown).
+    public func closeClients() async { await hub.closeAll() }
+}

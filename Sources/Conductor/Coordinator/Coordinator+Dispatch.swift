@@ -1,0 +1,134 @@
+import ComfyWire
+import ConductorCore
+import Foundation
+import NIOHTTP1
+import Logging
+
+extension Coordinator {
+    /// Asks for a dispatch pass; requests made while one runs coalesce into one more pass.
+    func scheduleDispatch() {
+        dispatchSignal.yield()
+    }
+
+    /// The dispatcher: one pass per signal, never two at once. Runs until cancelled.
+    public func runDispatcher() async {
+        for await _ in dispatchSignals {
+            await dispatchPass()
+        }
+    }
+
+    /// What the scheduler sees of each node now.
+    func snapshots() -> [NodeSnapshot] {
+        nodeOrder.compactMap { name in
+            guard let node = nodes[name] else { return nil }
+            let mine = jobs.values.filter { $0.job.node == name }
+            let committed = mine.reduce(0.0) { $0 + $1.requirements.work / max(node.speed.unitsPerSecond, 0.0001) }
+            return NodeSnapshot(
+                name: name, health: node.health, draining: node.draining, outstanding: mine.count,
+                maxOutstanding: node.config.maxOutstanding, classTypes: Set(node.classes.keys), comboValues: node.comboValues,
+                vramTotal: node.vramTotal, vramFree: node.vramFree, residentCheckpoint: node.residentCheckpoint,
+                speed: node.speed.unitsPerSecond, committedSeconds: committed,
+                checkpointLoadSeconds: config.checkpointLoadSeconds)
+        }
+    }
+
+    /// Places waiting jobs in queue order on nodes with room (late binding: nothing is sent to a
+    /// node before it can take it), and sends them.
+    func dispatchPass() async {
+        for candidate in ordered(jobs.values.filter { $0.job.state == .queued }) {
+            guard var active = jobs[candidate.job.id], active.job.state == .queued else { continue }
+            let placement = Scheduler.place(active.requirements, on: snapshots(), knobs: knobs)
+            guard let nodeName = placement.node, let node = nodes[nodeName] else { continue }
+            let explanation = (try? JSONEncoder().encode(placement)).map { String(decoding: $0, as: UTF8.self) }
+            active.job.state = .dispatched
+            active.job.node = nodeName
+            active.job.placement = explanation
+            active.dispatchedAt = .now
+            jobs[active.job.id] = active
+            do {
+                try await store.update(id: active.job.id, state: .dispatched, node: nodeName, placement: explanation)
+            } catch {
+                logger.error("could not record a dispatch", metadata: ["prompt.id": "\(active.job.id)", "error": "\(error)"])
+            }
+            await send(active.job, to: node)
+        }
+    }
+
+    /// POSTs a job to its node under Conductor's client id, keeping the client's prompt_id.
+    func send(_ job: Job, to node: NodeState) async {
+        var extra = job.extraData
+        extra.removeValue(forKey: "client_id")
+        extra.removeValue(forKey: "create_time")
+        let body: JSONValue = ["prompt": job.prompt, "client_id": .string(node.sid), "prompt_id": .string(job.id),
+                               "extra_data": .object(extra)]
+        let log = logger.with(["prompt.id": "\(job.id)", "node.name": "\(node.config.name)"])
+        do {
+            let response = try await node.client.send(.POST, "/prompt", json: body, timeout: 30)
+            switch response.status {
+            case 200:
+                log.debug("dispatched")
+            case 400:
+                log.info("node rejected the prompt", metadata: ["body": "\(String(decoding: response.body.prefix(500), as: UTF8.self))"])
+                await failRejected(job.id, node: node.config.name, answer: response.json ?? .null)
+            default:
+                log.warning("node answered \(response.status) to a prompt; requeued")
+                await requeue(job.id, from: node.config.name)
+            }
+        } catch {
+            log.warning("could not reach node; requeued", metadata: ["error": "\(error)"])
+            if var state = nodes[node.config.name], state.health == .up {
+                state.health = .suspect
+                nodes[node.config.name] = state
+            }
+            await requeue(job.id, from: node.config.name)
+        }
+    }
+
+    /// Puts a job that was on `node` back into the fleet queue.
+    func requeue(_ id: String, from node: String) async {
+        guard var active = jobs[id], active.job.node == node, !active.finalizing else { return }
+        active.job.state = .queued
+        active.job.node = nil
+        active.dispatchedAt = nil
+        active.executingNode = nil
+        jobs[id] = active
+        try? await store.update(id: id, state: .queued, node: nil)
+        scheduleDispatch()
+    }
+
+    /// A node refused the prompt at dispatch: the client hears an execution_error and history keeps it.
+    func failRejected(_ id: String, node: String, answer: JSONValue) async {
+        guard let active = jobs[id] else { return }
+        let error = answer["error"]
+        let firstNode = answer["node_errors"]?.objectValue?.keys.first ?? ""
+        let failure = ExecutionError(
+            promptID: id, nodeID: firstNode, nodeType: answer["node_errors"]?[firstNode]?["class_type"]?.stringValue ?? "",
+            executed: [], exceptionMessage: "\(error?["message"]?.stringValue ?? "Prompt rejected by node \(node)"): \(error?["details"]?.stringValue ?? "")",
+            exceptionType: error?["type"]?.stringValue ?? "prompt_rejected", traceback: [],
+            currentInputs: answer["node_errors"] ?? [:], currentOutputs: [], timestamp: Self.nowMilliseconds())
+        let message = ServerMessage.executionError(failure)
+        let status = HistoryStatus(statusStr: "error", completed: false,
+                                   messages: [StatusMessage(event: "execution_error", data: message.json["data"]?.objectValue ?? [:])])
+        let entry = HistoryEntry(prompt: active.job.queueItem, outputs: [:], status: status, meta: [:])
+        do {
+            try await store.complete(id: id, node: node, entry: entry, completedAt: Self.nowMilliseconds())
+        } catch {
+            logger.error("could not store history", metadata: ["prompt.id": "\(id)", "error": "\(error)"])
+            return
+        }
+        jobs[id] = nil
+        if let owner = active.job.clientID {
+            await hub.send(message, to: owner)
+        }
+        await broadcastStatus()
+        if let owner = active.job.clientID { await hub.send(.executing(node: nil, displayNode: nil, promptID: id), to: owner) }
+    }
+}
+
+extension Logger {
+    func with(_ metadata: Logger.Metadata) -> Logger {
+        var copy = self
+        for (key, value) in metadata { copy[metadataKey: key] = value }
+        return copy
+    }
+}

@@ -1,0 +1,207 @@
+import ComfyWire
+import ConductorCore
+import Foundation
+import NIOHTTP1
+import Logging
+
+extension Coordinator {
+    /// Folds the node links' events into the coordinator, in order. Runs until the stream ends.
+    public func runEvents(_ events: AsyncStream<NodeEvent>) async {
+        for await event in events {
+            await handle(event)
+        }
+    }
+
+    func handle(_ event: NodeEvent) async {
+        switch event {
+        case .message(let node, let message): await relay(message, from: node)
+        case .binary(let node, let bytes): await relayBinary(bytes, from: node)
+        case .webSocket(let node, let connected):
+            nodes[node]?.webSocketConnected = connected
+            if !connected { nodes[node]?.currentPrompt = nil }
+        case .stats(let node, let stats): applyStats(stats, to: node)
+        case .queue(let node, let queue): await reconcile(queue, on: node)
+        case .objectInfo(let node, let info): applyObjectInfo(info, to: node)
+        case .health(let node, let health): await applyHealth(health, to: node)
+        }
+    }
+
+    func applyStats(_ stats: JSONValue, to name: String) {
+        guard var node = nodes[name] else { return }
+        node.stats = stats
+        if let device = stats["devices"]?[0] {
+            node.vramTotal = device["vram_total"]?.numberValue?.int64 ?? node.vramTotal
+            node.vramFree = device["vram_free"]?.numberValue?.int64 ?? node.vramFree
+        }
+        nodes[name] = node
+    }
+
+    func applyObjectInfo(_ info: JSONValue, to name: String) {
+        guard var node = nodes[name], case .object(let object) = info else { return }
+        node.objectInfo = object
+        var classes: [String: NodeClass] = [:]
+        var combos: [String: [String: Set<String>]] = [:]
+        for (className, classInfo) in object {
+            guard let nodeClass = NodeClass(name: className, objectInfo: classInfo) else { continue }
+            classes[className] = nodeClass
+            for input in nodeClass.required + nodeClass.optional {
+                guard case .combo(.fixed(let values), _) = input.kind, !nodeClass.customValidated.contains(input.name) else { continue }
+                combos[className, default: [:]][input.name] = Set(values)
+            }
+        }
+        node.classes = classes
+        node.comboValues = combos
+        nodes[name] = node
+        scheduleDispatch()
+    }
+
+    func applyHealth(_ health: NodeHealth, to name: String) async {
+        guard nodes[name] != nil else { return }
+        nodes[name]?.health = health
+        if health == .down {
+            // At-least-once: what was on a dead node goes back to the fleet queue.
+            for active in jobs.values where active.job.node == name && !active.finalizing {
+                await requeue(active.job.id, from: name)
+            }
+            nodes[name]?.currentPrompt = nil
+        }
+        scheduleDispatch()
+    }
+
+    /// Squares Conductor's books with a node's `/queue`: started jobs become running; a job the node
+    /// no longer has is finished (its history says so) or forgotten by a restart (requeued).
+    func reconcile(_ queue: QueueStatus, on name: String) async {
+        let running = Set(queue.running.map(\.promptID))
+        let pending = Set(queue.pending.map(\.promptID))
+        for active in jobs.values where active.job.node == name && !active.finalizing {
+            let id = active.job.id
+            if running.contains(id) {
+                if active.job.state != .running { await markRunning(id) }
+            } else if !pending.contains(id), let sent = active.dispatchedAt, ContinuousClock.now - sent > .seconds(2) {
+                await finalize(id, from: name, requeueIfUnknown: true)
+            }
+        }
+        if nodes[name]?.health == .up { scheduleDispatch() }
+    }
+
+    func markRunning(_ id: String) async {
+        guard var active = jobs[id], active.job.state != .running else { return }
+        active.job.state = .running
+        jobs[id] = active
+        try? await store.update(id: id, state: .running, node: active.job.node)
+    }
+
+    /// Relays one node message to the job's client, rewriting output names toward the client.
+    func relay(_ message: ServerMessage, from node: String) async {
+        guard let promptID = message.promptID, let active = jobs[promptID], active.job.node == node else {
+            if case .other = message, message.promptID == nil { await hub.broadcast(message) }
+            return
+        }
+        let owner = active.job.clientID
+        switch message {
+        case .status, .featureFlags, .logs:
+            return
+        case .executionStart:
+            nodes[node]?.currentPrompt = promptID
+            await markRunning(promptID)
+            if let owner { await hub.send(message, to: owner) }
+        case .executing(let graphNode, _, _):
+            guard let graphNode else {
+                await finalize(promptID, from: node, requeueIfUnknown: false)
+                return
+            }
+            nodes[node]?.currentPrompt = promptID
+            jobs[promptID]?.executingNode = graphNode
+            await markRunning(promptID)
+            if let owner { await hub.send(message, to: owner) }
+        case .progress, .progressState, .executionInterrupted:
+            await hub.sendProgress(message, owner: owner)
+        case .executed(let graphNode, let display, let output, let id):
+            if let owner {
+                await hub.send(.executed(node: graphNode, displayNode: display, output: OutputNames.present(output, node: node),
+                                         promptID: id), to: owner)
+            }
+        case .executionError(let error) where error.timestamp == nil:
+            await hub.sendProgress(message, owner: owner)  // the "blocked" form, broadcast without an owner
+        case .executionCached, .executionSuccess, .executionError, .other:
+            if let owner { await hub.send(message, to: owner) }
+        }
+    }
+
+    func relayBinary(_ bytes: [UInt8], from node: String) async {
+        guard let frame = try? BinaryFrame(bytes: bytes) else { return }
+        switch frame {
+        case .previewImageWithMetadata(let metadata, let image):
+            guard let promptID = metadata["prompt_id"]?.stringValue, let active = jobs[promptID] else { return }
+            await hub.sendPreview(image: image, metadata: metadata, owner: active.job.clientID)
+        case .previewImage(let format, let image):
+            guard let promptID = nodes[node]?.currentPrompt, let active = jobs[promptID] else { return }
+            let graphNode = active.executingNode.map(JSONValue.string) ?? .null
+            let metadata: JSONObject = [
+                "node_id": graphNode, "prompt_id": .string(promptID), "display_node_id": graphNode, "parent_node_id": .null,
+                "real_node_id": graphNode, "image_type": format == .png ? "image/png" : "image/jpeg",
+            ]
+            await hub.sendPreview(image: image, metadata: metadata, owner: active.job.clientID)
+        case .text:
+            await hub.broadcastBinary(bytes)
+        case .unencodedPreviewImage:
+            return
+        }
+    }
+
+    /// A job ended on its node: copy the node's history entry into the merged store (prompt and
+    /// extra_data as the client sent them, outputs under the node's subfolder), then tell the client.
+    func finalize(_ id: String, from node: String, requeueIfUnknown: Bool) async {
+        guard var active = jobs[id], active.job.node == node, !active.finalizing, let client = nodes[node]?.client else { return }
+        active.finalizing = true
+        jobs[id] = active
+        var nodeEntry: HistoryEntry?
+        for attempt in 0..<3 {
+            if let response = try? await client.get("/history/\(id)"), response.status == 200,
+                let entry = response.json?[id], let parsed = try? HistoryEntry(json: entry)
+            {
+                nodeEntry = parsed
+                break
+            }
+            if attempt < 2 { try? await Task.sleep(for: .milliseconds(100)) }
+        }
+        guard let nodeEntry, jobs[id]?.job.node == node else {
+            jobs[id]?.finalizing = false
+            if requeueIfUnknown {
+                logger.warning("node forgot a job; requeued", metadata: ["prompt.id": "\(id)", "node.name": "\(node)"])
+                await requeue(id, from: node)
+            }
+            return
+        }
+        let entry = HistoryEntry(
+            prompt: active.job.queueItem, outputs: OutputNames.present(nodeEntry.outputs, node: node),
+            status: nodeEntry.status, meta: nodeEntry.meta)
+        do {
+            try await store.complete(id: id, node: node, entry: entry, completedAt: Self.nowMilliseconds())
+        } catch {
+            logger.error("could not store history", metadata: ["prompt.id": "\(id)", "error": "\(error)"])
+            jobs[id]?.finalizing = false
+            return
+        }
+        learn(from: nodeEntry, job: active, node: node)
+        jobs[id] = nil
+        if nodes[node]?.currentPrompt == id { nodes[node]?.currentPrompt = nil }
+        await broadcastStatus()
+        if let owner = active.job.clientID {
+            await hub.send(.executing(node: nil, displayNode: nil, promptID: id), to: owner)
+        }
+        scheduleDispatch()
+    }
+
+    /// Updates the node's measured speed and resident checkpoint from a finished job.
+    func learn(from entry: HistoryEntry, job: ActiveJob, node: String) {
+        guard entry.status?.statusStr == "success" else { return }
+        let messages = entry.status?.messages ?? []
+        let start = messages.first { $0.event == "execution_start" }?.data["timestamp"]?.numberValue?.int64
+        let end = messages.last { $0.event == "execution_success" }?.data["timestamp"]?.numberValue?.int64
+        if let start, let end, end > start {
+            nodes[node]?.speed.record(work: job.requirements.work, seconds: Double(end - start) / 1000)
+        }
+        if let checkpoint = job.requirements.checkpoint { nodes[node]?.residentCheckpoint = checkpoint }
+    }
+}

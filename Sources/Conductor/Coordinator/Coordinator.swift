@@ -1,0 +1,216 @@
+import ComfyWire
+import ConductorCore
+import Foundation
+import NIOHTTP1
+import Logging
+
+/// The coordinator: accepts prompts into the durable queue, places them on nodes with the pure
+/// scheduler when a node has room, relays each job's events to its client, and merges history.
+///
+/// All state changes happen on this actor, driven by client requests and by `NodeEvent`s from the
+/// node links; every `await` is followed by a re-check of the state it relies on.
+public actor Coordinator {
+    /// What Conductor knows about one node.
+    struct NodeState {
+        let config: ClusterConfig.Node
+        let client: NodeClient
+        let sid: String
+        var health: NodeHealth = .down
+        var webSocketConnected = false
+        var draining = false
+        var objectInfo: JSONObject = [:]
+        var classes: [String: NodeClass] = [:]
+        var comboValues: [String: [String: Set<String>]] = [:]
+        var stats: JSONValue?
+        var vramTotal: Int64 = 0
+        var vramFree: Int64 = 0
+        var speed: SpeedEstimate
+        var residentCheckpoint: String?
+        /// The prompt the node is executing now (for previews without a prompt_id).
+        var currentPrompt: String?
+    }
+
+    /// An unfinished job with what only the running coordinator needs.
+    struct ActiveJob {
+        var job: Job
+        var requirements: JobRequirements
+        /// The graph node executing now, for a reconnecting client.
+        var executingNode: String?
+        var dispatchedAt: ContinuousClock.Instant?
+        var finalizing = false
+    }
+
+    let config: ClusterConfig
+    let store: JobStore
+    let hub = EventHub()
+    let logger: Logger
+    let knobs: SchedulerKnobs
+    var nodes: [String: NodeState] = [:]
+    let nodeOrder: [String]
+    var jobs: [String: ActiveJob] = [:]
+    /// ComfyUI's priority counter, continued across restarts.
+    var counter: Int64 = 0
+    let dispatchSignals: AsyncStream<Void>
+    let dispatchSignal: AsyncStream<Void>.Continuation
+
+    public init(config: ClusterConfig, store: JobStore, logger: Logger) {
+        self.config = config
+        self.store = store
+        self.logger = logger
+        var knobs = SchedulerKnobs()
+        knobs.affinitySlackSeconds = config.affinitySlackSeconds
+        self.knobs = knobs
+        nodeOrder = config.nodes.map(\.name)
+        (dispatchSignals, dispatchSignal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        for node in config.nodes {
+            let sid = "conductor-" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
+            nodes[node.name] = NodeState(config: node, client: NodeClient(node: node), sid: String(sid),
+                                         speed: SpeedEstimate(declared: node.speed))
+        }
+    }
+
+    /// Conductor's client id on each node, for the node links.
+    public var nodeLinks: [(client: NodeClient, sid: String)] {
+        nodeOrder.compactMap { nodes[$0].map { ($0.client, $0.sid) } }
+    }
+
+    /// Loads unfinished jobs from the store: queued ones wait again; ones that were on nodes are
+    /// re-attached (the node's queue and history say later whether they still run or finished).
+    public func restore() async throws {
+        counter = try await store.lastSequence()
+        for job in try await store.activeJobs() {
+            let empty = try PromptGraph(json: [:])
+            let graph = (try? PromptGraph(json: job.prompt)) ?? empty
+            let requirements = JobRequirements(prompt: graph)
+            jobs[job.id] = ActiveJob(job: job, requirements: requirements, dispatchedAt: job.state == .queued ? nil : .now)
+        }
+        if !jobs.isEmpty { logger.info("restored jobs", metadata: ["jobs.count": "\(jobs.count)"]) }
+    }
+
+    // MARK: Queue views
+
+    /// Pending + running across the fleet, as ComfyUI's `queue_remaining`.
+    public var queueRemaining: Int { jobs.count }
+
+    func ordered(_ list: [ActiveJob]) -> [ActiveJob] {
+        list.sorted { a, b in
+            let x = a.job.number.double ?? 0, y = b.job.number.double ?? 0
+            return x != y ? x < y : a.job.sequence < b.job.sequence
+        }
+    }
+
+    public func queueJSON() -> JSONValue {
+        let running = ordered(jobs.values.filter { $0.job.state == .running })
+        let pending = ordered(jobs.values.filter { $0.job.state != .running })
+        return ["queue_running": .array(running.map(\.job.queueItem.json)),
+                "queue_pending": .array(pending.map(\.job.queueItem.json))]
+    }
+
+    func broadcastStatus() async {
+        await hub.broadcast(.status(queueRemaining: queueRemaining, sid: nil))
+    }
+
+    // MARK: Submitting
+
+    /// `POST /prompt`: validate against the fleet, commit to SQLite, then answer.
+    public func submit(body: JSONValue) async -> (status: Int, body: JSONValue) {
+        let assigned = counter
+        counter += 1
+        guard case .object(let request) = body else { return (500, .null) }
+        let number: JSONNumber
+        if let explicit = request["number"] {
+            guard let value = explicit.doubleValue ?? explicit.stringValue.flatMap({ Double($0) }) else { return (500, .null) }
+            number = JSONNumber(value)
+        } else if request["front"]?.isTruthy == true {
+            number = JSONNumber(-assigned)
+        } else {
+            number = JSONNumber(assigned)
+        }
+        guard let prompt = request["prompt"] else {
+            return (400, ["error": .object(PromptValidator.error("no_prompt", "No prompt provided", "No prompt provided")),
+                          "node_errors": [:]])
+        }
+        let promptID: String
+        switch request["prompt_id"] {
+        case .string(let s)? where !s.isEmpty: promptID = s
+        case nil, .null?: promptID = UUID().uuidString.lowercased()
+        default:
+            return (400, ["error": .object(PromptValidator.error("invalid_prompt_id", "Invalid prompt_id",
+                                                                 "prompt_id must be a string")), "node_errors": [:]])
+        }
+        let known = (try? await store.contains(id: promptID)) ?? false
+        if jobs[promptID] != nil || known {
+            return (400, ["error": .object(PromptValidator.error("invalid_prompt_id", "Invalid prompt_id",
+                                                                 "prompt_id \(promptID) already exists")), "node_errors": [:]])
+        }
+        let targets = request["partial_execution_targets"]?.arrayValue?.compactMap(\.stringValue)
+        var outputs: [String] = []
+        var nodeErrors = JSONObject()
+        let catalog = fleetCatalog()
+        if catalog.isEmpty {
+            // No node has ever described itself: accept, and let the node validate at dispatch.
+            guard let graph = try? PromptGraph(json: prompt) else {
+                return (400, ["error": .object(PromptValidator.error("invalid_prompt", "Cannot execute because the prompt is not an object.", "")), "node_errors": [:]])
+            }
+            outputs = graph.nodes.map(\.id)
+        } else {
+            let validator = PromptValidator(catalog: catalog, context: CatalogContext()) { _ in true }
+            switch validator.validate(prompt, partialExecutionTargets: targets) {
+            case .rejected(let failure): return (400, failure)
+            case .accepted(_, let good, let errors):
+                outputs = good
+                nodeErrors = errors
+            }
+        }
+        guard let graph = try? PromptGraph(json: prompt) else { return (500, .null) }
+        var extra = request["extra_data"]?.objectValue ?? JSONObject()
+        let clientID = request["client_id"]?.stringValue
+        if let clientID = request["client_id"] { extra["client_id"] = clientID }
+        extra.removeValue(forKey: "auth_token_comfy_org")
+        extra.removeValue(forKey: "api_key_comfy_org")
+        extra["create_time"] = .number(JSONNumber(Self.nowMilliseconds()))
+        let job: Job
+        do {
+            job = try await store.insert(id: promptID, number: number, clientID: clientID, prompt: prompt, extraData: extra,
+                                         outputs: outputs, createdAt: Self.nowMilliseconds())
+        } catch {
+            logger.error("could not store a job", metadata: ["prompt.id": "\(promptID)", "error": "\(error)"])
+            return (500, .null)
+        }
+        jobs[promptID] = ActiveJob(job: job, requirements: JobRequirements(prompt: graph))
+        await broadcastStatus()
+        scheduleDispatch()
+        return (200, ["prompt_id": .string(promptID), "number": .number(number), "node_errors": .object(nodeErrors)])
+    }
+
+    /// The union of what the fleet's nodes offer, with combo lists merged; nodes that went down
+    /// still count, so a job for them is accepted and waits.
+    func fleetCatalog() -> [String: NodeClass] {
+        var merged: [String: JSONValue] = [:]
+        for name in nodeOrder {
+            guard let node = nodes[name] else { continue }
+            for (className, info) in node.objectInfo {
+                merged[className] = merged[className].map { FleetMerge.mergeClass($0, info) } ?? info
+            }
+        }
+        var catalog: [String: NodeClass] = [:]
+        for (name, info) in merged { catalog[name] = NodeClass(name: name, objectInfo: info) }
+        return catalog
+    }
+
+    static func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+}
+
+extension JSONValue {
+    /// Python truthiness, as ComfyUI tests `if json_data.get("front")`.
+    var isTruthy: Bool {
+        switch self {
+        case .null: false
+        case .bool(let b): b
+        case .number(let n): (n.double ?? 0) != 0
+        case .string(let s): !s.isEmpty
+        case .array(let a): !a.isEmpty
+        case .object(let o): !o.isEmpty
+        }
+    }
+}

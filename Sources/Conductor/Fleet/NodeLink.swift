@@ -1,0 +1,162 @@
+import AsyncHTTPClient
+import ComfyWire
+import ConductorCore
+import Foundation
+import HummingbirdWSClient
+import Logging
+import NIOCore
+import ServiceLifecycle
+import Synchronization
+
+/// Something a node link saw: the coordinator folds these into its state, one at a time.
+public enum NodeEvent: Sendable {
+    case message(node: String, ServerMessage)
+    case binary(node: String, [UInt8])
+    case webSocket(node: String, connected: Bool)
+    case stats(node: String, JSONValue)
+    case queue(node: String, QueueStatus)
+    case objectInfo(node: String, JSONValue)
+    case health(node: String, NodeHealth)
+}
+
+/// One live link to a ComfyUI node: a WebSocket under Conductor's own client id (reconnecting with
+/// backoff) and polls of `/system_stats`, `/queue` and `/object_info`, with a health verdict.
+public struct NodeLink: Service {
+    public let client: NodeClient
+    /// Conductor's client id on this node; prompts are dispatched under it so the node sends their events here.
+    public let sid: String
+    let pollInterval: Double
+    let objectInfoInterval: Double
+    let events: AsyncStream<NodeEvent>.Continuation
+    let logger: Logger
+
+    public init(client: NodeClient, sid: String, pollInterval: Double, objectInfoInterval: Double,
+                events: AsyncStream<NodeEvent>.Continuation, logger: Logger) {
+        self.client = client
+        self.sid = sid
+        self.pollInterval = pollInterval
+        self.objectInfoInterval = objectInfoInterval
+        self.events = events
+        var logger = logger
+        logger[metadataKey: "node.name"] = .string(client.name)
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await runWebSocket() }
+            group.addTask { await runPolls() }
+            await group.waitForAll()
+        }
+    }
+
+    /// Keeps the WebSocket open, reconnecting with capped exponential backoff.
+    func runWebSocket() async {
+        var backoff = 0.1
+        let name = client.name
+        while !Task.isCancelled {
+            let opened = ManagedFlag()
+            do {
+                try await WebSocketClient.connect(url: client.webSocketURL(clientID: sid), logger: logger) { inbound, outbound, _ in
+                    // Ask for previews with metadata: they carry the prompt_id (comfyui-api.md §3.7).
+                    let flags: JSONValue = ["type": "feature_flags", "data": ["supports_preview_metadata": true]]
+                    try await outbound.write(.text(flags.jsonString(.compact)))
+                    opened.set()
+                    events.yield(.webSocket(node: name, connected: true))
+                    for try await message in inbound.messages(maxSize: 64 << 20) {
+                        switch message {
+                        case .text(let text):
+                            guard let value = try? JSONValue(parsing: text), let parsed = try? ServerMessage(json: value) else { continue }
+                            events.yield(.message(node: name, parsed))
+                        case .binary(let buffer):
+                            events.yield(.binary(node: name, Array(buffer.readableBytesView)))
+                        }
+                    }
+                }
+            } catch {
+                logger.debug("node websocket failed", metadata: ["error": "\(error)"])
+            }
+            if opened.value {
+                events.yield(.webSocket(node: name, connected: false))
+                backoff = 0.1
+            }
+            guard !Task.isCancelled else { return }
+            try? await Task.sleep(for: .seconds(backoff))
+            backoff = min(backoff * 2, 5)
+        }
+    }
+
+    /// Polls stats and queue every interval, object_info on (re)connect and periodically; judges health.
+    func runPolls() async {
+        var health = HealthTracker()
+        var lastObjectInfo: ContinuousClock.Instant?
+        let name = client.name
+        while !Task.isCancelled {
+            var ok = true
+            do {
+                let stats = try await client.get("/system_stats", timeout: max(2, pollInterval * 3))
+                let queue = try await client.get("/queue", timeout: max(2, pollInterval * 3))
+                guard stats.status == 200, queue.status == 200, let statsJSON = stats.json, let queueJSON = queue.json,
+                    let queueStatus = try? QueueStatus(json: queueJSON)
+                else { throw NodeLinkError.badAnswer }
+                events.yield(.stats(node: name, statsJSON))
+                events.yield(.queue(node: name, queueStatus))
+                let due = lastObjectInfo.map { ContinuousClock.now - $0 > .seconds(objectInfoInterval) } ?? true
+                if due || health.state != .up {
+                    let info = try await client.get("/object_info", timeout: 30)
+                    if info.status == 200, let json = info.json {
+                        events.yield(.objectInfo(node: name, json))
+                        lastObjectInfo = .now
+                    }
+                }
+            } catch {
+                ok = false
+                logger.debug("node poll failed", metadata: ["error": "\(error)"])
+            }
+            if let changed = health.record(success: ok) {
+                logger.info("node health", metadata: ["health": "\(changed.rawValue)"])
+                events.yield(.health(node: name, changed))
+            }
+            try? await Task.sleep(for: .seconds(pollInterval))
+        }
+    }
+}
+
+enum NodeLinkError: Error {
+    case badAnswer
+}
+
+/// Health with hysteresis: one failed poll makes a node suspect, three make it down; coming back
+/// from down takes two good polls in a row.
+struct HealthTracker {
+    private(set) var state: NodeHealth = .down
+    private var failures = 0
+    private var successes = 0
+    private var everUp = false
+
+    /// Records a poll; returns the new state when it changed.
+    mutating func record(success: Bool) -> NodeHealth? {
+        let before = state
+        if success {
+            successes += 1
+            failures = 0
+            // The first contact, or a single blip, is trusted at once; a node that was down proves itself twice.
+            if state != .down || !everUp || successes >= 2 {
+                state = .up
+                everUp = true
+            }
+        } else {
+            failures += 1
+            successes = 0
+            state = failures >= 3 || state == .down ? .down : .suspect
+        }
+        return state == before ? nil : state
+    }
+}
+
+/// A flag set once from inside a closure.
+final class ManagedFlag: Sendable {
+    private let storage = Mutex(false)
+    var value: Bool { storage.withLock { $0 } }
+    func set() { storage.withLock { $0 = true } }
+}

@@ -1,0 +1,41 @@
+/// What a prompt needs, extracted once when it is accepted.
+public struct JobRequirements: Sendable, Hashable {
+    /// One literal string input of the prompt, checked against a node's combo lists.
+    public struct Choice: Sendable, Hashable {
+        public var classType: String
+        public var input: String
+        public var value: String
+
+        public init(classType: String, input: String, value: String) {
+            self.classType = classType
+            self.input = input
+            self.value = value
+        }
+    }
+
+    public var classTypes: Set<String>
+    /// Every literal string input: (class type, input name, value), once each, in prompt order.
+    /// The filter checks a choice only where the node's `comboValues` has that class+input.
+    public var choices: [Choice]
+    /// The checkpoint the prompt loads (first CheckpointLoaderSimple/CheckpointLoader/ImageOnlyCheckpointLoader
+    /// `ckpt_name` or UNETLoader `unet_name`), if any.
+    public var checkpoint: String?
+    /// Estimated work in units (1 unit = one 512×512 sampling step); at least 1 per prompt.
+    public var work: Double
+    /// VRAM in bytes the job needs if known (learned later); nil = unknown, not checked.
+    public var vramNeeded: Int64?
+
+    public init(
+        classTypes: Set<String> = [],
+        choices: [Choice] = [],
+        checkpoint: String? = nil,
+        work: Double = 1,
+        vramNeeded: Int64? = nil
+    ) {
+        self.classTypes = classTypes
+        self.choices = choices
+        self.checkpoint = checkpoint
+        self.work = work
+        self.vramNeeded = vramNeeded
+    }
+}

@@ -1,0 +1,88 @@
+import ConductorCore
+import Testing
+
+/// SplitMix64 (Steele, Lea, Flood 2014): a tiny seeded generator, so every run checks the same fleets.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite struct SchedulerPropertyTests {
+    static let classPool = ["CheckpointLoaderSimple", "KSampler", "VAEDecode", "SaveImage", "AcceptanceWork", "UNETLoader"]
+    static let checkpoints = ["a.safetensors", "b.safetensors", "c.safetensors"]
+
+    static func randomFleet(_ rng: inout SplitMix64) -> [NodeSnapshot] {
+        (0..<Int.random(in: 1...12, using: &rng)).map { index in
+            NodeSnapshot(
+                name: "node-\(Int.random(in: 0...20, using: &rng))-\(index)",
+                health: [NodeHealth.up, .up, .up, .suspect, .down].randomElement(using: &rng)!,
+                draining: Int.random(in: 0..<8, using: &rng) == 0,
+                outstanding: Int.random(in: 0...3, using: &rng),
+                maxOutstanding: Int.random(in: 1...3, using: &rng),
+                classTypes: Set(classPool.filter { _ in Int.random(in: 0..<6, using: &rng) != 0 }),
+                comboValues: Bool.random(using: &rng)
+                    ? ["CheckpointLoaderSimple": ["ckpt_name": Set(checkpoints.filter { _ in Bool.random(using: &rng) })]]
+                    : [:],
+                vramTotal: Int64.random(in: 0...4, using: &rng) << 32,
+                residentCheckpoint: (checkpoints + [nil]).randomElement(using: &rng)!,
+                // Small integer grids make exact ties common, so the tie-breaks are exercised too.
+                speed: [0.35, 0.5, 0.7, 1, 1, 2].randomElement(using: &rng)!,
+                committedSeconds: Double(Int.random(in: 0...6, using: &rng)),
+                checkpointLoadSeconds: Double(Int.random(in: 0...3, using: &rng)) * 2
+            )
+        }
+    }
+
+    static func randomJob(_ rng: inout SplitMix64) -> JobRequirements {
+        let checkpoint = (checkpoints + [nil]).randomElement(using: &rng)!
+        return JobRequirements(
+            classTypes: Set(classPool.prefix(4).filter { _ in Bool.random(using: &rng) }),
+            choices: checkpoint.map { [.init(classType: "CheckpointLoaderSimple", input: "ckpt_name", value: $0)] } ?? [],
+            checkpoint: checkpoint,
+            work: Double(Int.random(in: 1...8, using: &rng)),
+            vramNeeded: Bool.random(using: &rng) ? Int64.random(in: 1...3, using: &rng) << 32 : nil
+        )
+    }
+
+    @Test func placeNeverPicksAnIneligibleNodeAndAlwaysPicksTheEarliestFinish() throws {
+        var rng = SplitMix64(seed: 0xC0DE_C0DE)
+        var placed = 0
+        for _ in 0..<1_000 {
+            let fleet = Self.randomFleet(&rng)
+            let job = Self.randomJob(&rng)
+            let placement = Scheduler.place(job, on: fleet)
+            let eligible = placement.candidates.filter(\.eligible)
+            #expect(eligible.isEmpty == (placement.node == nil))
+            // Every node reported, in order; eligibility matches the rules.
+            #expect(placement.candidates.map(\.node) == fleet.map(\.name))
+            for (node, candidate) in zip(fleet, placement.candidates) {
+                let capable = job.classTypes.isSubset(of: node.classTypes)
+                    && job.choices.allSatisfy { node.comboValues[$0.classType]?[$0.input]?.contains($0.value) ?? true }
+                    && (job.vramNeeded == nil || node.vramTotal == 0 || job.vramNeeded! <= node.vramTotal)
+                #expect(placement.capableNodes.contains(node.name) == capable)
+                let expected = capable && node.health == .up && !node.draining && node.outstanding < node.maxOutstanding
+                #expect(candidate.eligible == expected, "\(node) \(candidate)")
+            }
+            guard let chosen = placement.node else { continue }
+            placed += 1
+            let pick = try #require(placement.candidates.first { $0.node == chosen })
+            #expect(pick.eligible)
+            let best = eligible.compactMap(\.predictedFinishSeconds).min()!
+            #expect(try #require(pick.predictedFinishSeconds) <= best + 1e-9 * max(1, best))
+            // The fast path agrees, and so does any other order of the same nodes.
+            #expect(Scheduler.decide(job, on: fleet).node.map { fleet[$0].name } == chosen)
+            #expect(Scheduler.place(job, on: fleet.shuffled(using: &rng)).node == chosen)
+        }
+        // The generator must exercise both outcomes.
+        #expect(placed > 200 && placed < 900)
+    }
+}
