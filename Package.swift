@@ -75,7 +75,29 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// Helpers for tests and benchmarks: HTTP/WebSocket test clients and in-process fleets.
+        .target(
+            name: "ConductorTesting",
+            dependencies: [
+                "ComfyWire",
+                "Conductor",
+                "ConductorCore",
+                "SimulatedNode",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "ComfyWireTests", dependencies: ["ComfyWire"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ConductorTests",
+            dependencies: [
+                "ComfyWire", "Conductor", "ConductorCore", "ConductorTesting", "SimulatedNode",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "ConductorCoreTests", dependencies: ["ConductorCore", "ComfyWire"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SimulatedNodeTests",

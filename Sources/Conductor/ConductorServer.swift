@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import ComfyWire
 import ConductorCore
 import Foundation
@@ -22,7 +23,11 @@ public struct ConductorServer: Service {
     public func run() async throws {
         try FileManager.default.createDirectory(atPath: config.dataDirectory, withIntermediateDirectories: true)
         let store = try JobStore(path: (config.dataDirectory as NSString).appendingPathComponent("conductor.sqlite"))
-        let coordinator = Coordinator(config: config, store: store, logger: logger)
+        var httpConfiguration = HTTPClient.Configuration()
+        httpConfiguration.connectionPool.retryConnectionEstablishment = false
+        httpConfiguration.timeout.connect = .seconds(2)
+        let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration)
+        let coordinator = Coordinator(config: config, store: store, http: http, logger: logger)
         try await coordinator.restore()
         let (events, sink) = AsyncStream<NodeEvent>.makeStream()
         let links = await coordinator.nodeLinks.map { link in
@@ -41,11 +46,17 @@ public struct ConductorServer: Service {
         let group = ServiceGroup(configuration: .init(
             services: [coordinatorService] + links.map { $0 as any Service } + [app],
             gracefulShutdownSignals: [], logger: logger))
-        try await withTaskCancellationHandler {
-            try await group.run()
-        } onCancel: {
-            sink.finish()
+        do {
+            try await withTaskCancellationHandler {
+                try await group.run()
+            } onCancel: {
+                sink.finish()
+            }
+        } catch {
+            try? await http.shutdown()
+            throw error
         }
+        try await http.shutdown()
     }
 }
 

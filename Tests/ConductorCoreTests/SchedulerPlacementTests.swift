@@ -91,6 +91,33 @@ import Testing
             nodes: [node("A", load: 10), node("B", outstanding: 2, resident: "a.safetensors", committed: 8)],
             job: job(), knobs: SchedulerKnobs(waitForFullNodeGainSeconds: 5), expected: "A"),
         Case(
+            testDescription: "a start-delay weight sends a job to an idle slower node rather than behind a faster one",
+            nodes: [node("A", outstanding: 1, speed: 2, committed: 4), node("B")],
+            job: job(nil), knobs: SchedulerKnobs(startDelayWeight: 3), expected: "B"),
+        Case(
+            testDescription: "without a start-delay weight the job queues behind the faster node that finishes it first",
+            nodes: [node("A", outstanding: 1, speed: 2, committed: 4), node("B")],
+            job: job(nil), expected: "A"),
+        Case(
+            testDescription: "without an eviction weight equal finishes break by name even if that evicts a last holder",
+            nodes: [node("A", resident: "b.safetensors", load: 5), node("C", resident: "c.safetensors", load: 5),
+                    node("D", resident: "c.safetensors", load: 5)],
+            job: job(), expected: "A"),
+        Case(
+            testDescription: "an eviction weight spares the last holder of another checkpoint",
+            nodes: [node("A", resident: "b.safetensors", load: 5), node("C", resident: "c.safetensors", load: 5),
+                    node("D", resident: "c.safetensors", load: 5)],
+            job: job(), knobs: SchedulerKnobs(evictionWeight: 1), expected: "C"),
+        Case(
+            testDescription: "the recommended knobs hold a job for its full holder rather than load it elsewhere",
+            nodes: [node("A", load: 20), node("B", outstanding: 2, resident: "a.safetensors", committed: 8, load: 20)],
+            job: job(), knobs: .recommended, expected: nil),
+        Case(
+            testDescription: "a job does not wait for a slow holder while a faster idle holder exists",
+            nodes: [node("fast", resident: "a.safetensors", load: 20),
+                    node("slow", outstanding: 2, resident: "a.safetensors", speed: 0.35, committed: 2, load: 20)],
+            job: job(work: 4), knobs: .recommended, expected: "fast"),
+        Case(
             testDescription: "a job needing more VRAM than a node has goes elsewhere",
             nodes: [node("A", vramTotal: 8 << 30, speed: 4), node("B", vramTotal: 24 << 30)],
             job: job(vram: 12 << 30), expected: "B"),
@@ -167,7 +194,7 @@ import Testing
         #expect(placement.node == nil)
         #expect(placement.capableNodes.isEmpty)
         #expect(placement.candidates.allSatisfy { !$0.eligible })
-        #expect(!Scheduler.decide(job, on: fleet).anyCapable)
+        #expect(!fleet.contains { Scheduler.canRun(job, on: $0) })
     }
 
     @Test func fullAndDownNodesStayInCapableNodes() {
@@ -194,6 +221,10 @@ import Testing
         #expect(candidate.eligible)
         #expect(candidate.reason == "finish in 15.3 s (queue 4.0 + load 3.0 + run 8.3)")
         #expect(candidate.predictedFinishSeconds == 4 + 3 + 8.3)
+        let weighted = Scheduler.place(
+            Self.job(work: 16.6), on: [Self.node("A", speed: 2, committed: 4, load: 3)],
+            knobs: SchedulerKnobs(startDelayWeight: 2))
+        #expect(weighted.candidates.first?.reason == "finish in 15.3 s (queue 4.0 + load 3.0 + run 8.3), score 22.3")
     }
 
     @Test func heldJobNamesTheFullNodeItWaitsFor() {
@@ -226,7 +257,10 @@ import Testing
     @Test func knobsMissingFromConfigKeepTheirDefaults() throws {
         let knobs = try JSONDecoder().decode(SchedulerKnobs.self, from: Data(#"{"affinitySlackSeconds": 1.5}"#.utf8))
         #expect(knobs.affinitySlackSeconds == 1.5)
+        #expect(knobs.startDelayWeight == 1 && knobs.evictionWeight == 0)
         #expect(knobs.waitForFullNodeGainSeconds == nil)
+        let recommended = try JSONDecoder().decode(SchedulerKnobs.self, from: JSONEncoder().encode(SchedulerKnobs.recommended))
+        #expect(recommended == .recommended)
         #expect(try JSONDecoder().decode(SchedulerKnobs.self, from: Data("{}".utf8)) == SchedulerKnobs())
     }
 }

@@ -85,4 +85,60 @@ struct SplitMix64: RandomNumberGenerator {
         // The generator must exercise both outcomes.
         #expect(placed > 200 && placed < 900)
     }
+
+    static func randomKnobs(_ rng: inout SplitMix64) -> SchedulerKnobs {
+        SchedulerKnobs(
+            affinitySlackSeconds: [0, 0, 1, 3].randomElement(using: &rng)!,
+            startDelayWeight: [1, 1, 2, 3].randomElement(using: &rng)!,
+            evictionWeight: [0, 0, 1, 2].randomElement(using: &rng)!,
+            waitForFullNodeGainSeconds: [nil, 0, 2].randomElement(using: &rng)!
+        )
+    }
+
+    @Test func fastDecisionsAgreeWithExplainedPlacementsForAnyKnobs() {
+        var rng = SplitMix64(seed: 0xFEED)
+        var held = 0
+        for _ in 0..<1_000 {
+            let fleet = Self.randomFleet(&rng)
+            let job = Self.randomJob(&rng)
+            let knobs = Self.randomKnobs(&rng)
+            let placement = Scheduler.place(job, on: fleet, knobs: knobs)
+            let decision = Scheduler.decide(job, on: fleet, knobs: knobs)
+            #expect(decision.node.map { fleet[$0].name } == placement.node)
+            #expect(decision.waitingFor.map { fleet[$0].name } == placement.waitingFor)
+            if placement.waitingFor != nil { held += 1 }
+            if let chosen = placement.node {
+                #expect(placement.candidates.first { $0.node == chosen }?.eligible == true)
+            }
+            if let waitingFor = placement.waitingFor {
+                #expect(placement.candidates.first { $0.node == waitingFor }?.reason.hasPrefix("full") == true)
+            }
+        }
+        #expect(held > 20)
+    }
+
+    @Test func aDispatchRoundMatchesPlacingTheQueueOneJobAtATime() {
+        var rng = SplitMix64(seed: 0xD15_9A7C)
+        for _ in 0..<300 {
+            var fleet = Self.randomFleet(&rng)
+            let queue = (0..<Int.random(in: 1...8, using: &rng)).map { _ in Self.randomJob(&rng) }
+            let knobs = Self.randomKnobs(&rng)
+            let assignments = Scheduler.assign(queue, to: fleet, knobs: knobs)
+            var expected: [Scheduler.Assignment] = []
+            for (position, job) in queue.enumerated() {
+                guard fleet.contains(where: { $0.health == .up && !$0.draining && $0.outstanding < $0.maxOutstanding })
+                else { break }
+                let placement = Scheduler.place(job, on: fleet, knobs: knobs)
+                if let name = placement.node, let index = fleet.firstIndex(where: { $0.name == name }) {
+                    expected.append(.init(job: position, node: index))
+                    fleet[index] = fleet[index].committing(job)
+                } else if let name = placement.waitingFor, let index = fleet.firstIndex(where: { $0.name == name }) {
+                    let outstanding = fleet[index].outstanding
+                    fleet[index] = fleet[index].committing(job)
+                    fleet[index].outstanding = outstanding
+                }
+            }
+            #expect(assignments == expected)
+        }
+    }
 }

@@ -83,7 +83,7 @@ struct ImageNodeTests {
             path: "/upload/mask")
         #expect(upload.status == 200)
         #expect(upload.json == ["name": "clipspace-mask-1.png", "subfolder": "clipspace", "type": "input"])
-        let stored = await node.files.directory(.input).appendingPathComponent("clipspace/clipspace-mask-1.png")
+        let stored = node.files.directory(.input).appendingPathComponent("clipspace/clipspace-mask-1.png")
         return try PNG.decode(Array(try Data(contentsOf: stored)))
     }
 

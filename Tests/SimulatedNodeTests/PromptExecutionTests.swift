@@ -11,7 +11,7 @@ struct PromptExecutionTests {
         let request = try Behaviour.seedWorkflow()
         #expect(request["client_id"] == "readme")
         try await withNode { node, client in
-            let files = await node.files
+            let files = node.files
             try await withWebSocket(port: client.port, clientID: "readme") { socket in
                 let id = try await client.submit(request)
                 try await socket.waitForEnd(of: id)

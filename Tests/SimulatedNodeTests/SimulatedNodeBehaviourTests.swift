@@ -109,11 +109,20 @@ enum Behaviour {
         return Int(response.status.code)
     }
 
-    /// Whether a plain GET fails at the connection level (refused, reset), as it does while a node is down.
+    /// Whether a GET on a fresh connection fails, as it does while a node's listener is down.
+    ///
+    /// The probe does not retry a refused connection (the shared client would, until its deadline,
+    /// and so ride out a short outage) and never reuses a pooled connection.
     static func isUnreachable(_ client: NodeClient) async -> Bool {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(2)
         do {
-            _ = try await get(client, "/prompt", timeout: .seconds(2))
-            return false
+            return try await HTTPClient.withHTTPClient(configuration: configuration) { probe in
+                let response = try await probe.execute(HTTPClientRequest(url: client.base + "/prompt"), timeout: .seconds(2))
+                _ = try await response.body.collect(upTo: 1 << 20)
+                return false
+            }
         } catch {
             return true
         }

@@ -19,7 +19,7 @@ struct UploadAndViewTests {
     @Test("the same name with the same bytes keeps the name and leaves the stored file untouched")
     func sameBytesReuseTheName() async throws {
         try await withNode { node, client in
-            let files = await node.files
+            let files = node.files
             let stored = files.directory(.input).appendingPathComponent("photo.png")
             let upload = try await client.upload("photo.png", Self.first)
             #expect(upload.status == 200)
@@ -37,7 +37,7 @@ struct UploadAndViewTests {
     @Test("other bytes under a taken name are stored as \"name (1).png\", then \"name (2).png\"")
     func otherBytesGetNumberedNames() async throws {
         try await withNode { node, client in
-            let files = await node.files
+            let files = node.files
             let input = files.directory(.input)
             // The last upload repeats the second bytes: the earlier identical "photo (1).png" is reused.
             let uploads = [(Self.first, "photo.png"), (Self.second, "photo (1).png"), (Self.third, "photo (2).png"), (Self.second, "photo (1).png")]
@@ -56,7 +56,7 @@ struct UploadAndViewTests {
     @Test("overwrite \"true\" or \"1\" keeps the name and replaces the bytes; any other value does not")
     func overwriteReplaces() async throws {
         try await withNode { node, client in
-            let files = await node.files
+            let files = node.files
             let stored = files.directory(.input).appendingPathComponent("photo.png")
             _ = try await client.upload("photo.png", Self.first)
             let replaced = try await client.upload("photo.png", Self.second, fields: [("overwrite", "true")])
@@ -76,7 +76,7 @@ struct UploadAndViewTests {
     @Test("a subfolder is created and echoed")
     func subfolderIsCreated() async throws {
         try await withNode { node, client in
-            let files = await node.files
+            let files = node.files
             let upload = try await client.upload("photo.png", Self.first, fields: [("subfolder", "pasted/deep")])
             #expect(upload.status == 200)
             #expect(upload.json == ["name": "photo.png", "subfolder": "pasted/deep", "type": "input"])
@@ -88,7 +88,7 @@ struct UploadAndViewTests {
     @Test("type=temp stores the file in the temp directory and type=output in the output directory")
     func typeChoosesTheDirectory() async throws {
         try await withNode { node, client in
-            let files = await node.files
+            let files = node.files
             let temp = try await client.upload("scratch.png", Self.first, fields: [("type", "temp")])
             #expect(temp.json == ["name": "scratch.png", "subfolder": "", "type": "temp"])
             #expect(try Data(contentsOf: files.directory(.temp).appendingPathComponent("scratch.png")) == Data(Self.first))
@@ -105,7 +105,7 @@ struct UploadAndViewTests {
     @Test("an unknown or empty type is a 500 and writes nothing", arguments: ["bogus", ""])
     func unknownType(type: String) async throws {
         try await withNode { node, client in
-            let files = await node.files
+            let files = node.files
             let before = Behaviour.tree(files.root)
             let upload = try await client.upload("photo.png", Self.first, fields: [("type", type)])
             #expect(upload.status == 500)
@@ -116,7 +116,7 @@ struct UploadAndViewTests {
     @Test("a request without an image part, or with an empty file name, is a 400")
     func missingImagePart() async throws {
         try await withNode { node, client in
-            let files = await node.files
+            let files = node.files
             let before = Behaviour.tree(files.root)
             let noFile = try await MultipartBody(fields: [("type", "input")]).post(client, "/upload/image")
             let otherField = try await MultipartBody(file: ("file", "photo.png", Self.first)).post(client, "/upload/image")
@@ -148,7 +148,7 @@ struct UploadAndViewTests {
     @Test("a path escape is a 400 and no file appears anywhere", arguments: escapes)
     func pathEscapesAreRefused(escape: Escape) async throws {
         try await withNode { node, client in
-            let files = await node.files
+            let files = node.files
             let name = "escape-\(UUID().uuidString).png"
             let before = Behaviour.tree(files.root)
             let fields = escape.subfolder.map { [("subfolder", $0)] } ?? []
@@ -166,7 +166,7 @@ struct UploadAndViewTests {
         var profile = NodeProfile.test
         profile.maxUploadBytes = 1000
         try await withNode(profile) { node, client in
-            let files = await node.files
+            let files = node.files
             let before = Behaviour.tree(files.root)
             let upload = try await client.upload("big.png", [UInt8](repeating: 7, count: 4000))
             #expect(upload.status == 413)
@@ -175,10 +175,23 @@ struct UploadAndViewTests {
         }
     }
 
+    @Test("max_upload_size limits JSON bodies too: an oversize POST /prompt is a 413 and queues nothing")
+    func oversizePrompt() async throws {
+        var profile = NodeProfile.test
+        profile.maxUploadBytes = 1000
+        try await withNode(profile) { _, client in
+            let padded = Behaviour.quickJob(color: 1).setting(["extra_data", "padding"], to: .string(String(repeating: "x", count: 4000)))
+            let result = try await client.post("/prompt", padded)
+            #expect(result.status == 413)
+            #expect(try await client.get("/queue").json == ["queue_running": [], "queue_pending": []])
+            #expect(try await client.get("/history").json == [:])
+        }
+    }
+
     @Test("a multipart body cut off inside the file part is an error and writes nothing")
     func truncatedBody() async throws {
         try await withNode { node, client in
-            let files = await node.files
+            let files = node.files
             let before = Behaviour.tree(files.root)
             let body = MultipartBody(fields: [("subfolder", "cut")], file: ("image", "cut.png", [UInt8](repeating: 9, count: 600)))
             let range = try #require(body.fileBytes)

@@ -155,8 +155,11 @@ public struct ConductorRoutes: Sendable {
         both("/features", .get) { _, _ in Self.json(.object(Coordinator.features)) }
         // Everything else a browser or client GETs (the frontend's files, /userdata, /settings, /i18n, …)
         // comes from a healthy node.
-        router.get("**") { request, _ in try await FleetProxy(coordinator: coordinator).forward(request) }
-        router.get("/") { request, _ in try await FleetProxy(coordinator: coordinator).forward(request) }
+        // The router does not fall back from a known prefix to "**", so the prefixes Conductor answers
+        // itself get their own catch-alls.
+        for path in ["/", "**", "/api/**", "/extensions/**"] {
+            router.get(RouterPath(path)) { request, _ in try await FleetProxy(coordinator: coordinator).forward(request) }
+        }
         return router
     }
 }

@@ -76,6 +76,9 @@ extension Coordinator {
 
     public var nodeNames: [String] { nodeOrder }
 
+    /// Each node's health as Conductor judges it.
+    public func nodeHealth() -> [String: NodeHealth] { nodes.mapValues(\.health) }
+
     /// Clients of nodes that are up, in configuration order.
     public var upNodes: [NodeClient] { nodeOrder.compactMap { nodes[$0] }.filter { $0.health == .up }.map(\.client) }
 

@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import ComfyWire
 import ConductorCore
 import Foundation
@@ -53,7 +54,9 @@ public actor Coordinator {
     let dispatchSignals: AsyncStream<Void>
     let dispatchSignal: AsyncStream<Void>.Continuation
 
-    public init(config: ClusterConfig, store: JobStore, logger: Logger) {
+    /// - Parameter http: the client toward nodes; it should not retry refused connections, so a dead
+    ///   node is noticed at once rather than after a timeout.
+    public init(config: ClusterConfig, store: JobStore, http: HTTPClient, logger: Logger) {
         self.config = config
         self.store = store
         self.logger = logger
@@ -64,7 +67,7 @@ public actor Coordinator {
         (dispatchSignals, dispatchSignal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         for node in config.nodes {
             let sid = "conductor-" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
-            nodes[node.name] = NodeState(config: node, client: NodeClient(node: node), sid: String(sid),
+            nodes[node.name] = NodeState(config: node, client: NodeClient(node: node, http: http), sid: String(sid),
                                          speed: SpeedEstimate(declared: node.speed))
         }
     }

@@ -20,7 +20,8 @@ public struct NodeSnapshot: Sendable, Hashable {
     public var residentCheckpoint: String?
     /// Measured speed in work units per second (1 unit = one 512×512 sampling step); > 0.
     public var speed: Double
-    /// Predicted seconds until the node finishes what is already committed to it.
+    /// Predicted seconds until the node finishes what is already committed to it: what is left of the running
+    /// prompt plus, for each waiting one, its load (if its checkpoint differs from the one before it) and run.
     public var committedSeconds: Double
     /// Predicted seconds to load a checkpoint that is not resident.
     public var checkpointLoadSeconds: Double

@@ -1,26 +1,29 @@
 extension Scheduler {
-    /// The words an operator reads for one node's verdict.
-    static func reason(_ verdict: Verdict, job: JobRequirements, node: NodeSnapshot) -> String {
-        switch verdict {
-        case .unhealthy:
+    /// The words an operator reads for why a node was or was not a candidate.
+    static func reason(
+        _ assessment: Assessment, problem: CapabilityProblem?, job: JobRequirements, node: NodeSnapshot
+    ) -> String {
+        switch (assessment.status, problem) {
+        case (.unhealthy, _):
             return node.health.rawValue
-        case .draining:
+        case (.draining, _):
             return "draining"
-        case .missingClass:
+        case (_, .missingClass):
             let missing = job.classTypes.subtracting(node.classTypes).sorted()
             return (missing.count == 1 ? "missing class " : "missing classes ") + missing.joined(separator: ", ")
-        case .unknownChoice:
+        case (_, .unknownChoice):
             guard let choice = firstUnknownChoice(job, on: node) else { return "unknown combo value" }
             return "no \(choice.input) '\(choice.value)'"
-        case .notEnoughVRAM:
+        case (_, .notEnoughVRAM):
             return "not enough VRAM (needs \(gibibytes(job.vramNeeded ?? 0)) of \(gibibytes(node.vramTotal)))"
-        case .full:
+        case (.full, nil):
             return "full (\(node.outstanding)/\(node.maxOutstanding))"
-        case .eligible:
+        case (.room, nil):
             let parts = predictedFinish(job, on: node)
-            let total = parts.queue + parts.load + parts.run
-            return "finish in \(tenths(total)) s (queue \(tenths(parts.queue)) + load \(tenths(parts.load))"
+            let finish =
+                "finish in \(tenths(assessment.finish)) s (queue \(tenths(parts.queue)) + load \(tenths(parts.load))"
                 + " + run \(tenths(parts.run)))"
+            return assessment.score == assessment.finish ? finish : finish + ", score \(tenths(assessment.score))"
         }
     }
 

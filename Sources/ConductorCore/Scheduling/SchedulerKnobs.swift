@@ -1,22 +1,47 @@
 /// Knobs of the scheduler, read from cluster.json; a missing key keeps its default.
+///
+/// Nodes are compared by a score in seconds:
+/// `startDelayWeight × (queue + load) + run + evictionWeight × load × share of the evicted checkpoint's holders`.
+/// With the defaults the score is the plain predicted finish (queue + load + run).
 public struct SchedulerKnobs: Sendable, Hashable, Codable {
-    /// Prefer the node holding the checkpoint unless its predicted finish is later than the best other node's by
-    /// more than this many seconds (default 0: pure predicted-finish comparison, where the load cost already
-    /// counts). Negative values count as 0.
+    /// Prefer the node holding the checkpoint unless its score is later than the best other node's by more than
+    /// this many seconds (default 0: pure predicted-finish comparison, where the load cost already counts).
+    /// Negative values count as 0.
     public var affinitySlackSeconds: Double = 0
-    /// Hold a job back for a full node when that node's predicted finish beats the best node with room by more than
-    /// this many seconds (default nil: never hold back; a job goes to the best node with room).
+    /// Weight of the seconds before a job starts on a node (the node's committed work plus any checkpoint load)
+    /// against the seconds it runs there (default 1: plain predicted finish). Above 1 favours nodes that start the
+    /// job sooner over faster busy ones, which keeps more of the fleet working, and makes loads dearer.
+    /// Values below 1 count as 1.
+    public var startDelayWeight: Double = 1
+    /// Weight of the reload that evicting a node's checkpoint costs that checkpoint's later jobs: a node that would
+    /// swap out checkpoint X scores worse by this × its load seconds × its share of the speed of X's holders (the
+    /// last holder of X pays the full load). Default 0: not counted.
+    public var evictionWeight: Double = 0
+    /// Hold a job back for a full node when that node's score beats the best node with room by more than this many
+    /// seconds (default nil: never hold back; a job goes to the best node with room). 0 = hold back whenever the
+    /// full node is better at all. Without it, a job whose checkpoint's holders are all full is pushed onto a
+    /// node that must load it.
     public var waitForFullNodeGainSeconds: Double? = nil
 
     public init() {}
 
-    public init(affinitySlackSeconds: Double = 0, waitForFullNodeGainSeconds: Double? = nil) {
+    public init(
+        affinitySlackSeconds: Double = 0, startDelayWeight: Double = 1, evictionWeight: Double = 0,
+        waitForFullNodeGainSeconds: Double? = nil
+    ) {
         self.affinitySlackSeconds = affinitySlackSeconds
+        self.startDelayWeight = startDelayWeight
+        self.evictionWeight = evictionWeight
         self.waitForFullNodeGainSeconds = waitForFullNodeGainSeconds
     }
 
+    /// Settings that beat the P6 reference policy at every swap cost (0, 0.5×, 2×, 5× the mean job) in a
+    /// discrete-event simulation of the P6 fleet, with ≤ 0.03 loads per job at 2×.
+    public static let recommended = SchedulerKnobs(
+        startDelayWeight: 3, evictionWeight: 2, waitForFullNodeGainSeconds: 0)
+
     enum CodingKeys: String, CodingKey {
-        case affinitySlackSeconds, waitForFullNodeGainSeconds
+        case affinitySlackSeconds, startDelayWeight, evictionWeight, waitForFullNodeGainSeconds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -24,6 +49,9 @@ public struct SchedulerKnobs: Sendable, Hashable, Codable {
         let defaults = SchedulerKnobs()
         affinitySlackSeconds =
             try container.decodeIfPresent(Double.self, forKey: .affinitySlackSeconds) ?? defaults.affinitySlackSeconds
+        startDelayWeight =
+            try container.decodeIfPresent(Double.self, forKey: .startDelayWeight) ?? defaults.startDelayWeight
+        evictionWeight = try container.decodeIfPresent(Double.self, forKey: .evictionWeight) ?? defaults.evictionWeight
         waitForFullNodeGainSeconds = try container.decodeIfPresent(Double.self, forKey: .waitForFullNodeGainSeconds)
     }
 }

@@ -14,13 +14,20 @@ extension SimulatedNode {
         case .dropWebSockets:
             dropAllSockets()
         case .refuseConnections(let seconds):
+            isDown = true
             dropAllSockets()
             serverControl?.yield(.goDown(seconds: seconds))
         case .crashAndRestart(let downSeconds):
+            isDown = true
             forgetEverything()
             serverControl?.yield(.goDown(seconds: downSeconds))
         }
     }
+
+    /// What every HTTP request checks first: whether the node is down, and the slow-response delay.
+    func requestGate() -> (down: Bool, delay: Double) { (isDown, faults.responseDelay) }
+
+    func setDown(_ down: Bool) { isDown = down }
 
     func dropAllSockets() {
         for socket in sockets.values { socket.continuation.finish() }

@@ -34,12 +34,20 @@ struct OriginCheckMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 }
 
-/// Applies the `slowResponses` fault to every HTTP request.
-struct FaultMiddleware<Context: RequestContext>: RouterMiddleware {
+/// Applies the connection faults to every HTTP request: while the node is down, a connection that
+/// was already open is cut (as a dead process's would be); `slowResponses` delays the answer.
+struct FaultMiddleware: RouterMiddleware {
+    typealias Context = SimulatedNodeContext
     let node: SimulatedNode
 
+    struct ConnectionCut: Error {}
+
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let delay = await node.faults.responseDelay
+        let (down, delay) = await node.requestGate()
+        if down {
+            context.channel.close(promise: nil)
+            throw ConnectionCut()
+        }
         if delay > 0 { try await Task.sleep(for: .seconds(delay)) }
         return try await next(request, context)
     }

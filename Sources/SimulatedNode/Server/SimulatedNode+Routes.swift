@@ -11,7 +11,7 @@ public struct SimulatedNodeRoutes: Sendable {
 
     public init(node: SimulatedNode) { self.node = node }
 
-    public typealias Context = BasicWebSocketRequestContext
+    public typealias Context = SimulatedNodeContext
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
         Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
@@ -36,7 +36,7 @@ public struct SimulatedNodeRoutes: Sendable {
         do {
             let buffer = try await request.body.collect(upTo: limit)
             return .success(try JSONValue(parsing: buffer.readableBytesView))
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             return .failure(tooLarge(limit))
         } catch {
             return .failure(internalError())

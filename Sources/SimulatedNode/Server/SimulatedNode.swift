@@ -5,8 +5,8 @@ import Logging
 /// A simulated ComfyUI server: one queue, one worker, in-memory history, WebSocket clients and a
 /// simulated GPU — behaving on the wire as ComfyUI v0.8.0 does (see comfyui-observed/).
 public actor SimulatedNode {
-    public let profile: NodeProfile
-    public let files: FileStore
+    public nonisolated let profile: NodeProfile
+    public nonisolated let files: FileStore
     let catalog = NodeCatalog.standard
     let logger: Logger
 
@@ -25,6 +25,8 @@ public actor SimulatedNode {
     /// Bumped on a simulated restart so work in flight knows it belongs to a dead process.
     var generation = 0
     var faults = FaultState()
+    /// Between a simulated crash (or refused-connections fault) and the listener coming back.
+    var isDown = false
     var workSignal: AsyncStream<Void>.Continuation?
     var serverControl: AsyncStream<ServerCommand>.Continuation?
     /// Prompts executed to the end (any outcome), for tests counting duplicate executions.
@@ -63,18 +65,18 @@ public actor SimulatedNode {
     /// What `POST /prompt` answers: status and JSON body.
     public func submit(body: JSONValue, usageSource: String? = nil) -> (status: Int, body: JSONValue) {
         let assigned = counter
-        counter += 1
         guard case .object(let request) = body else {
+            counter += 1
             return (500, .null)
         }
         let number: JSONNumber
         if let explicit = request["number"] {
+            // An explicit number is used as given and leaves the counter where it is.
             guard let value = explicit.doubleValue ?? explicit.stringValue.flatMap({ Double($0) }) else { return (500, .null) }
             number = JSONNumber(value)
-        } else if let front = request["front"], front.isTruthy {
-            number = JSONNumber(-assigned)
         } else {
-            number = JSONNumber(assigned)
+            number = JSONNumber(request["front"]?.isTruthy == true ? -assigned : assigned)
+            counter += 1
         }
         guard let prompt = request["prompt"] else {
             return (400, [

@@ -12,7 +12,7 @@ extension SimulatedNodeRoutes {
         do {
             let body = try await request.body.collect(upTo: limit)
             form = try MultipartForm(body: body, contentType: request.headers[.contentType] ?? "")
-        } catch let error as HTTPError where error.status == .contentTooLarge {
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
             return tooLarge(limit)
         } catch {
             return internalError()
@@ -50,7 +50,8 @@ extension SimulatedNodeRoutes {
     /// The original image with the mask's alpha as its alpha channel, as `/upload/mask` stores it.
     static func composeMask(original: Data, mask: Data) -> Data? {
         guard let image = try? PNG.decode(Array(original)), let maskImage = try? PNG.decode(Array(mask)) else { return nil }
-        let alpha = maskImage.channel(maskImage.channels == 4 ? 3 : 0)
+        // PIL's mask.convert('RGBA').getchannel('A'): a mask without alpha is fully opaque.
+        let alpha = maskImage.channel(3)
         let rgb = image.rgb
         var pixels = [UInt8](repeating: 0, count: image.width * image.height * 4)
         for p in 0..<(image.width * image.height) {

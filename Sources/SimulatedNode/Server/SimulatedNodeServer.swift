@@ -61,6 +61,7 @@ public struct SimulatedNodeServer: Service {
                 }
                 for await bound in ports {
                     boundPort = bound
+                    await node.setDown(false)
                     await onListening(bound)
                 }
                 let command = await iterator.next()

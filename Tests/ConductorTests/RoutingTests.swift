@@ -1,0 +1,169 @@
+import ComfyWire
+import Conductor
+import ConductorCore
+import ConductorTesting
+import Foundation
+import SimulatedNode
+import Testing
+
+/// Conductor in front of three or more simulated nodes, over real sockets: where prompts go.
+@Suite("Routing prompts across the fleet")
+struct RoutingTests {
+    static let sdxl = "sdxl-动漫二次元_2.0.safetensors"
+    static let sd15 = "v1-5-pruned-emaonly.safetensors"
+    static let rare = "only-on-b.safetensors"
+
+    @Test("prompts spread over idle nodes when each can hold one")
+    func promptsSpread() async throws {
+        let specs = ["a", "b", "c"].map { TestNodeSpec(.test($0, checkpoints: [Self.sd15]), maxOutstanding: 1) }
+        try await withFleet(specs) { fleet in
+            for name in ["a", "b", "c"] { await fleet.node(name).inject(.hang(true)) }
+            var ids: [String] = []
+            for seed in 1...3 {
+                ids.append(try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15, seed: seed), "client_id": "spread"]))
+            }
+            // Each node ends up running exactly one of them.
+            try await eventually("one job running on every node") {
+                var running = 0
+                for name in ["a", "b", "c"] {
+                    running += try await fleet.direct(name).get("/queue").json?["queue_running"]?.arrayValue?.count ?? 0
+                }
+                return running == 3
+            }
+            for name in ["a", "b", "c"] { await fleet.node(name).inject(.hang(false)) }
+            var used = Set<String>()
+            for id in ids { used.insert(try #require(try await fleet.nodeThatRan(id))) }
+            #expect(used == ["a", "b", "c"])
+        }
+    }
+
+    @Test("a checkpoint only node B has goes to B")
+    func rareCheckpointGoesToItsNode() async throws {
+        let specs = [
+            TestNodeSpec(.test("a", checkpoints: [Self.sd15], speed: 4)),
+            TestNodeSpec(.test("b", checkpoints: [Self.sd15, Self.rare], speed: 0.5)),
+            TestNodeSpec(.test("c", checkpoints: [Self.sd15], speed: 4)),
+        ]
+        try await withFleet(specs) { fleet in
+            for seed in 1...3 {
+                let id = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.rare, seed: seed), "client_id": "x"])
+                #expect(try await fleet.nodeThatRan(id) == "b")
+            }
+        }
+    }
+
+    @Test("a model no node has is refused with ComfyUI's 400 naming the input")
+    func unknownModelIsRefused() async throws {
+        try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.sd15])), TestNodeSpec(.test("b", checkpoints: [Self.sdxl])),
+                             TestNodeSpec(.test("c", checkpoints: [Self.sd15]))]) { fleet in
+            let answer = try await fleet.conductor.post("/prompt", ["prompt": TestFleet.prompt(checkpoint: "nowhere.safetensors")])
+            #expect(answer.status == 400)
+            let json = try #require(answer.json)
+            #expect(json["error"]?["type"] == "prompt_outputs_failed_validation")
+            #expect(json["node_errors"]?["4"]?["errors"]?[0]?["type"] == "value_not_in_list")
+            #expect(json["node_errors"]?["4"]?["errors"]?[0]?["extra_info"]?["input_name"] == "ckpt_name")
+
+            var unknownClass = try #require(TestFleet.prompt(checkpoint: Self.sd15).objectValue)
+            unknownClass["10"] = ["class_type": "NoSuchNodeType", "inputs": [:]]
+            let refused = try await fleet.conductor.post("/prompt", ["prompt": .object(unknownClass)])
+            #expect(refused.status == 400)
+            #expect(refused.json?["error"]?["type"] == "invalid_prompt")
+            #expect(refused.json?["error"]?["message"] == "Cannot execute because node NoSuchNodeType does not exist.")
+            #expect(try await fleet.conductor.get("/queue").json?["queue_pending"]?.arrayValue?.isEmpty == true)
+        }
+    }
+
+    @Test("a repeat checkpoint stays on the node that holds it, and moves when that node is saturated")
+    func affinityWithReleaseValve() async throws {
+        let specs = ["a", "b", "c"].map { TestNodeSpec(.test($0, checkpoints: [Self.sd15, Self.sdxl]), maxOutstanding: 1) }
+        try await withFleet(specs) { fleet in
+            let first = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sdxl, seed: 1), "client_id": "x"])
+            let holder = try #require(try await fleet.nodeThatRan(first))
+            for seed in 2...4 {
+                let id = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sdxl, seed: seed), "client_id": "x"])
+                #expect(try await fleet.nodeThatRan(id) == holder, "job \(seed) left the node holding its checkpoint")
+            }
+            // Saturate the holder: the next job goes elsewhere rather than waiting behind it.
+            await fleet.node(holder).inject(.hang(true))
+            let blocker = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sdxl, seed: 10), "client_id": "x"])
+            try await eventually("blocker running on \(holder)") {
+                try await fleet.direct(holder).get("/queue").json?["queue_running"]?[0]?[1]?.stringValue == blocker
+            }
+            let moved = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sdxl, seed: 11), "client_id": "x"])
+            let other = try #require(try await fleet.nodeThatRan(moved))
+            #expect(other != holder)
+            await fleet.node(holder).inject(.hang(false))
+            #expect(try await fleet.nodeThatRan(blocker) == holder)
+        }
+    }
+
+    @Test("a faster idle node gets work before a slow one")
+    func fasterNodeFirst() async throws {
+        let specs = [
+            TestNodeSpec(.test("slow", checkpoints: [Self.sd15], speed: 0.25)),
+            TestNodeSpec(.test("fast", checkpoints: [Self.sd15], speed: 4)),
+            TestNodeSpec(.test("mid", checkpoints: [Self.sd15], speed: 1)),
+        ]
+        try await withFleet(specs) { fleet in
+            let id = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15), "client_id": "x"])
+            #expect(try await fleet.nodeThatRan(id) == "fast")
+        }
+    }
+
+    @Test("front jumps the whole fleet's queue")
+    func frontJumpsFleetQueue() async throws {
+        let specs = ["a", "b", "c"].map { TestNodeSpec(.test($0, checkpoints: [Self.sd15]), maxOutstanding: 1) }
+        try await withFleet(specs) { fleet in
+            for name in ["a", "b", "c"] { await fleet.node(name).inject(.hang(true)) }
+            var blockers: [String] = []
+            for seed in 1...3 {
+                blockers.append(try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15, seed: seed), "client_id": "x"]))
+            }
+            try await eventually("every node busy") {
+                var running = 0
+                for name in ["a", "b", "c"] { running += try await fleet.direct(name).get("/queue").json?["queue_running"]?.arrayValue?.count ?? 0 }
+                return running == 3
+            }
+            let normal = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15, seed: 20), "client_id": "x"])
+            let urgent = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15, seed: 21), "client_id": "x", "front": true])
+            let queue = try #require(try await fleet.conductor.get("/queue").json)
+            let pending = queue["queue_pending"]?.arrayValue?.compactMap { $0[1]?.stringValue } ?? []
+            #expect(pending.firstIndex(of: urgent)! < pending.firstIndex(of: normal)!)
+            #expect(queue["queue_running"]?.arrayValue?.count == 3)
+            // Free exactly one node: the front job is the one that takes it.
+            await fleet.node("a").inject(.hang(false))
+            try await eventually("urgent job dispatched first") {
+                await fleet.coordinator.queueJSON()["queue_pending"]?.arrayValue?.contains { $0[1]?.stringValue == urgent } == false
+            }
+            let stillWaiting = try await fleet.conductor.get("/queue").json?["queue_pending"]?.arrayValue?.compactMap { $0[1]?.stringValue } ?? []
+            let normalDone = try await fleet.conductor.get("/history/\(normal)").json?[normal] != nil
+            #expect(stillWaiting.contains(normal) || !normalDone)
+            for name in ["b", "c"] { await fleet.node(name).inject(.hang(false)) }
+            for id in blockers + [normal, urgent] { _ = try await fleet.conductor.waitForHistory(id) }
+        }
+    }
+
+    @Test("deleting a waiting job removes it from the fleet queue and it never runs")
+    func deleteWaitingJob() async throws {
+        let specs = ["a", "b", "c"].map { TestNodeSpec(.test($0, checkpoints: [Self.sd15]), maxOutstanding: 1) }
+        try await withFleet(specs) { fleet in
+            for name in ["a", "b", "c"] { await fleet.node(name).inject(.hang(true)) }
+            for seed in 1...3 {
+                _ = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15, seed: seed), "client_id": "x"])
+            }
+            let doomed = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15, seed: 99), "client_id": "x"])
+            #expect(try await fleet.conductor.get("/prompt").json?["exec_info"]?["queue_remaining"] == 4)
+            let answer = try await fleet.conductor.post("/queue", ["delete": [.string(doomed)]])
+            #expect(answer.status == 200)
+            let pending = try await fleet.conductor.get("/queue").json?["queue_pending"]?.arrayValue?.compactMap { $0[1]?.stringValue } ?? []
+            #expect(!pending.contains(doomed))
+            #expect(try await fleet.conductor.get("/prompt").json?["exec_info"]?["queue_remaining"] == 3)
+            for name in ["a", "b", "c"] { await fleet.node(name).inject(.hang(false)) }
+            try await eventually("queue drained") { await fleet.coordinator.queueRemaining == 0 }
+            #expect(try await fleet.conductor.get("/history/\(doomed)").json == [:])
+            for name in ["a", "b", "c"] {
+                #expect(try await fleet.direct(name).get("/history/\(doomed)").json == [:], "ran on \(name)")
+            }
+        }
+    }
+}
