@@ -58,7 +58,7 @@ public func withFleet<T: Sendable>(
             })
             config.dataDirectory = data.path
             config.pollIntervalSeconds = pollInterval
-            config.checkpointLoadSeconds = 5
+            config.checkpointLoadSeconds = 0.5
             let finalConfig = config
             return try await withConductor(finalConfig) { coordinator, port in
                 let fleet = TestFleet(nodes: started, conductor: TestClient(port: port), coordinator: coordinator, config: finalConfig)

@@ -26,6 +26,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Directory for Conductor's database and the nodes' files (default: a new temporary directory).")
     var dataDir: String?
 
+    @Option(help: "Static web root the nodes serve at / (the comfyui-frontend-package's static folder), so a browser gets the ComfyUI frontend through Conductor.")
+    var webRoot: String?
+
     /// Three nodes that differ the way a real farm does: speed, VRAM and which checkpoints they hold.
     static func fleet(timeScale: Double) -> [NodeProfile] {
         let sdxl = NodeProfile.ModelFile(name: "sdxl-动漫二次元_2.0.safetensors", sizeBytes: 6_938_078_334)
@@ -66,7 +69,12 @@ struct DemoCommand: AsyncParsableCommand {
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("conductor-demo-\(UUID().uuidString.prefix(8))")
         var nodeLogger = logger
         nodeLogger.logLevel = .warning
-        let profiles = Self.fleet(timeScale: timeScale)
+        let webRoot = webRoot
+        let profiles = Self.fleet(timeScale: timeScale).map { profile in
+            var profile = profile
+            profile.webRoot = webRoot
+            return profile
+        }
         let (ports, portSink) = AsyncStream<(String, Int)>.makeStream()
         var services: [any Service] = []
         for profile in profiles {

@@ -30,10 +30,14 @@ struct SimNodeCommand: AsyncParsableCommand {
     @Flag(help: "Enable the fault-injection route POST /sim/faults.")
     var faultControl = false
 
+    @Option(help: "Static web root served at / (overrides the profile), e.g. the comfyui-frontend-package's static folder.")
+    var webRoot: String?
+
     func run() async throws {
         var nodeProfile = try profile.map { try NodeProfile.load(path: $0) } ?? NodeProfile.example
         if let timeScale { nodeProfile.timeScale = timeScale }
         if faultControl { nodeProfile.faultControl = true }
+        if let webRoot { nodeProfile.webRoot = webRoot }
         let directory = dataDir.map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("conductor-sim-\(UUID().uuidString.prefix(8))")
         var logger = Logger(label: "conductor.sim-node")

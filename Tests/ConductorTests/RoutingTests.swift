@@ -167,3 +167,26 @@ struct RoutingTests {
         }
     }
 }
+
+@Suite("Validation against the fleet")
+struct FleetValidationTests {
+    @Test("a prompt whose parts exist on different nodes but on no single node is refused")
+    func noSingleNodeCanRunIt() async throws {
+        let specs = [TestNodeSpec(.test("a", checkpoints: ["a.safetensors"])), TestNodeSpec(.test("b", checkpoints: ["b.safetensors"])),
+                     TestNodeSpec(.test("c", checkpoints: ["c.safetensors"]))]
+        try await withFleet(specs) { fleet in
+            var prompt = try #require(TestFleet.prompt(checkpoint: "a.safetensors").objectValue)
+            prompt["20"] = ["class_type": "CheckpointLoaderSimple", "inputs": ["ckpt_name": "b.safetensors"]]
+            prompt["21"] = ["class_type": "CLIPTextEncode", "inputs": ["text": "x", "clip": ["20", 1]]]
+            prompt["3"] = ["class_type": "KSampler", "inputs": [
+                "seed": 1, "steps": 2, "cfg": 8, "sampler_name": "euler", "scheduler": "normal", "denoise": 1,
+                "model": ["4", 0], "positive": ["21", 0], "negative": ["7", 0], "latent_image": ["5", 0],
+            ]]
+            let answer = try await fleet.conductor.post("/prompt", ["prompt": .object(prompt)])
+            #expect(answer.status == 400)
+            #expect(answer.json?["error"]?["type"] == "prompt_outputs_failed_validation")
+            #expect(answer.json?["error"]?["details"]?.stringValue?.contains("No node of the fleet can run this prompt") == true)
+            #expect(await fleet.coordinator.queueRemaining == 0)
+        }
+    }
+}

@@ -17,36 +17,55 @@ extension Coordinator {
         }
     }
 
-    /// What the scheduler sees of each node now.
+    /// What the scheduler sees of each node now: its committed work is its outstanding jobs replayed
+    /// in order (loads included), less what the running one has done; a job running past its
+    /// prediction is assumed to need as long again.
     func snapshots() -> [NodeSnapshot] {
         nodeOrder.compactMap { name in
             guard let node = nodes[name] else { return nil }
-            let mine = jobs.values.filter { $0.job.node == name }
-            let committed = mine.reduce(0.0) { $0 + $1.requirements.work / max(node.speed.unitsPerSecond, 0.0001) }
-            return NodeSnapshot(
-                name: name, health: node.health, draining: node.draining, outstanding: mine.count,
+            var snapshot = NodeSnapshot(
+                name: name, health: node.health, draining: node.draining, outstanding: 0,
                 maxOutstanding: node.config.maxOutstanding, classTypes: Set(node.classes.keys), comboValues: node.comboValues,
-                vramTotal: node.vramTotal, vramFree: node.vramFree, residentCheckpoint: node.residentCheckpoint,
-                speed: node.speed.unitsPerSecond, committedSeconds: committed,
-                checkpointLoadSeconds: config.checkpointLoadSeconds)
+                vramTotal: node.vramTotal, vramFree: node.vramFree, residentCheckpoint: node.loadedCheckpoint,
+                speed: node.speed.unitsPerSecond, committedSeconds: 0, checkpointLoadSeconds: config.checkpointLoadSeconds)
+            let mine = jobs.values.filter { $0.job.node == name }.sorted { a, b in
+                if (a.job.state == .running) != (b.job.state == .running) { return a.job.state == .running }
+                return (a.dispatchedAt ?? .now) < (b.dispatchedAt ?? .now)
+            }
+            for active in mine {
+                let before = snapshot.committedSeconds
+                snapshot = snapshot.committing(active.requirements)
+                if let started = active.startedAt {
+                    let predicted = snapshot.committedSeconds - before
+                    let elapsed = Double((ContinuousClock.now - started).components.seconds)
+                        + Double((ContinuousClock.now - started).components.attoseconds) / 1e18
+                    let remaining = predicted > elapsed ? predicted - elapsed : elapsed
+                    snapshot.committedSeconds = before + remaining
+                }
+            }
+            return snapshot
         }
     }
 
     /// Places waiting jobs in queue order on nodes with room (late binding: nothing is sent to a
     /// node before it can take it), and sends them.
     func dispatchPass() async {
-        for candidate in ordered(jobs.values.filter { $0.job.state == .queued }) {
-            guard var active = jobs[candidate.job.id], active.job.state == .queued else { continue }
-            let placement = Scheduler.place(active.requirements, on: snapshots(), knobs: knobs)
-            guard let nodeName = placement.node, let node = nodes[nodeName] else { continue }
+        let queued = ordered(jobs.values.filter { $0.job.state == .queued })
+        guard !queued.isEmpty else { return }
+        let snapshots = snapshots()
+        let assignments = Scheduler.assign(queued.map(\.requirements), to: snapshots, knobs: knobs)
+        for assignment in assignments {
+            let chosen = snapshots[assignment.node].name
+            guard var active = jobs[queued[assignment.job].job.id], active.job.state == .queued, let node = nodes[chosen] else { continue }
+            let placement = Scheduler.place(active.requirements, on: snapshots, knobs: knobs)
             let explanation = (try? JSONEncoder().encode(placement)).map { String(decoding: $0, as: UTF8.self) }
             active.job.state = .dispatched
-            active.job.node = nodeName
+            active.job.node = chosen
             active.job.placement = explanation
             active.dispatchedAt = .now
             jobs[active.job.id] = active
             do {
-                try await store.update(id: active.job.id, state: .dispatched, node: nodeName, placement: explanation)
+                try await store.update(id: active.job.id, state: .dispatched, node: chosen, placement: explanation)
             } catch {
                 logger.error("could not record a dispatch", metadata: ["prompt.id": "\(active.job.id)", "error": "\(error)"])
             }
@@ -90,6 +109,7 @@ extension Coordinator {
         active.job.state = .queued
         active.job.node = nil
         active.dispatchedAt = nil
+        active.startedAt = nil
         active.executingNode = nil
         jobs[id] = active
         try? await store.update(id: id, state: .queued, node: nil)

@@ -87,6 +87,7 @@ extension Coordinator {
     func markRunning(_ id: String) async {
         guard var active = jobs[id], active.job.state != .running else { return }
         active.job.state = .running
+        active.startedAt = .now
         jobs[id] = active
         try? await store.update(id: id, state: .running, node: active.job.node)
     }
@@ -202,6 +203,6 @@ extension Coordinator {
         if let start, let end, end > start {
             nodes[node]?.speed.record(work: job.requirements.work, seconds: Double(end - start) / 1000)
         }
-        if let checkpoint = job.requirements.checkpoint { nodes[node]?.residentCheckpoint = checkpoint }
+        if let checkpoint = job.requirements.checkpoint { nodes[node]?.loadedCheckpoint = checkpoint }
     }
 }

@@ -26,7 +26,8 @@ public actor Coordinator {
         var vramTotal: Int64 = 0
         var vramFree: Int64 = 0
         var speed: SpeedEstimate
-        var residentCheckpoint: String?
+        /// The checkpoint the node last finished a job with, so (as far as Conductor knows) holds in VRAM.
+        var loadedCheckpoint: String?
         /// The prompt the node is executing now (for previews without a prompt_id).
         var currentPrompt: String?
     }
@@ -38,6 +39,7 @@ public actor Coordinator {
         /// The graph node executing now, for a reconnecting client.
         var executingNode: String?
         var dispatchedAt: ContinuousClock.Instant?
+        var startedAt: ContinuousClock.Instant?
         var finalizing = false
     }
 
@@ -60,9 +62,7 @@ public actor Coordinator {
         self.config = config
         self.store = store
         self.logger = logger
-        var knobs = SchedulerKnobs()
-        knobs.affinitySlackSeconds = config.affinitySlackSeconds
-        self.knobs = knobs
+        knobs = config.scheduler
         nodeOrder = config.nodes.map(\.name)
         (dispatchSignals, dispatchSignal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         for node in config.nodes {
@@ -166,6 +166,15 @@ public actor Coordinator {
             }
         }
         guard let graph = try? PromptGraph(json: prompt) else { return (500, .null) }
+        let requirements = JobRequirements(prompt: graph)
+        // Each input may exist somewhere in the fleet, yet no single node have all of them.
+        let described = snapshots().filter { !$0.classTypes.isEmpty }
+        if !described.isEmpty, !described.contains(where: { Scheduler.canRun(requirements, on: $0) }) {
+            let reasons = Scheduler.place(requirements, on: described, knobs: knobs).candidates.map { "\($0.node): \($0.reason)" }
+            return (400, ["error": .object(PromptValidator.error(
+                "prompt_outputs_failed_validation", "Prompt outputs failed validation",
+                "No node of the fleet can run this prompt (\(reasons.joined(separator: "; ")))")), "node_errors": [:]])
+        }
         var extra = request["extra_data"]?.objectValue ?? JSONObject()
         let clientID = request["client_id"]?.stringValue
         if let clientID = request["client_id"] { extra["client_id"] = clientID }
@@ -180,7 +189,7 @@ public actor Coordinator {
             logger.error("could not store a job", metadata: ["prompt.id": "\(promptID)", "error": "\(error)"])
             return (500, .null)
         }
-        jobs[promptID] = ActiveJob(job: job, requirements: JobRequirements(prompt: graph))
+        jobs[promptID] = ActiveJob(job: job, requirements: requirements)
         await broadcastStatus()
         scheduleDispatch()
         return (200, ["prompt_id": .string(promptID), "number": .number(number), "node_errors": .object(nodeErrors)])

@@ -52,8 +52,8 @@ public struct ClusterConfig: Sendable, Hashable {
     public var objectInfoRefreshSeconds: Double = 60
     /// Predicted seconds to load a checkpoint that is not resident, until measured. Default 10.
     public var checkpointLoadSeconds: Double = 10
-    /// Prefer the node holding the checkpoint unless it would finish this many seconds later. Default 0.
-    public var affinitySlackSeconds: Double = 0
+    /// Scheduler knobs (`"scheduler": {...}`, each key optional). Default `SchedulerKnobs.recommended`.
+    public var scheduler: SchedulerKnobs = .recommended
 
     public init(nodes: [Node]) { self.nodes = nodes }
 }
@@ -80,7 +80,7 @@ extension ClusterConfig {
     public init(json: JSONValue) throws(ClusterConfigError) {
         guard case .object(let root) = json else { throw ClusterConfigError(key: "(file)", problem: "must be a JSON object") }
         let known = ["listen", "dataDirectory", "nodes", "pollIntervalSeconds", "objectInfoRefreshSeconds",
-                     "checkpointLoadSeconds", "affinitySlackSeconds"]
+                     "checkpointLoadSeconds", "scheduler"]
         if let unknown = root.keys.first(where: { !known.contains($0) }) {
             throw ClusterConfigError(key: unknown, problem: "unknown key (known: \(known.joined(separator: ", ")))")
         }
@@ -110,7 +110,7 @@ extension ClusterConfig {
         if let v = root["pollIntervalSeconds"] { pollIntervalSeconds = try Self.positive(v, key: "pollIntervalSeconds") }
         if let v = root["objectInfoRefreshSeconds"] { objectInfoRefreshSeconds = try Self.positive(v, key: "objectInfoRefreshSeconds") }
         if let v = root["checkpointLoadSeconds"] { checkpointLoadSeconds = try Self.nonNegative(v, key: "checkpointLoadSeconds") }
-        if let v = root["affinitySlackSeconds"] { affinitySlackSeconds = try Self.nonNegative(v, key: "affinitySlackSeconds") }
+        if let value = root["scheduler"] { scheduler = try Self.knobs(value) }
     }
 
     static func node(_ value: JSONValue, key: String) throws(ClusterConfigError) -> Node {
@@ -137,6 +137,22 @@ extension ClusterConfig {
         if let v = object["maxOutstanding"] { node.maxOutstanding = try int(v, key: "\(key).maxOutstanding", range: 1...1000) }
         if let v = object["speed"] { node.speed = try positive(v, key: "\(key).speed") }
         return node
+    }
+
+    static func knobs(_ value: JSONValue) throws(ClusterConfigError) -> SchedulerKnobs {
+        guard case .object(let object) = value else { throw ClusterConfigError(key: "scheduler", problem: "must be an object") }
+        let known = ["affinitySlackSeconds", "startDelayWeight", "evictionWeight", "waitForFullNodeGainSeconds"]
+        if let unknown = object.keys.first(where: { !known.contains($0) }) {
+            throw ClusterConfigError(key: "scheduler.\(unknown)", problem: "unknown key (known: \(known.joined(separator: ", ")))")
+        }
+        var knobs = SchedulerKnobs.recommended
+        if let v = object["affinitySlackSeconds"] { knobs.affinitySlackSeconds = try nonNegative(v, key: "scheduler.affinitySlackSeconds") }
+        if let v = object["startDelayWeight"] { knobs.startDelayWeight = try nonNegative(v, key: "scheduler.startDelayWeight") }
+        if let v = object["evictionWeight"] { knobs.evictionWeight = try nonNegative(v, key: "scheduler.evictionWeight") }
+        if let v = object["waitForFullNodeGainSeconds"] {
+            knobs.waitForFullNodeGainSeconds = v == .null ? nil : try nonNegative(v, key: "scheduler.waitForFullNodeGainSeconds")
+        }
+        return knobs
     }
 
     static func string(_ value: JSONValue, key: String) throws(ClusterConfigError) -> String {

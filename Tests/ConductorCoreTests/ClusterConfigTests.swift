@@ -1,0 +1,65 @@
+import ComfyWire
+import ConductorCore
+import Foundation
+import Testing
+
+@Suite("cluster.json")
+struct ClusterConfigTests {
+    @Test("only the node list is required; everything else has its documented default")
+    func defaults() throws {
+        let config = try ClusterConfig(json: #"{"nodes": [{"name": "gpu-a", "url": "http://127.0.0.1:8201/"}]}"#)
+        #expect(config.listen.host == "127.0.0.1" && config.listen.port == 8188)
+        #expect(config.dataDirectory == "./conductor-data")
+        #expect(config.pollIntervalSeconds == 1.0)
+        #expect(config.scheduler == .recommended)
+        #expect(config.nodes == [ClusterConfig.Node(name: "gpu-a", url: "http://127.0.0.1:8201")], "trailing slash trimmed")
+        #expect(config.nodes[0].maxOutstanding == 2)
+    }
+
+    @Test("every field can be set")
+    func everyField() throws {
+        let config = try ClusterConfig(json: """
+            {"listen": {"host": "0.0.0.0", "port": 9000}, "dataDirectory": "/var/lib/conductor",
+             "pollIntervalSeconds": 0.5, "objectInfoRefreshSeconds": 30, "checkpointLoadSeconds": 8,
+             "scheduler": {"affinitySlackSeconds": 2, "waitForFullNodeGainSeconds": null},
+             "nodes": [{"name": "a", "url": "https://a.example:8443", "headers": {"Authorization": "Bearer x"},
+                        "maxOutstanding": 3, "speed": 1.5, "labels": {"rack": "1"}}]}
+            """)
+        #expect(config.listen == .init(host: "0.0.0.0", port: 9000))
+        #expect(config.nodes[0].headers == ["Authorization": "Bearer x"] && config.nodes[0].maxOutstanding == 3)
+        #expect(config.scheduler.affinitySlackSeconds == 2 && config.scheduler.waitForFullNodeGainSeconds == nil)
+        #expect(config.checkpointLoadSeconds == 8)
+    }
+
+    @Test("a bad file fails with an error naming the field", arguments: [
+        (#"{"nodes": 3}"#, "nodes"),
+        (#"{}"#, "nodes"),
+        (#"{"nodes": [{"url": "http://x"}]}"#, "nodes[0].name"),
+        (#"{"nodes": [{"name": "a b", "url": "http://x"}]}"#, "nodes[0].name"),
+        (#"{"nodes": [{"name": "a", "url": "ftp://x"}]}"#, "nodes[0].url"),
+        (#"{"nodes": [{"name": "a", "url": "http://x", "maxOutstandng": 2}]}"#, "nodes[0].maxOutstandng"),
+        (#"{"nodes": [{"name": "a", "url": "http://x"}, {"name": "a", "url": "http://y"}]}"#, "nodes[1].name"),
+        (#"{"nodes": [], "listen": {"port": 70000}}"#, "listen.port"),
+        (#"{"nodes": [], "pollIntervalSeconds": 0}"#, "pollIntervalSeconds"),
+        (#"{"nodes": [], "scheduler": {"speed": 1}}"#, "scheduler.speed"),
+        (#"{"nodes": [], "dataDir": "x"}"#, "dataDir"),
+        (#"{"nodes": [}"#, "(file)"),
+    ])
+    func badFile(text: String, key: String) {
+        #expect(throws: ClusterConfigError.self) { try ClusterConfig(json: text) }
+        do {
+            _ = try ClusterConfig(json: text)
+        } catch {
+            #expect(error.key == key, "\(error)")
+            #expect(error.description.hasPrefix("cluster.json: \(key): "))
+        }
+    }
+
+    @Test("the example cluster.json at the repository root is valid")
+    func exampleFileParses() throws {
+        let path = String(#filePath.dropLast("Tests/ConductorCoreTests/ClusterConfigTests.swift".count)) + "cluster.json"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let config = try ClusterConfig(json: text)
+        #expect(!config.nodes.isEmpty)
+    }
+}
