@@ -13,6 +13,7 @@ let package = Package(
         .executable(name: "conductor", targets: ["conductor"]),
         .library(name: "ComfyWire", targets: ["ComfyWire"]),
         .library(name: "SimulatedNode", targets: ["SimulatedNode"]),
+        .library(name: "ConductorClient", targets: ["ConductorClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -44,6 +45,8 @@ let package = Package(
         ),
         /// Conductor's pure decisions: cluster configuration and the scheduler. No I/O, no clock.
         .target(name: "ConductorCore", dependencies: ["ComfyWire"], swiftSettings: swiftSettings),
+        /// Benchmarks: trace model and generators, a discrete-event fleet simulation driving the real scheduler, P5–P8.
+        .target(name: "ConductorBench", dependencies: ["ComfyWire", "ConductorCore"], swiftSettings: swiftSettings),
         /// The coordinator: node links, durable queue, dispatcher, event relay, and the ComfyUI API surface.
         .target(
             name: "Conductor",
@@ -60,11 +63,24 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// The CLI's logic: a typed ComfyUI client over HTTP/WebSocket, workflow editing, and terminal rendering.
+        .target(
+            name: "ConductorClient",
+            dependencies: [
+                "ComfyWire",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "conductor",
             dependencies: [
                 "ComfyWire",
+                "ConductorBench",
                 "Conductor",
+                "ConductorClient",
                 "ConductorCore",
                 "SimulatedNode",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -98,11 +114,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "ConductorClientTests",
+            dependencies: ["ComfyWire", "ConductorClient", "ConductorTesting", "SimulatedNode"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "ConductorCoreTests", dependencies: ["ConductorCore", "ComfyWire"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ConductorBenchTests", dependencies: ["ConductorBench", "ConductorCore"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SimulatedNodeTests",
             dependencies: [
                 "ComfyWire",
+                "ConductorTesting",
                 "SimulatedNode",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

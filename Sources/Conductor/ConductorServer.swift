@@ -27,7 +27,8 @@ public struct ConductorServer: Service {
         httpConfiguration.connectionPool.retryConnectionEstablishment = false
         httpConfiguration.timeout.connect = .seconds(2)
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration)
-        let coordinator = Coordinator(config: config, store: store, http: http, logger: logger)
+        let coordinator = Coordinator(config: config, store: store, http: http, instanceID: try await store.instanceID(),
+                                      logger: logger)
         try await coordinator.restore()
         let (events, sink) = AsyncStream<NodeEvent>.makeStream()
         let links = await coordinator.nodeLinks.map { link in
@@ -66,16 +67,17 @@ struct CoordinatorService: Service {
     let events: AsyncStream<NodeEvent>
 
     func run() async throws {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await coordinator.runEvents(events) }
-            group.addTask { await coordinator.runDispatcher() }
-            await withGracefulShutdownHandler {
+        // On shutdown: close client sockets (the HTTP server then drains), stop folding events and dispatching.
+        // The queue stays in SQLite for the next start.
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await coordinator.runEvents(events) }
+                group.addTask { await coordinator.runDispatcher() }
                 await group.next()
-            } onGracefulShutdown: {
-                Task { await coordinator.closeClients() }
+                group.cancelAll()
             }
-            group.cancelAll()
         }
+        await coordinator.closeClients()
     }
 }
 

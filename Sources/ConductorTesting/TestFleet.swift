@@ -49,6 +49,21 @@ public func withFleet<T: Sendable>(
     _ specs: [TestNodeSpec], dataDirectory: URL? = nil, pollInterval: Double = 0.05,
     _ body: @Sendable (TestFleet) async throws -> T
 ) async throws -> T {
+    try await withNodes(specs, dataDirectory: dataDirectory, pollInterval: pollInterval) { started, config in
+        try await withConductor(config) { coordinator, port in
+            let fleet = TestFleet(nodes: started, conductor: TestClient(port: port), coordinator: coordinator, config: config)
+            try await fleet.waitUntilReady()
+            return try await body(fleet)
+        }
+    }
+}
+
+/// Starts only the simulated nodes, and hands over the cluster configuration for a Conductor in
+/// front of them (so a test can start, stop and restart Conductor itself).
+public func withNodes<T: Sendable>(
+    _ specs: [TestNodeSpec], dataDirectory: URL? = nil, pollInterval: Double = 0.05,
+    _ body: @Sendable ([String: (node: SimulatedNode, client: TestClient)], ClusterConfig) async throws -> T
+) async throws -> T {
     try await withTemporaryDirectory { scratch in
         try await startNodes(specs[...], root: scratch, started: [:]) { started in
             let data = dataDirectory ?? scratch.appendingPathComponent("conductor")
@@ -59,12 +74,7 @@ public func withFleet<T: Sendable>(
             config.dataDirectory = data.path
             config.pollIntervalSeconds = pollInterval
             config.checkpointLoadSeconds = 0.5
-            let finalConfig = config
-            return try await withConductor(finalConfig) { coordinator, port in
-                let fleet = TestFleet(nodes: started, conductor: TestClient(port: port), coordinator: coordinator, config: finalConfig)
-                try await fleet.waitUntilReady()
-                return try await body(fleet)
-            }
+            return try await body(started, config)
         }
     }
 }
@@ -79,12 +89,20 @@ public func withConductor<T: Sendable>(_ config: ClusterConfig, _ body: @Sendabl
 extension TestFleet {
     /// Waits until Conductor has every node up and knows its node classes.
     public func waitUntilReady(timeout: Double = 20) async throws {
-        try await eventually(timeout: timeout, "all nodes up in Conductor") {
-            let health = await coordinator.nodeHealth()
-            guard health.count == nodes.count, health.values.allSatisfy({ $0 == .up }) else { return false }
-            return await coordinator.fleetObjectInfo()["KSampler"] != nil
-        }
+        try await ConductorTesting.waitUntilReady(coordinator, nodeCount: nodes.count, timeout: timeout)
     }
+}
+
+/// Waits until a coordinator has every node up and knows its node classes.
+public func waitUntilReady(_ coordinator: Coordinator, nodeCount: Int, timeout: Double = 20) async throws {
+    try await eventually(timeout: timeout, "all nodes up in Conductor") {
+        let health = await coordinator.nodeHealth()
+        guard health.count == nodeCount, health.values.allSatisfy({ $0 == .up }) else { return false }
+        return await coordinator.fleetObjectInfo()["KSampler"] != nil
+    }
+}
+
+extension TestFleet {
 
     /// A KSampler prompt for a checkpoint (the seed workflow's shape), small and fast.
     public static func prompt(checkpoint: String, seed: Int = 1, steps: Int = 4, size: Int = 64, prefix: String = "ComfyUI") -> JSONValue {

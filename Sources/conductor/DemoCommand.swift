@@ -34,6 +34,8 @@ struct DemoCommand: AsyncParsableCommand {
         let sdxl = NodeProfile.ModelFile(name: "sdxl-动漫二次元_2.0.safetensors", sizeBytes: 6_938_078_334)
         let juggernaut = NodeProfile.ModelFile(name: "juggernautXL_v9Rundiffusionphoto2.safetensors", sizeBytes: 7_105_350_536)
         let sd15 = NodeProfile.ModelFile(name: "v1-5-pruned-emaonly.safetensors", sizeBytes: 4_265_146_304)
+        // The checkpoint of the ComfyUI frontend's default workflow, so its Run button works in the demo.
+        let sd15fp16 = NodeProfile.ModelFile(name: "v1-5-pruned-emaonly-fp16.safetensors", sizeBytes: 2_132_625_894)
         let svd = NodeProfile.ModelFile(name: "svd_xt_1_1.safetensors", sizeBytes: 4_783_292_704)
         let lora = NodeProfile.ModelFile(name: "add-detail-xl.safetensors", sizeBytes: 228_454_200)
         var fast = NodeProfile()
@@ -41,20 +43,20 @@ struct DemoCommand: AsyncParsableCommand {
         fast.deviceName = "cuda:0 NVIDIA GeForce RTX 4090 (simulated) : cudaMallocAsync"
         fast.vramTotalBytes = 24 << 30
         fast.speed = 2.0
-        fast.checkpoints = [sdxl, juggernaut, sd15]
+        fast.checkpoints = [sdxl, juggernaut, sd15, sd15fp16]
         fast.loras = [lora]
         var mid = NodeProfile()
         mid.name = "gpu-3090"
         mid.deviceName = "cuda:0 NVIDIA GeForce RTX 3090 (simulated) : cudaMallocAsync"
         mid.vramTotalBytes = 24 << 30
         mid.speed = 1.2
-        mid.checkpoints = [sdxl, sd15, svd]
+        mid.checkpoints = [sdxl, sd15, sd15fp16, svd]
         var small = NodeProfile()
         small.name = "gpu-3060"
         small.deviceName = "cuda:0 NVIDIA GeForce RTX 3060 (simulated) : cudaMallocAsync"
         small.vramTotalBytes = 12 << 30
         small.speed = 0.6
-        small.checkpoints = [sd15]
+        small.checkpoints = [sd15, sd15fp16]
         return [fast, mid, small].map { profile in
             var profile = profile
             profile.timeScale = timeScale
@@ -82,7 +84,11 @@ struct DemoCommand: AsyncParsableCommand {
             let name = profile.name
             services.append(SimulatedNodeServer(node: node, logger: nodeLogger) { port in portSink.yield((name, port)) })
         }
-        let nodeGroup = ServiceGroup(configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        // Only Conductor's group takes SIGTERM/SIGINT; the nodes stop after it. Node links do not end on a
+        // graceful shutdown, so each group is cancelled after a bounded wait rather than hanging the demo.
+        var nodeConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
+        nodeConfiguration.maximumGracefulShutdownDuration = .seconds(2)
+        let nodeGroup = ServiceGroup(configuration: nodeConfiguration)
         let host = host, port = port
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await nodeGroup.run() }
@@ -105,8 +111,13 @@ struct DemoCommand: AsyncParsableCommand {
                     Try:  curl -s -X POST http://\(host):\(bound)/prompt -H 'Content-Type: application/json' -d @Examples/sdxl-ksampler.json
                     """)
             }
-            let conductorGroup = ServiceGroup(configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-            group.addTask { try await conductorGroup.run() }
+            var conductorConfiguration = ServiceGroupConfiguration(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            conductorConfiguration.maximumGracefulShutdownDuration = .seconds(2)
+            let conductorGroup = ServiceGroup(configuration: conductorConfiguration)
+            group.addTask {
+                try await conductorGroup.run()
+                await nodeGroup.triggerGracefulShutdown()
+            }
             try await group.next()
             group.cancelAll()
         }

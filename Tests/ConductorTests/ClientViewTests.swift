@@ -187,3 +187,40 @@ struct ClientViewTests {
         }
     }
 }
+
+@Suite("Conductor restarts")
+struct RestartTests {
+    @Test("a job running on a node when Conductor restarts is re-attached, not re-run, and its client hears the end")
+    func restartMidJob() async throws {
+        let specs = [TestNodeSpec(.test("a", checkpoints: ["a.safetensors"])), TestNodeSpec(.test("b", checkpoints: ["b.safetensors"])),
+                     TestNodeSpec(.test("c", checkpoints: ["c.safetensors"]))]
+        try await withNodes(specs) { nodes, config in
+            await nodes["a"]!.node.inject(.hang(true))
+            let id = try await withConductor(config) { coordinator, port in
+                try await waitUntilReady(coordinator, nodeCount: 3)
+                let client = TestClient(port: port)
+                let id = try await client.submit(["prompt": TestFleet.prompt(checkpoint: "a.safetensors"), "client_id": "survivor"])
+                try await eventually("running on a") {
+                    try await nodes["a"]!.client.get("/queue").json?["queue_running"]?[0]?[1]?.stringValue == id
+                }
+                return id
+            }
+            // Conductor is gone; the node keeps working on the job.
+            try await withConductor(config) { coordinator, port in
+                try await waitUntilReady(coordinator, nodeCount: 3)
+                let client = TestClient(port: port)
+                #expect(try await client.get("/queue").json?["queue_running"]?[0]?[1]?.stringValue == id, "the job is still listed as running")
+                try await withWebSocket(port: port, clientID: "survivor") { socket in
+                    await nodes["a"]!.node.inject(.hang(false))
+                    try await socket.waitForEnd(of: id)
+                    #expect(socket.messages.contains { $0["type"] == "execution_success" }, "remaining events reach the reconnected client")
+                }
+                let entry = try await client.waitForHistory(id)
+                #expect(entry["status"]?["status_str"] == "success")
+                #expect(entry["outputs"]?["9"]?["images"]?[0]?["subfolder"] == "a")
+            }
+            #expect(await nodes["a"]!.node.executionCount == 1, "ran once")
+            for name in ["b", "c"] { #expect(await nodes[name]!.node.executionCount == 0) }
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import ConductorTesting
 import AsyncHTTPClient
 import ComfyWire
 import Foundation
@@ -89,16 +90,17 @@ struct FaultInjectionTests {
         }
     }
 
-    @Test("slowResponses makes a 100 ms client timeout fire until it is cleared")
+    @Test("slowResponses makes a 1 s client timeout fire until it is cleared")
     func slowResponses() async throws {
         try await withNode { node, client in
-            await node.inject(.slowResponses(seconds: 0.5))
+            // Margins wide enough for a loaded machine: the delay is 3 s, the client waits 1 s.
+            await node.inject(.slowResponses(seconds: 3))
             await #expect(throws: HTTPClientError.self) {
-                _ = try await Behaviour.get(client, "/prompt", timeout: .milliseconds(100))
+                _ = try await Behaviour.get(client, "/prompt", timeout: .seconds(1))
             }
             await node.inject(.slowResponses(seconds: 0))
             try await eventually("a fast answer") {
-                (try? await Behaviour.get(client, "/prompt", timeout: .milliseconds(100))) == 200
+                (try? await Behaviour.get(client, "/prompt", timeout: .seconds(1))) == 200
             }
         }
     }

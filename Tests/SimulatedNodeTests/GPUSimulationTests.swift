@@ -1,3 +1,4 @@
+import ConductorTesting
 import ComfyWire
 import Foundation
 import SimulatedNode
@@ -20,7 +21,7 @@ struct GPUSimulationTests {
         return profile
     }
 
-    static func run(_ checkpoint: NodeProfile.ModelFile, _ client: NodeClient) async throws -> JSONValue {
+    static func run(_ checkpoint: NodeProfile.ModelFile, _ client: TestClient) async throws -> JSONValue {
         let id = try await client.submit(try Behaviour.ksampler(checkpoint: checkpoint.name, clientID: "gpu"))
         return try await client.waitForHistory(id)
     }

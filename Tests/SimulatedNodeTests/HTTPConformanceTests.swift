@@ -1,3 +1,4 @@
+import ConductorTesting
 import ComfyWire
 import Foundation
 import NIOHTTP1
@@ -28,13 +29,13 @@ struct HTTPConformanceTests {
         return ["prompt": running?[2] ?? .null, "client_id": "acceptance-http-client", "prompt_id": .string(longID)]
     }
 
-    static func runToCompletion(_ client: NodeClient, _ body: JSONValue) async throws {
+    static func runToCompletion(_ client: TestClient, _ body: JSONValue) async throws {
         let id = try await client.submit(body)
         _ = try await client.waitForHistory(id)
     }
 
     /// The long job running (held by a hang fault), the second long job and the front job pending.
-    static func busy(_ node: SimulatedNode, _ client: NodeClient) async throws {
+    static func busy(_ node: SimulatedNode, _ client: TestClient) async throws {
         await node.inject(.hang(true))
         try await client.submit(longPrompt)
         try await eventually {
@@ -45,20 +46,20 @@ struct HTTPConformanceTests {
         try await client.submit(recordedPrompt("prompt-post-front", id: frontID))
     }
 
-    static func uploadInputs(_ client: NodeClient) async throws {
+    static func uploadInputs(_ client: TestClient) async throws {
         for name in ["acceptance-mask.png", "acceptance-rgb.png"] {
             let png = PNG.encode(RasterImage.solid(width: 8, height: 8, color: 0x336699))
             _ = try await client.multipart("/upload/image", file: ("image", name, png))
         }
     }
 
-    static func upload(_ client: NodeClient, bytes: Int, overwrite: Bool = false) async throws {
+    static func upload(_ client: TestClient, bytes: Int, overwrite: Bool = false) async throws {
         _ = try await client.multipart("/upload/image", fields: overwrite ? [("overwrite", "true")] : [],
                                        file: ("image", uploadName, Recordings.uploadBytes(count: bytes)))
     }
 
     /// Brings a fresh node into the state a scenario was recorded in.
-    static func prepare(_ scenario: String, _ node: SimulatedNode, _ client: NodeClient) async throws {
+    static func prepare(_ scenario: String, _ node: SimulatedNode, _ client: TestClient) async throws {
         try await uploadInputs(client)
         switch scenario {
         case "history-success", "api-jobs-by-id-success", "view-output-image":
@@ -109,7 +110,7 @@ struct HTTPConformanceTests {
     }
 
     /// Sends a recording's request as the recorder sent it.
-    static func replay(_ request: JSONValue, _ client: NodeClient) async throws -> HTTPResult {
+    static func replay(_ request: JSONValue, _ client: TestClient) async throws -> HTTPResult {
         let method = HTTPMethod(rawValue: request["method"]?.stringValue ?? "GET")
         let path = request["path"]?.stringValue ?? "/"
         if case .object(let form)? = request["multipart_form"] {

@@ -1,3 +1,4 @@
+import ConductorTesting
 import ComfyWire
 import Foundation
 import SimulatedNode
@@ -7,7 +8,7 @@ import Testing
 @Suite("History paging and editing")
 struct HistoryTests {
     /// Runs `count` prompts, each to completion before the next, and returns their ids in completion order.
-    static func completePrompts(_ count: Int, _ client: NodeClient) async throws -> [String] {
+    static func completePrompts(_ count: Int, _ client: TestClient) async throws -> [String] {
         var ids: [String] = []
         for index in 0..<count {
             let id = try await client.submit(Behaviour.quickJob(color: 0x010101 * (index + 1)))

@@ -1,3 +1,4 @@
+import ConductorTesting
 import ComfyWire
 import Foundation
 import SimulatedNode
@@ -74,7 +75,7 @@ struct ImageNodeTests {
     }
 
     /// Uploads `original.png` and then `mask` against it; returns the stored result, decoded.
-    static func uploadMask(_ mask: RasterImage, over original: RasterImage, _ node: SimulatedNode, _ client: NodeClient) async throws -> RasterImage {
+    static func uploadMask(_ mask: RasterImage, over original: RasterImage, _ node: SimulatedNode, _ client: TestClient) async throws -> RasterImage {
         #expect(try await client.upload("original.png", PNG.encode(original)).status == 200)
         let reference: JSONValue = ["filename": "original.png", "subfolder": "", "type": "input"]
         let upload = try await client.upload(

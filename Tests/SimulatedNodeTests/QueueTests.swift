@@ -1,3 +1,4 @@
+import ConductorTesting
 import ComfyWire
 import Foundation
 import SimulatedNode
@@ -7,7 +8,7 @@ import Testing
 @Suite("Queue semantics")
 struct QueueTests {
     /// Submits a job that will wait behind the held one and returns its response body.
-    static func enqueue(_ client: NodeClient, _ body: JSONValue) async throws -> (id: String, number: JSONValue?, text: String) {
+    static func enqueue(_ client: TestClient, _ body: JSONValue) async throws -> (id: String, number: JSONValue?, text: String) {
         let result = try await client.post("/prompt", body)
         #expect(result.status == 200, "POST /prompt answered \(result.status): \(result.text)")
         let id = try #require(result.json?["prompt_id"]?.stringValue)
@@ -15,7 +16,7 @@ struct QueueTests {
     }
 
     /// Holds the worker on a running job and returns its id.
-    static func holdRunningJob(_ node: SimulatedNode, _ client: NodeClient) async throws -> String {
+    static func holdRunningJob(_ node: SimulatedNode, _ client: TestClient) async throws -> String {
         await node.inject(.hang(true))
         let running = try await client.submit(Behaviour.workJob(seed: 0))
         try await Behaviour.waitUntilRunning(running, client)

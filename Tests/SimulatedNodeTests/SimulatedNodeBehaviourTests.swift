@@ -1,3 +1,4 @@
+import ConductorTesting
 import AsyncHTTPClient
 import ComfyWire
 import Foundation
@@ -79,31 +80,31 @@ enum Behaviour {
     }
 
     /// The ids of `GET /history` (or a page of it), in the order the server listed them.
-    static func historyIDs(_ client: NodeClient, query: String = "") async throws -> [String] {
+    static func historyIDs(_ client: TestClient, query: String = "") async throws -> [String] {
         let result = try await client.get("/history" + query)
         #expect(result.status == 200, "GET /history\(query) answered \(result.status)")
         return result.json?.objectValue?.keys ?? []
     }
 
     /// Waits until `id` is the prompt in `queue_running`.
-    static func waitUntilRunning(_ id: String, _ client: NodeClient) async throws {
+    static func waitUntilRunning(_ id: String, _ client: TestClient) async throws {
         try await eventually(timeout: 10, "\(id) running") {
             try await client.get("/queue").json?["queue_running"]?[0]?[1]?.stringValue == id
         }
     }
 
     /// `GET /prompt`'s `queue_remaining`.
-    static func queueRemaining(_ client: NodeClient) async throws -> Int? {
+    static func queueRemaining(_ client: TestClient) async throws -> Int? {
         try await client.get("/prompt").json?["exec_info"]?["queue_remaining"]?.intValue
     }
 
     /// `/system_stats` `devices[0]`.
-    static func device(_ client: NodeClient) async throws -> JSONValue? {
+    static func device(_ client: TestClient) async throws -> JSONValue? {
         try await client.get("/system_stats").json?["devices"]?[0]
     }
 
     /// A GET with its own client-side timeout; throws when the node cannot answer in time.
-    static func get(_ client: NodeClient, _ path: String, timeout: TimeAmount) async throws -> Int {
+    static func get(_ client: TestClient, _ path: String, timeout: TimeAmount) async throws -> Int {
         let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: client.base + path), timeout: timeout)
         _ = try await response.body.collect(upTo: 1 << 20)
         return Int(response.status.code)
@@ -113,7 +114,7 @@ enum Behaviour {
     ///
     /// The probe does not retry a refused connection (the shared client would, until its deadline,
     /// and so ride out a short outage) and never reuses a pooled connection.
-    static func isUnreachable(_ client: NodeClient) async -> Bool {
+    static func isUnreachable(_ client: TestClient) async -> Bool {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.timeout.connect = .seconds(2)
@@ -150,13 +151,13 @@ struct MultipartBody {
 
     var contentType: String { "multipart/form-data; boundary=\(boundary)" }
 
-    func post(_ client: NodeClient, _ path: String, prefix: Int? = nil) async throws -> HTTPResult {
+    func post(_ client: TestClient, _ path: String, prefix: Int? = nil) async throws -> HTTPResult {
         let body = prefix.map { Array(bytes.prefix($0)) } ?? bytes
         return try await client.request(.POST, path, raw: body, headers: [("Content-Type", contentType)])
     }
 }
 
-extension NodeClient {
+extension TestClient {
     /// `POST /upload/image` (or `/upload/mask`) with one file part and text fields.
     func upload(
         _ filename: String, _ bytes: [UInt8], fields: [(String, String)] = [], path: String = "/upload/image"

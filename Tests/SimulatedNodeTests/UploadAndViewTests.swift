@@ -1,3 +1,4 @@
+import ConductorTesting
 import ComfyWire
 import Foundation
 import SimulatedNode
@@ -205,7 +206,7 @@ struct UploadAndViewTests {
     // MARK: /view
 
     /// An output file and an input file with the same name and different bytes.
-    static func twoFilesNamedAlike(_ client: NodeClient) async throws {
+    static func twoFilesNamedAlike(_ client: TestClient) async throws {
         _ = try await client.upload("same.png", first, fields: [("type", "output")])
         _ = try await client.upload("same.png", second, fields: [("type", "input")])
         _ = try await client.upload("nested.png", third, fields: [("type", "output"), ("subfolder", "sub")])

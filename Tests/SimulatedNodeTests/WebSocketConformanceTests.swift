@@ -1,3 +1,4 @@
+import ConductorTesting
 import ComfyWire
 import Foundation
 import SimulatedNode
@@ -56,7 +57,7 @@ struct WebSocketConformanceTests {
     }
 
     /// Runs a prompt to completion beforehand so the scenario's cached nodes are cached again.
-    static func warmCache(for recording: JSONValue, request: JSONValue, client: NodeClient, sockets: [TestWebSocket]) async throws {
+    static func warmCache(for recording: JSONValue, request: JSONValue, client: TestClient, sockets: [TestWebSocket]) async throws {
         guard case .object(let prompt)? = request["prompt"] else { return }
         let allIDs = prompt.keys
         let recordedClients = recording["clients"]?.objectValue?.values ?? []

@@ -149,3 +149,17 @@ extension JSONValue {
         }
     }
 }
+
+extension JSONValue {
+    /// Python truthiness, as ComfyUI tests `if json_data.get("front")`.
+    public var isTruthy: Bool {
+        switch self {
+        case .null: false
+        case .bool(let b): b
+        case .number(let n): (n.double ?? 0) != 0
+        case .string(let s): !s.isEmpty
+        case .array(let a): !a.isEmpty
+        case .object(let o): !o.isEmpty
+        }
+    }
+}

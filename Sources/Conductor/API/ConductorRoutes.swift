@@ -99,18 +99,11 @@ public struct ConductorRoutes: Sendable {
             }
         }
         both("/history", .get) { request, _ in
-            let query = request.uri.queryParameters
-            var maxItems: Int?
-            var offset = -1
-            if let raw = query.get("max_items") {
-                guard let value = Int(raw) else { return Self.internalError() }
-                maxItems = value
+            let parameters = request.uri.queryParameters
+            guard let query = HistoryPageQuery(maxItems: parameters.get("max_items"), offset: parameters.get("offset")) else {
+                return Self.internalError()
             }
-            if let raw = query.get("offset") {
-                guard let value = Int(raw) else { return Self.internalError() }
-                offset = value
-            }
-            return Self.json(try await coordinator.historyJSON(maxItems: maxItems, offset: offset))
+            return Self.json(try await coordinator.historyJSON(maxItems: query.maxItems, offset: query.offset))
         }
         both("/history/{prompt_id}", .get) { _, context in
             Self.json(try await coordinator.historyJSON(promptID: context.parameters.get("prompt_id") ?? ""))
@@ -153,11 +146,30 @@ public struct ConductorRoutes: Sendable {
         both("/extensions", .get) { _, _ in try await FleetProxy(coordinator: coordinator).union("/extensions") }
         both("/system_stats", .get) { _, _ in Self.json(await coordinator.fleetSystemStats()) }
         both("/features", .get) { _, _ in Self.json(.object(Coordinator.features)) }
+        both("/experiment/models/{folder}", .get) { _, context in
+            try await FleetProxy(coordinator: coordinator).unionByName("/experiment/models/\(context.parameters.get("folder") ?? "")")
+        }
+        // The user's settings and files live on one node: reads and writes both go to the first healthy one,
+        // so what the frontend saves reads back. The other GETs are here because their prefix is known to the
+        // router, so the catch-alls below would not reach them.
+        let forwarded: [(String, [HTTPRequest.Method])] = [
+            ("/users", [.get, .post]), ("/settings", [.get, .post]), ("/settings/{id}", [.get, .post]),
+            ("/userdata", [.get]), ("/userdata/**", [.get, .post, .delete]),
+            ("/experiment/models", [.get]), ("/experiment/models/preview/**", [.get]),
+        ]
+        for (path, methods) in forwarded {
+            for method in methods {
+                both(path, method) { request, _ in try await FleetProxy(coordinator: coordinator).forward(request, maxBodyBytes: maxBodyBytes) }
+            }
+        }
+        // The frontend's Logs panel subscribes its socket to a node's log; Conductor relays no node logs, so it
+        // accepts the subscription and sends nothing (a node would not know Conductor's client ids).
+        router.patch("/internal/logs/subscribe") { _, _ in Response(status: .ok) }
         // Everything else a browser or client GETs (the frontend's files, /userdata, /settings, /i18n, …)
         // comes from a healthy node.
         // The router does not fall back from a known prefix to "**", so the prefixes Conductor answers
         // itself get their own catch-alls.
-        for path in ["/", "**", "/api/**", "/extensions/**"] {
+        for path in ["/", "**", "/api/**", "/extensions/**", "/internal/**", "/internal/logs"] {
             router.get(RouterPath(path)) { request, _ in try await FleetProxy(coordinator: coordinator).forward(request) }
         }
         return router

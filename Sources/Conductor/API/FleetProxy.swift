@@ -38,23 +38,33 @@ struct FleetProxy {
         return try await stream(path, from: client, request: request)
     }
 
-    /// Any other GET: forwarded to the first healthy node, path and query untouched (`%2F` stays encoded).
-    func forward(_ request: Request) async throws -> Response {
+    /// Any other GET, and the user's writes (settings, userdata, users): forwarded to the first healthy
+    /// node, method, path, query and body untouched (`%2F` stays encoded), so one node keeps the user's state.
+    func forward(_ request: Request, maxBodyBytes: Int = 100 * 1024 * 1024) async throws -> Response {
         guard let client = await coordinator.upNodes.first else {
             return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: "No ComfyUI node is up")))
         }
-        return try await stream(request.uri.description, from: client, request: request)
+        var body: HTTPClientRequest.Body?
+        if request.method != .get, request.method != .head {
+            do {
+                body = .bytes(try await request.body.collect(upTo: maxBodyBytes))
+            } catch {
+                return Response(status: .contentTooLarge, headers: [.contentType: "text/plain; charset=utf-8"],
+                                body: .init(byteBuffer: ByteBuffer(string: "Maximum request body size \(maxBodyBytes) exceeded")))
+            }
+        }
+        return try await stream(request.uri.description, from: client, request: request, body: body)
     }
 
-    func stream(_ path: String, from client: NodeClient, request: Request) async throws -> Response {
+    func stream(_ path: String, from client: NodeClient, request: Request, body: HTTPClientRequest.Body? = nil) async throws -> Response {
         var headers = HTTPHeaders()
         for field in request.headers where !Self.strippedRequestHeaders.contains(field.name.canonicalName) {
             headers.add(name: field.name.rawName, value: field.value)
         }
         let upstream: HTTPClientResponse
         do {
-            upstream = try await client.stream(.GET, path, headers: headers)
+            upstream = try await client.stream(HTTPMethod(rawValue: request.method.rawValue), path, headers: headers, body: body)
         } catch {
             return Response(status: .badGateway)
         }
@@ -77,6 +87,22 @@ struct FleetProxy {
         }
         guard !lists.isEmpty else { return Response(status: .notFound) }
         return ConductorRoutes.json(.array(FleetMerge.union(lists, sorted: sorted)))
+    }
+
+    /// A JSON list of `{"name", …}` entries (`/experiment/models/{folder}`) from every healthy node, one entry
+    /// per name (the first node's), sorted by name; 404 when no node knows the path.
+    func unionByName(_ path: String) async throws -> Response {
+        var entries: [String: JSONValue] = [:]
+        var answered = false
+        for client in await coordinator.upNodes {
+            guard let answer = try? await client.get(path), answer.status == 200, let list = answer.json?.arrayValue else { continue }
+            answered = true
+            for entry in list {
+                if let name = entry["name"]?.stringValue, entries[name] == nil { entries[name] = entry }
+            }
+        }
+        guard answered else { return Response(status: .notFound) }
+        return ConductorRoutes.json(.array(entries.sorted { $0.key < $1.key }.map(\.value)))
     }
 
     static func encode(_ value: String) -> String {

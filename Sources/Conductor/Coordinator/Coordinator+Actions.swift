@@ -76,8 +76,10 @@ extension Coordinator {
 
     public var nodeNames: [String] { nodeOrder }
 
-    /// Each node's health as Conductor judges it.
-    public func nodeHealth() -> [String: NodeHealth] { nodes.mapValues(\.health) }
+    /// Each node's health as Conductor judges it for taking work (up needs its WebSocket too).
+    public func nodeHealth() -> [String: NodeHealth] {
+        nodes.mapValues { $0.health == .up && !$0.webSocketConnected ? .suspect : $0.health }
+    }
 
     /// Clients of nodes that are up, in configuration order.
     public var upNodes: [NodeClient] { nodeOrder.compactMap { nodes[$0] }.filter { $0.health == .up }.map(\.client) }

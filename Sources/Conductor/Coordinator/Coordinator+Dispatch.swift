@@ -23,8 +23,10 @@ extension Coordinator {
     func snapshots() -> [NodeSnapshot] {
         nodeOrder.compactMap { name in
             guard let node = nodes[name] else { return nil }
+            // Without its WebSocket a node's jobs would run unseen: it takes no new work until reconnected.
+            let health: NodeHealth = node.health == .up && !node.webSocketConnected ? .suspect : node.health
             var snapshot = NodeSnapshot(
-                name: name, health: node.health, draining: node.draining, outstanding: 0,
+                name: name, health: health, draining: node.draining, outstanding: 0,
                 maxOutstanding: node.config.maxOutstanding, classTypes: Set(node.classes.keys), comboValues: node.comboValues,
                 vramTotal: node.vramTotal, vramFree: node.vramFree, residentCheckpoint: node.loadedCheckpoint,
                 speed: node.speed.unitsPerSecond, committedSeconds: 0, checkpointLoadSeconds: config.checkpointLoadSeconds)

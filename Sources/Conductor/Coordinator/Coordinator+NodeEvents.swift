@@ -18,7 +18,7 @@ extension Coordinator {
         case .binary(let node, let bytes): await relayBinary(bytes, from: node)
         case .webSocket(let node, let connected):
             nodes[node]?.webSocketConnected = connected
-            if !connected { nodes[node]?.currentPrompt = nil }
+            if connected { scheduleDispatch() } else { nodes[node]?.currentPrompt = nil }
         case .stats(let node, let stats): applyStats(stats, to: node)
         case .queue(let node, let queue): await reconcile(queue, on: node)
         case .objectInfo(let node, let info): applyObjectInfo(info, to: node)

@@ -58,7 +58,7 @@ public actor Coordinator {
 
     /// - Parameter http: the client toward nodes; it should not retry refused connections, so a dead
     ///   node is noticed at once rather than after a timeout.
-    public init(config: ClusterConfig, store: JobStore, http: HTTPClient, logger: Logger) {
+    public init(config: ClusterConfig, store: JobStore, http: HTTPClient, instanceID: String, logger: Logger) {
         self.config = config
         self.store = store
         self.logger = logger
@@ -66,8 +66,8 @@ public actor Coordinator {
         nodeOrder = config.nodes.map(\.name)
         (dispatchSignals, dispatchSignal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         for node in config.nodes {
-            let sid = "conductor-" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
-            nodes[node.name] = NodeState(config: node, client: NodeClient(node: node, http: http), sid: String(sid),
+            let sid = "conductor-\(instanceID)-\(node.name)"
+            nodes[node.name] = NodeState(config: node, client: NodeClient(node: node, http: http), sid: sid,
                                          speed: SpeedEstimate(declared: node.speed))
         }
     }
@@ -211,18 +211,4 @@ public actor Coordinator {
     }
 
     static func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
-}
-
-extension JSONValue {
-    /// Python truthiness, as ComfyUI tests `if json_data.get("front")`.
-    var isTruthy: Bool {
-        switch self {
-        case .null: false
-        case .bool(let b): b
-        case .number(let n): (n.double ?? 0) != 0
-        case .string(let s): !s.isEmpty
-        case .array(let a): !a.isEmpty
-        case .object(let o): !o.isEmpty
-        }
-    }
 }

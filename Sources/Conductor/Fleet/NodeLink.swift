@@ -43,10 +43,13 @@ public struct NodeLink: Service {
     }
 
     public func run() async throws {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await runWebSocket() }
-            group.addTask { await runPolls() }
-            await group.waitForAll()
+        // A link has nothing to finish: on shutdown it simply stops.
+        await cancelWhenGracefulShutdown {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await runWebSocket() }
+                group.addTask { await runPolls() }
+                await group.waitForAll()
+            }
         }
     }
 

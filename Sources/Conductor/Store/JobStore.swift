@@ -75,7 +75,21 @@ public final class JobStore: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v2-meta") { db in
+            try db.execute(sql: "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        }
         return migrator
+    }
+
+    /// A stable id for this Conductor installation, made on first start: Conductor's client ids on
+    /// the nodes derive from it, so after a restart the nodes' events for jobs in flight reach it again.
+    public func instanceID() async throws -> String {
+        try await database.write { db in
+            if let existing = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'instance'") { return existing }
+            let made = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(12)
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('instance', ?)", arguments: [String(made)])
+            return String(made)
+        }
     }
 
     static func job(_ row: Row) throws -> Job {

@@ -41,6 +41,40 @@ extension SimulatedNode {
         }
     }
 
+    /// The (simulated) directories a model folder is read from.
+    nonisolated func modelDirectories(_ folder: String) -> JSONValue {
+        [.string(files.root.appendingPathComponent("models/" + folder).path)]
+    }
+
+    /// `/internal/folder_paths`: every model folder with its directories.
+    public nonisolated func folderPaths() -> JSONValue {
+        .object(JSONObject(Self.modelFolders.map { ($0, modelDirectories($0)) }))
+    }
+
+    /// `/experiment/models`: each model folder with its directories, except `configs` and `custom_nodes`.
+    public nonisolated func experimentModelFolders() -> JSONValue {
+        .array(Self.modelFolders.filter { !["configs", "custom_nodes"].contains($0) }.map { folder in
+            ["name": .string(folder), "folders": modelDirectories(folder)]
+        })
+    }
+
+    /// `/experiment/models/{folder}`: the folder's files with sizes; nil for an unknown folder (404).
+    public func experimentModels(folder: String) -> JSONValue? {
+        let listed: [NodeProfile.ModelFile]
+        switch folder {
+        case "checkpoints": listed = profile.checkpoints
+        case "loras": listed = profile.loras
+        case "vae": listed = profile.vaes
+        default:
+            guard Self.modelFolders.contains(folder) else { return nil }
+            listed = []
+        }
+        return .array(listed.sorted { $0.name < $1.name }.map { file in
+            ["name": .string(file.name), "pathIndex": 0, "modified": 1_700_000_000.0, "created": 1_700_000_000.0,
+             "size": .number(JSONNumber(file.sizeBytes))]
+        })
+    }
+
     /// `/internal/files/{type}`: top-level files, newest first (v0.8.0 lists bare names).
     public func internalFiles(_ kind: String) -> [String] {
         guard let kind = FileReference.Kind(rawValue: kind) else { return [] }

@@ -104,18 +104,11 @@ public struct SimulatedNodeRoutes: Sendable {
             }
         }
         both("/history", .get) { request, _ in
-            let query = request.uri.queryParameters
-            var maxItems: Int?
-            var offset = -1
-            if let raw = query.get("max_items") {
-                guard let value = Int(raw) else { return Self.internalError() }
-                maxItems = value
+            let parameters = request.uri.queryParameters
+            guard let query = HistoryPageQuery(maxItems: parameters.get("max_items"), offset: parameters.get("offset")) else {
+                return Self.internalError()
             }
-            if let raw = query.get("offset") {
-                guard let value = Int(raw) else { return Self.internalError() }
-                offset = value
-            }
-            return Self.json(await node.historyJSON(maxItems: maxItems, offset: offset))
+            return Self.json(await node.historyJSON(maxItems: query.maxItems, offset: query.offset))
         }
         both("/history/{prompt_id}", .get) { _, context in
             Self.json(await node.historyJSON(promptID: context.parameters.get("prompt_id") ?? ""))
@@ -158,19 +151,26 @@ public struct SimulatedNodeRoutes: Sendable {
         both("/extensions", .get) { _, _ in Self.json(.array(node.frontendExtensions().map(JSONValue.string))) }
         both("/system_stats", .get) { _, _ in Self.json(await node.systemStats()) }
         both("/features", .get) { _, _ in Self.json(.object(SimulatedNode.features(node.profile))) }
-        both("/users", .get) { _, _ in Self.json(["storage": "server", "migrated": true]) }
-        both("/settings", .get) { _, _ in Self.json([:]) }
-        both("/settings/{id}", .get) { _, _ in Self.json(.null) }
-        both("/settings", .post) { _, _ in Self.empty() }
-        both("/settings/{id}", .post) { _, _ in Self.empty() }
-        both("/userdata", .get) { request, _ in
-            request.uri.queryParameters.get("dir") == nil ? Self.empty(.badRequest) : Self.json([])
+        Self.addUserRoutes(to: router, node: node)
+        both("/experiment/models", .get) { _, _ in Self.json(node.experimentModelFolders()) }
+        both("/experiment/models/{folder}", .get) { _, context in
+            guard let files = await node.experimentModels(folder: context.parameters.get("folder") ?? "") else { return Self.empty(.notFound) }
+            return Self.json(files)
         }
-        both("/userdata/{file}", .get) { _, _ in Self.empty(.notFound) }
         both("/i18n", .get) { _, _ in Self.json([:]) }
         both("/workflow_templates", .get) { _, _ in Self.json([:]) }
         both("/global_subgraphs", .get) { _, _ in Self.json([:]) }
         both("/node_replacements", .get) { _, _ in Self.json([:]) }
+        // The workflow-templates package's index, empty: the frontend reads it at start and offers no templates.
+        router.get("/templates/{index}") { _, context in
+            let name = context.parameters.get("index") ?? ""
+            return name.hasPrefix("index") && name.hasSuffix(".json") ? Self.json([]) : Self.empty(.notFound)
+        }
+        // The server log the frontend attaches to error reports and shows in its Logs panel: a simulated node has none.
+        router.get("/internal/logs") { _, _ in Self.json("") }
+        router.get("/internal/logs/raw") { _, _ in Self.json(["entries": [], "size": ["cols": 80, "rows": 24]]) }
+        router.patch("/internal/logs/subscribe") { _, _ in Self.empty() }
+        router.get("/internal/folder_paths") { _, _ in Self.json(node.folderPaths()) }
         for kind in ["input", "output", "temp"] {
             router.get(RouterPath("/internal/files/\(kind)")) { _, _ in
                 Self.json(.array(await node.internalFiles(kind).map(JSONValue.string)))

@@ -7,6 +7,8 @@ import Logging
 public actor SimulatedNode {
     public nonisolated let profile: NodeProfile
     public nonisolated let files: FileStore
+    /// The `default` user's settings and saved files, under `user/default` in the node's directory.
+    public nonisolated let users: UserDirectory
     let catalog = NodeCatalog.standard
     let logger: Logger
 
@@ -38,6 +40,7 @@ public actor SimulatedNode {
     public init(profile: NodeProfile, directory: URL, logger: Logger = Logger(label: "sim-node")) throws {
         self.profile = profile
         self.files = try FileStore(root: directory)
+        self.users = UserDirectory(root: directory.appendingPathComponent("user/default", isDirectory: true))
         self.gpu = SimulatedGPU(profile: profile)
         var logger = logger
         logger[metadataKey: "node.name"] = .string(profile.name)
@@ -258,18 +261,4 @@ enum OutboundFrame: Sendable {
 enum ServerCommand: Sendable {
     /// Close the listener and every connection for this many real seconds, then listen again.
     case goDown(seconds: Double)
-}
-
-extension JSONValue {
-    /// Python truthiness, as ComfyUI tests `if json_data.get("front")`.
-    var isTruthy: Bool {
-        switch self {
-        case .null: false
-        case .bool(let b): b
-        case .number(let n): (n.double ?? 0) != 0
-        case .string(let s): !s.isEmpty
-        case .array(let a): !a.isEmpty
-        case .object(let o): !o.isEmpty
-        }
-    }
 }

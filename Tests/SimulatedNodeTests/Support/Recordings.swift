@@ -1,3 +1,4 @@
+import ConductorTesting
 import ComfyWire
 import Foundation
 

@@ -1,0 +1,216 @@
+import ConductorCore
+
+/// A discrete-event simulation of a fleet on a virtual clock: jobs arrive from a trace, nodes run them one at a
+/// time at their speed (plus a swap when the checkpoint changes), and a policy places them.
+///
+/// Under `.conductor` every event (an arrival or a completion) runs one dispatch round of the real
+/// `Scheduler.assign` on snapshots built the way the coordinator builds them, so the figures are the scheduler's.
+public struct FleetSimulation {
+    public var fleet: SimulatedFleet
+    public var policy: DispatchPolicy
+    /// Seed of the policy's own randomness (random and power-of-two); the trace has its own.
+    public var seed: UInt64
+    /// Share of the earliest jobs left out of the statistics (the fleet starts empty); 0 keeps them all.
+    public var warmupFraction: Double
+
+    public init(fleet: SimulatedFleet, policy: DispatchPolicy, seed: UInt64 = 1, warmupFraction: Double = 0) {
+        self.fleet = fleet
+        self.policy = policy
+        self.seed = seed
+        self.warmupFraction = warmupFraction
+    }
+
+    /// Runs the whole trace to completion.
+    public func run(_ trace: Trace) -> SimulationResult {
+        var state = State(fleet: fleet, policy: policy, trace: trace, seed: seed)
+        state.run()
+        let jobs = trace.jobs
+        let first = min(jobs.count, Int((warmupFraction * Double(jobs.count)).rounded(.down)))
+        let measured = first..<jobs.count
+        var waits: [String: [Double]] = [:]
+        for index in measured {
+            waits[jobs[index].checkpoint ?? "none", default: []].append(state.start[index] - jobs[index].arrival)
+        }
+        return SimulationResult(
+            completions: state.completions, start: state.start, finish: state.finish, swaps: state.swaps,
+            slowerNodeChoices: state.slowerNodeChoices,
+            completion: Summary(measured.map { state.finish[$0] - jobs[$0].arrival }),
+            p99WaitByCheckpoint: waits.mapValues { Summary($0).p99 }, jobs: jobs.count)
+    }
+}
+
+extension FleetSimulation {
+    /// The mutable world of one run.
+    struct State {
+        let fleet: SimulatedFleet
+        let policy: DispatchPolicy
+        let jobs: [TraceJob]
+        /// What the scheduler is told about each job (no checkpoint when affinity is off).
+        let requirements: [JobRequirements]
+        var nodes: [VirtualNode]
+        var random: SplitMix64
+        var now = 0.0
+        /// Fleet queue (job indices in arrival order) for policies that do not bind at arrival.
+        var waiting: [Int] = []
+        var nextRoundRobin = 0
+        var completions: [Int]
+        var start: [Double]
+        var finish: [Double]
+        var swaps = 0
+        var slowerNodeChoices = 0
+
+        init(fleet: SimulatedFleet, policy: DispatchPolicy, trace: Trace, seed: UInt64) {
+            self.fleet = fleet
+            self.policy = policy
+            jobs = trace.jobs
+            let agnostic = if case .conductorAffinityOff = policy { true } else { false }
+            requirements = trace.jobs.map { JobRequirements(checkpoint: agnostic ? nil : $0.checkpoint, work: $0.work) }
+            nodes = fleet.speeds.map(VirtualNode.init(speed:))
+            random = SplitMix64(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 1)
+            completions = Array(repeating: 0, count: trace.jobs.count)
+            start = Array(repeating: .nan, count: trace.jobs.count)
+            finish = Array(repeating: .nan, count: trace.jobs.count)
+        }
+
+        mutating func run() {
+            var next = 0
+            var done = 0
+            while done < jobs.count {
+                var soonest: Int?
+                for index in nodes.indices where nodes[index].running {
+                    if soonest.map({ nodes[index].finish < nodes[$0].finish }) ?? true { soonest = index }
+                }
+                let arrival = next < jobs.count ? jobs[next].arrival : .infinity
+                if let node = soonest, nodes[node].finish <= arrival {
+                    now = nodes[node].finish
+                    let job = nodes[node].removeFirst()
+                    nodes[node].running = false
+                    nodes[node].finish = .infinity
+                    completions[job] += 1
+                    finish[job] = now
+                    done += 1
+                    startIfIdle(node)
+                } else if next < jobs.count {
+                    now = arrival
+                    arrive(next)
+                    next += 1
+                } else {
+                    break  // nothing runs and nothing arrives: jobs are stuck (a policy bug); stop, not loop
+                }
+                if !policy.bindsAtArrival { dispatch() }
+            }
+        }
+
+        mutating func arrive(_ job: Int) {
+            switch policy {
+            case .random:
+                send(job, to: Int(random.next() % UInt64(nodes.count)))
+            case .powerOfTwo:
+                let a = Int(random.next() % UInt64(nodes.count))
+                var b = Int(random.next() % UInt64(max(1, nodes.count - 1)))
+                if nodes.count > 1 && b >= a { b += 1 }
+                send(job, to: nodes[b].count < nodes[a].count ? b : a)
+            case .shortestQueue:
+                var best = 0
+                for index in nodes.indices where nodes[index].count < nodes[best].count { best = index }
+                send(job, to: best)
+            case .roundRobin:
+                send(job, to: nextRoundRobin % nodes.count)
+                nextRoundRobin += 1
+            case .reference, .conductor, .conductorAffinityOff:
+                waiting.append(job)
+            }
+        }
+
+        /// Binds a job to a node and starts it if the node is idle.
+        mutating func send(_ job: Int, to node: Int) {
+            if let checkpoint = jobs[job].checkpoint {
+                let speed = nodes[node].speed
+                if nodes.contains(where: { $0.isIdle && $0.resident == checkpoint && $0.speed > speed }) {
+                    slowerNodeChoices += 1
+                }
+            }
+            nodes[node].append(job)
+            startIfIdle(node)
+        }
+
+        mutating func startIfIdle(_ node: Int) {
+            guard !nodes[node].running, let job = nodes[node].first else { return }
+            let checkpoint = jobs[job].checkpoint
+            var load = 0.0
+            if let checkpoint, nodes[node].resident != checkpoint {
+                load = fleet.swapSeconds
+                if nodes[node].resident != nil { swaps += 1 }
+                nodes[node].resident = checkpoint
+            }
+            nodes[node].running = true
+            nodes[node].finish = now + load + jobs[job].work / nodes[node].speed
+            start[job] = now
+        }
+
+        mutating func dispatch() {
+            guard !waiting.isEmpty else { return }
+            switch policy {
+            case .reference: dispatchReference()
+            case .conductor(let knobs), .conductorAffinityOff(let knobs): dispatchConductor(knobs)
+            default: break
+            }
+        }
+
+        /// One round of the real scheduler over the fleet queue, as `Coordinator.dispatchPass` does.
+        mutating func dispatchConductor(_ knobs: SchedulerKnobs) {
+            guard nodes.contains(where: { $0.count < fleet.maxOutstanding }) else { return }
+            let snapshots = nodes.indices.map(snapshot)
+            let assignments = Scheduler.assign(waiting.map { requirements[$0] }, to: snapshots, knobs: knobs)
+            guard !assignments.isEmpty else { return }
+            var taken = Array(repeating: false, count: waiting.count)
+            for assignment in assignments {
+                taken[assignment.job] = true
+                send(waiting[assignment.job], to: assignment.node)
+            }
+            waiting = waiting.indices.filter { !taken[$0] }.map { waiting[$0] }
+        }
+
+        /// What the coordinator would know of a node: its outstanding jobs replayed in order (loads included),
+        /// the running one counted by what is left of it.
+        func snapshot(_ index: Int) -> NodeSnapshot {
+            let node = nodes[index]
+            let agnostic = if case .conductorAffinityOff = policy { true } else { false }
+            var snapshot = NodeSnapshot(
+                name: "node-\(index)", outstanding: 0, maxOutstanding: fleet.maxOutstanding,
+                residentCheckpoint: agnostic ? nil : node.resident, speed: node.speed, committedSeconds: 0,
+                checkpointLoadSeconds: agnostic ? 0 : fleet.swapSeconds)
+            for job in node.jobs {
+                if job == node.first, node.running {
+                    snapshot = snapshot.committing(requirements[job])
+                    snapshot.committedSeconds = max(0, node.finish - now)
+                } else {
+                    snapshot = snapshot.committing(requirements[job])
+                }
+            }
+            return snapshot
+        }
+
+        /// P6's reference policy: only idle nodes pull work.
+        mutating func dispatchReference() {
+            for node in nodes.indices where nodes[node].isIdle && !waiting.isEmpty {
+                let resident = nodes[node].resident
+                if let position = waiting.firstIndex(where: { jobs[$0].checkpoint == resident }) {
+                    send(waiting.remove(at: position), to: node)
+                    continue
+                }
+                var queuedWork: [String: Double] = [:]
+                for job in waiting { queuedWork[jobs[job].checkpoint ?? "", default: 0] += jobs[job].work }
+                var best: (checkpoint: String, score: Double)?
+                for (checkpoint, work) in queuedWork.sorted(by: { $0.key < $1.key }) {
+                    let holders = nodes.filter { ($0.resident ?? "") == checkpoint }.reduce(0) { $0 + $1.speed }
+                    let score = work / max(holders, nodes[node].speed)
+                    if best.map({ score > $0.score }) ?? true { best = (checkpoint, score) }
+                }
+                guard let best, resident == nil || best.score > fleet.swapSeconds else { continue }
+                let position = waiting.firstIndex { (jobs[$0].checkpoint ?? "") == best.checkpoint }!
+                send(waiting.remove(at: position), to: node)
+            }
+        }
+    }
+}

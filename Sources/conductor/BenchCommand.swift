@@ -1,0 +1,103 @@
+import ArgumentParser
+import ComfyWire
+import ConductorBench
+import Foundation
+
+/// `conductor bench`: runs one benchmark scenario with its baseline in the same run and prints the figures.
+///
+/// A benchmark is a program, not a test: it reports whether each goal was met but exits 0 either way
+/// (only a P5 sanity failure stops P6/P7, whose figures would then mean nothing).
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Run a benchmark scenario (p5–p8 of bench-scenarios.md) and print its table.",
+        discussion: """
+            p5  simulator sanity: random / power-of-two / shortest queue vs queueing theory
+            p6  scheduling quality on the P6 fleet vs the lower bound, at swap = 0, 0.5, 2, 5 × mean job
+            p7  checkpoint affinity on vs off
+            p8  decision cost with 64 nodes and 10,000 queued jobs (build with -c release)
+            P5–P7 run on a virtual clock and drive the real scheduler; P6/P7 first check P5.
+            """
+    )
+
+    enum Scenario: String, ExpressibleByArgument, CaseIterable {
+        case p5, p6, p7, p8
+    }
+
+    @Argument(help: "Scenario: p5, p6, p7 or p8.")
+    var scenario: Scenario
+
+    @Option(help: "Seeds (traces) per figure; default 3.")
+    var seeds = 3
+
+    @Option(help: "Jobs per trace; default 400000 for p5, 4000 for p6/p7.")
+    var jobs: Int?
+
+    @Option(help: "Replay this JSON-lines trace (p6/p7) instead of generated ones; see BENCHMARKS.md.")
+    var trace: String?
+
+    @Option(help: "Write the first generated trace of the scenario to this file (JSON lines) and exit.")
+    var writeTrace: String?
+
+    @Option(help: "Jobs per seed of the P5 check run before p6/p7 (0 skips it).")
+    var sanityJobs = 200_000
+
+    @Option(help: "p8: single decisions sampled (rounds are a tenth of a percent of it, at least 30).")
+    var samples = 20_000
+
+    @Flag(help: "Print JSON instead of Markdown tables.")
+    var json = false
+
+    func run() throws {
+        if let writeTrace {
+            let (generator, count, label) =
+                switch scenario {
+                case .p5: (P5Sanity().generator, jobs ?? 400_000, "p5")
+                default: (P6Quality.generator, jobs ?? 4_000, "p6")
+                }
+            let text = generator.trace(jobs: count, seed: 1).jsonLines(comment: [
+                "conductor bench \(label) trace, seed 1, \(count) jobs",
+                "fields: id, arrival (s), checkpoint (null = none), work (units; seconds at speed 1), client",
+            ])
+            try text.write(toFile: writeTrace, atomically: true, encoding: .utf8)
+            return
+        }
+        let replay = try trace.map { path in try Trace(jsonLines: String(contentsOfFile: path, encoding: .utf8)) }
+        var reports: [BenchReport] = []
+        switch scenario {
+        case .p5:
+            reports.append(P5Sanity(jobs: jobs ?? 400_000, seeds: seeds).run().report)
+        case .p6, .p7:
+            if sanityJobs > 0 {
+                var check = P5Sanity(jobs: sanityJobs, seeds: 1)
+                check.includeConductor = false
+                let sanity = check.run()
+                guard sanity.reproducesKnownResults else {
+                    emit([sanity.report])
+                    throw ValidationError("P5 does not reproduce the known results within ±5 %; P6/P7 not reported")
+                }
+                if !json {
+                    let random = sanity.meanTimeInSystem["random"] ?? 0
+                    let p2c = sanity.meanTimeInSystem["power-of-two"] ?? 0
+                    print("P5 check (1 seed × \(sanityJobs) jobs): random \(fixed(random, 2)) (known 10.0), power-of-two \(fixed(p2c, 2)) (known 2.61): within ±5 %.\n")
+                }
+            }
+            if scenario == .p6 {
+                reports.append(P6Quality(jobs: jobs ?? 4_000, seeds: seeds, trace: replay).run())
+            } else {
+                reports.append(P7Affinity(jobs: jobs ?? 4_000, seeds: seeds, trace: replay).run())
+            }
+        case .p8:
+            reports.append(P8DecisionCost(decisions: samples, rounds: max(30, samples / 1_000)).run())
+        }
+        emit(reports)
+    }
+
+    func emit(_ reports: [BenchReport]) {
+        if json {
+            print(JSONValue.array(reports.map(\.json)).jsonString(.compact))
+        } else {
+            for report in reports { print(report.text) }
+        }
+    }
+}

@@ -1,0 +1,66 @@
+import ConductorBench
+import ConductorCore
+import Testing
+
+@Suite("fleet simulation")
+struct FleetSimulationTests {
+    static let policies: [DispatchPolicy] = [
+        .random, .powerOfTwo, .shortestQueue, .roundRobin, .reference, .conductor(.recommended),
+        .conductor(SchedulerKnobs()), .conductorAffinityOff(.recommended),
+    ]
+
+    @Test("every job completes exactly once, after it arrives, under every policy", arguments: policies)
+    func conservation(policy: DispatchPolicy) {
+        let trace = P6Quality.generator.trace(jobs: 400, seed: 5)
+        let result = FleetSimulation(fleet: .p6(swapSeconds: 8), policy: policy).run(trace)
+        #expect(result.completions.allSatisfy { $0 == 1 })
+        #expect(trace.jobs.indices.allSatisfy { result.start[$0] >= trace.jobs[$0].arrival })
+        #expect(trace.jobs.indices.allSatisfy { result.finish[$0] >= result.start[$0] + trace.jobs[$0].work - 1e-9 })
+    }
+
+    @Test("the same trace and seed give the same run")
+    func determinism() {
+        let trace = P6Quality.generator.trace(jobs: 300, seed: 2)
+        let a = FleetSimulation(fleet: .p6(swapSeconds: 2), policy: .powerOfTwo, seed: 4).run(trace)
+        let b = FleetSimulation(fleet: .p6(swapSeconds: 2), policy: .powerOfTwo, seed: 4).run(trace)
+        #expect(a.finish == b.finish && a.swaps == b.swaps)
+    }
+
+    @Test("a lone job on an idle fleet takes its work on the fastest node plus one load")
+    func loneJob() {
+        let trace = Trace(jobs: [TraceJob(id: 0, arrival: 1, checkpoint: "a", work: 4)])
+        let result = FleetSimulation(fleet: .p6(swapSeconds: 3), policy: .conductor(.recommended)).run(trace)
+        #expect(abs(result.completion.mean - 7) < 1e-9)
+        #expect(result.swaps == 0, "a first load replaces nothing")
+    }
+
+    @Test("the lower bound is the no-wait time on the fastest node when the fleet is lightly loaded")
+    func lowerBound() {
+        let trace = Trace(jobs: [TraceJob(id: 0, arrival: 0, checkpoint: nil, work: 4), TraceJob(id: 1, arrival: 100, checkpoint: nil, work: 2)])
+        let bound = LowerBound(trace: trace, speeds: [1, 0.5])
+        #expect(bound.fastestNodeNoWait == 3)
+        #expect(abs(bound.srptOnPooledMachine - 2) < 1e-12)
+        #expect(bound.value == 3)
+    }
+
+    @Test("SRPT on the pooled machine runs the shorter job first")
+    func srpt() {
+        // Speed 1: job 0 (work 10) at 0, job 1 (work 1) at 1 preempts it: completions 2 − 1 = 1 and 11.
+        let trace = Trace(jobs: [TraceJob(id: 0, arrival: 0, checkpoint: nil, work: 10), TraceJob(id: 1, arrival: 1, checkpoint: nil, work: 1)])
+        #expect(abs(LowerBound(trace: trace, speeds: [1]).srptOnPooledMachine - 6) < 1e-12)
+    }
+
+    @Test("P5 at reduced size lands near the known results (loose tolerance)")
+    func p5Small() {
+        var sanity = P5Sanity(jobs: 20_000, seeds: 1)
+        sanity.includeConductor = false
+        let means = sanity.run().meanTimeInSystem
+        #expect(abs((means["random"] ?? 0) / 10 - 1) < 0.25)
+        #expect(abs((means["power-of-two"] ?? 0) / 2.61 - 1) < 0.12)
+        #expect((means["shortest queue"] ?? .infinity) <= (means["power-of-two"] ?? 0) * 1.02)
+    }
+}
+
+extension DispatchPolicy: CustomTestStringConvertible {
+    public var testDescription: String { name }
+}
