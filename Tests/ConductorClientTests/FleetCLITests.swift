@@ -133,10 +133,11 @@ struct FleetCLITests {
     func watch() async throws {
         try await withFleet(Self.specs) { fleet in
             let watcher = try CLIProcess(["watch", "--client-id", "ivy", "--server", fleet.conductor.base])
+            defer { watcher.stop() }
             try await eventually(timeout: 20, "watch connected") { watcher.stdout.contains("as client ivy.") }
             let id = try await fleet.conductor.submit(["prompt": Fixtures.workflow(), "client_id": "ivy"])
             try await eventually(timeout: 20, "watch saw the end") { watcher.stdout.contains("finished: success") }
-            watcher.interrupt()
+            watcher.stop()
             let text = await watcher.wait().stdout
             #expect(text.contains("\(id.prefix(8))  running node 3 \"Sampler\" (KSampler)"))
             #expect(text.contains("\(id.prefix(8))  node 9 \"Save Image\" (SaveImage) output: "))

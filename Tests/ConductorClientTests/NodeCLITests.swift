@@ -210,6 +210,10 @@ struct NodeCLITests {
         try await withNode(slower) { _, node in
             let human = try CLIProcess(["watch", "--client-id", "dave", "--server", node.base])
             let machine = try CLIProcess(["watch", "--client-id", "erin", "--json", "--server", node.base])
+            defer {
+                human.stop()
+                machine.stop()
+            }
             try await eventually(timeout: 20, "watch connected") {
                 human.stdout.hasPrefix("Watching \(node.base) as client dave.") && machine.stdout.contains("\"sid\":\"erin\"")
             }
@@ -218,8 +222,8 @@ struct NodeCLITests {
             try await eventually(timeout: 20, "watch saw the end") {
                 human.stdout.contains("finished: success") && machine.stdout.contains("\"execution_success\"")
             }
-            human.interrupt()
-            machine.interrupt()
+            human.stop()
+            machine.stop()
             let text = await human.wait().stdout
             let short = String(id.prefix(8))
             #expect(text.contains("\(short)  started"))

@@ -1,5 +1,10 @@
 import ConductorTesting
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Testing
 
 /// `submit --wait` in a real terminal: tmux runs it in a pane and the test reads the screen.
@@ -17,14 +22,25 @@ struct TerminalDisplayTests {
             try await withTemporaryDirectory { directory in
                 _ = try Fixtures.write(Fixtures.workflow(steps: 20), in: directory)
                 let socket = "conductor-test-\(UUID().uuidString.prefix(8))"
+                // The pane stays after the command ends, so the screen can be read; no shell lingers.
+                let config = directory.appendingPathComponent("tmux.conf")
+                try Data("set -g remain-on-exit on\n".utf8).write(to: config)
                 let command = "cd '\(directory.path)' && '\(CLIProcess.executable.path)' submit workflow.json --server \(node.base) "
-                    + "--wait --output-dir out; echo EXIT=$?; sleep 600"
-                defer { _ = try? Self.run(tmux, ["-L", socket, "kill-server"], capture: false) }
+                    + "--wait --output-dir out; echo EXIT=$?"
                 // The tmux server this starts must not inherit Foundation's descriptors (Process would wait for it),
                 // so bash (dash cannot name descriptors above 9) closes every descriptor above 2 first.
                 let closeAndRun = #"for fd in /proc/self/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; exec "$0" "$@""#
-                _ = try Self.run("/bin/bash", ["-c", closeAndRun, tmux, "-L", socket, "-u", "-f", "/dev/null",
-                                             "new-session", "-d", "-x", "100", "-y", "30", command], capture: false)
+                _ = try Self.run("/bin/bash", ["-c", closeAndRun, tmux, "-L", socket, "-u", "-f", config.path,
+                                               "new-session", "-d", "-x", "100", "-y", "30", command], capture: false)
+                // The server inherits a signal mask that blocks SIGTERM (so `kill-server` does nothing): SIGKILL it.
+                defer {
+                    if let pid = Int32((try? Self.run(tmux, ["-L", socket, "display-message", "-p", "#{pid}"]))?
+                        .trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
+                    {
+                        kill(pid, SIGKILL)
+                    }
+                    try? FileManager.default.removeItem(atPath: "/tmp/tmux-\(getuid())/\(socket)")
+                }
                 var screen = ""
                 try await eventually(timeout: 20, "EXIT= in the tmux pane") {
                     screen = try Self.run(tmux, ["-L", socket, "capture-pane", "-p"])

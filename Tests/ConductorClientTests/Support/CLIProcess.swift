@@ -1,5 +1,10 @@
 import Foundation
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Testing
 
 /// The built `conductor` executable run as a user runs it: arguments in, stdout, stderr and exit status out.
@@ -67,8 +72,11 @@ final class CLIProcess: Sendable {
     /// What the process printed on stdout so far.
     var stdout: String { stdoutBuffer.text }
 
-    /// Sends SIGINT, as Ctrl-C does.
-    func interrupt() { process.interrupt() }
+    /// Stops a process that runs until stopped (`watch`). SIGKILL, because a process started from a test
+    /// thread may inherit a signal mask that blocks SIGINT and SIGTERM; its output is unbuffered, so none is lost.
+    func stop() {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
 
     /// Waits for the process to end and collects everything it printed.
     func wait() async -> Result {
