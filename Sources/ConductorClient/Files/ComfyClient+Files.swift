@@ -43,7 +43,7 @@ extension ComfyClient {
             body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
         }
         let quoted = request.filename.replacingOccurrences(of: "\"", with: "%22")
-        body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"image\"; filename=\"\(quoted)\"\r\nContent-Type: \(Self.mediaType(request.filename))\r\n\r\n".utf8)
+        body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"image\"; filename=\"\(quoted)\"\r\nContent-Type: \(MediaType.of(filename: request.filename))\r\n\r\n".utf8)
         body += request.bytes
         body += Array("\r\n--\(boundary)--\r\n".utf8)
         let route = request.maskFor == nil ? "/upload/image" : "/upload/mask"
@@ -53,19 +53,5 @@ extension ComfyClient {
             throw .badAnswer(server: server.description, request: "POST \(route)", reason: "no name in \(answer.text.prefix(200))")
         }
         return UploadResult(name: name, subfolder: json["subfolder"]?.stringValue ?? "", type: json["type"]?.stringValue ?? request.type, json: json)
-    }
-
-    static func mediaType(_ filename: String) -> String {
-        switch (filename as NSString).pathExtension.lowercased() {
-        case "png": "image/png"
-        case "jpg", "jpeg": "image/jpeg"
-        case "webp": "image/webp"
-        case "gif": "image/gif"
-        case "mp4": "video/mp4"
-        case "webm": "video/webm"
-        case "wav": "audio/wav"
-        case "mp3": "audio/mpeg"
-        default: "application/octet-stream"
-        }
     }
 }

@@ -90,7 +90,7 @@ extension SimulatedNodeRoutes {
         guard let handle = try? FileHandle(forReadingFrom: url),
             let size = try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int
         else { return empty(.notFound) }
-        var headers: HTTPFields = [.contentType: contentType(for: filename), .contentLength: String(size)]
+        var headers: HTTPFields = [.contentType: MediaType.of(filename: filename), .contentLength: String(size)]
         headers[.contentDisposition] = "filename=\"\(filename)\""
         let body = ResponseBody { writer in
             defer { try? handle.close() }
@@ -100,21 +100,5 @@ extension SimulatedNodeRoutes {
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: headers, body: body)
-    }
-
-    static func contentType(for filename: String) -> String {
-        switch (filename as NSString).pathExtension.lowercased() {
-        case "png": "image/png"
-        case "jpg", "jpeg": "image/jpeg"
-        case "webp": "image/webp"
-        case "gif": "image/gif"
-        case "mp4": "video/mp4"
-        case "webm": "video/webm"
-        case "json": "application/json"
-        case "txt": "text/plain"
-        case "svg": "image/svg+xml"
-        // aiohttp forces these to octet-stream on /view.
-        default: "application/octet-stream"
-        }
     }
 }
