@@ -110,6 +110,7 @@ struct DemoCommand: AsyncParsableCommand {
                     Data: \(root.path)
                     Try:  curl -s -X POST http://\(host):\(bound)/prompt -H 'Content-Type: application/json' -d @Examples/sdxl-ksampler.json
                     """)
+                fflush(nil)
             }
             var conductorConfiguration = ServiceGroupConfiguration(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
             conductorConfiguration.maximumGracefulShutdownDuration = .seconds(2)

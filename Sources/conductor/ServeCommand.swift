@@ -40,6 +40,7 @@ struct ServeCommand: AsyncParsableCommand {
         let nodeCount = cluster.nodes.count
         let server = ConductorServer(config: finalCluster, logger: logger) { bound, _ in
             print("Conductor listening on http://\(host):\(bound) in front of \(nodeCount) node(s)")
+            fflush(nil)
         }
         let group = ServiceGroup(configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()

@@ -46,6 +46,7 @@ struct SimNodeCommand: AsyncParsableCommand {
         let name = nodeProfile.name
         let server = SimulatedNodeServer(node: node, host: host, port: port, logger: logger) { bound in
             print("simulated ComfyUI node '\(name)' listening on http://\(host):\(bound) (files in \(directory.path))")
+            fflush(nil)
         }
         let group = ServiceGroup(configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
