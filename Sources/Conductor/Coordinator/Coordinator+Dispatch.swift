@@ -27,7 +27,7 @@ extension Coordinator {
             let health: NodeHealth = node.health == .up && !node.webSocketConnected ? .suspect : node.health
             var snapshot = NodeSnapshot(
                 name: name, health: health, draining: node.draining, outstanding: 0,
-                maxOutstanding: node.config.maxOutstanding, classTypes: Set(node.classes.keys), comboValues: node.comboValues,
+                maxOutstanding: node.config.maxOutstanding, classTypes: node.classTypes, comboValues: node.comboValues,
                 vramTotal: node.vramTotal, vramFree: node.vramFree, residentCheckpoint: node.loadedCheckpoint,
                 speed: node.speed.unitsPerSecond, committedSeconds: 0, checkpointLoadSeconds: config.checkpointLoadSeconds)
             let mine = jobs.values.filter { $0.job.node == name }.sorted { a, b in
@@ -46,6 +46,18 @@ extension Coordinator {
                 }
             }
             return snapshot
+        }
+    }
+
+    /// What each node can run, without its load: enough for `Scheduler.canRun`, and cheap enough to
+    /// build on every submit however long the queue is.
+    func capabilitySnapshots() -> [NodeSnapshot] {
+        nodeOrder.compactMap { name in
+            guard let node = nodes[name] else { return nil }
+            return NodeSnapshot(
+                name: name, health: node.health, maxOutstanding: node.config.maxOutstanding,
+                classTypes: node.classTypes, comboValues: node.comboValues, vramTotal: node.vramTotal,
+                vramFree: node.vramFree, speed: node.speed.unitsPerSecond, checkpointLoadSeconds: config.checkpointLoadSeconds)
         }
     }
 

@@ -50,6 +50,7 @@ extension Coordinator {
             }
         }
         node.classes = classes
+        node.classTypes = Set(classes.keys)
         node.comboValues = combos
         nodes[name] = node
         scheduleDispatch()

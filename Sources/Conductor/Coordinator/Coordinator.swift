@@ -21,6 +21,7 @@ public actor Coordinator {
         var draining = false
         var objectInfo: JSONObject = [:]
         var classes: [String: NodeClass] = [:]
+        var classTypes: Set<String> = []
         var comboValues: [String: [String: Set<String>]] = [:]
         var stats: JSONValue?
         var vramTotal: Int64 = 0
@@ -168,7 +169,7 @@ public actor Coordinator {
         guard let graph = try? PromptGraph(json: prompt) else { return (500, .null) }
         let requirements = JobRequirements(prompt: graph)
         // Each input may exist somewhere in the fleet, yet no single node have all of them.
-        let described = snapshots().filter { !$0.classTypes.isEmpty }
+        let described = capabilitySnapshots().filter { !$0.classTypes.isEmpty }
         if !described.isEmpty, !described.contains(where: { Scheduler.canRun(requirements, on: $0) }) {
             let reasons = Scheduler.place(requirements, on: described, knobs: knobs).candidates.map { "\($0.node): \($0.reason)" }
             return (400, ["error": .object(PromptValidator.error(
