@@ -116,7 +116,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ConductorClientTests",
-            dependencies: ["ComfyWire", "ConductorClient", "ConductorTesting", "SimulatedNode"],
+            dependencies: ["ComfyWire", "ConductorClient", "ConductorCore", "ConductorTesting", "SimulatedNode"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "ConductorCoreTests", dependencies: ["ConductorCore", "ComfyWire"], swiftSettings: swiftSettings),

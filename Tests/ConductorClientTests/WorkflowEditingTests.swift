@@ -1,3 +1,4 @@
+import ConductorCore
 import ComfyWire
 import ConductorClient
 import Testing
@@ -60,13 +61,13 @@ struct WorkflowEditingTests {
 
     @Test("--randomize gives every seed a new value from the random source; chosen nodes only with --randomize-node")
     func seeds() throws {
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         var workflow = try Self.workflow()
         let changes = try workflow.randomizeSeeds(using: &generator)
         #expect(changes.map(\.nodeID) == ["3"] && changes[0].input == "seed")
         #expect(workflow.prompt["3"]?["inputs"]?["seed"] == .number(JSONNumber(changes[0].value)))
         #expect(changes[0].value < Workflow.seedLimit)
-        var again = SeededGenerator(seed: 7)
+        var again = SplitMix64(seed: 7)
         var copy = try Self.workflow()
         #expect(try copy.randomizeSeeds(only: ["Sampler"], using: &again) == changes)
         #expect(throws: ClientError.self) { try copy.randomizeSeeds(only: ["Positive Prompt"], using: &again) }
@@ -80,18 +81,5 @@ struct WorkflowEditingTests {
         #expect {
             try Workflow(json: ["nodes": [], "links": []], source: "ui.json")
         } throws: { ($0 as? ClientError)?.description.contains("Export (API)") == true }
-    }
-}
-
-/// A deterministic random source (SplitMix64) for seed tests.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,3 +1,5 @@
+import ConductorCore
+
 /// Seeded synthetic traces: Poisson arrivals, exponential or uniform work, Zipf(1) checkpoint popularity.
 public struct TraceGenerator: Sendable, Hashable {
     /// How job work is drawn.
