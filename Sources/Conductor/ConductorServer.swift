@@ -27,15 +27,17 @@ public struct ConductorServer: Service {
         httpConfiguration.connectionPool.retryConnectionEstablishment = false
         httpConfiguration.timeout.connect = .seconds(2)
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration)
-        let coordinator = Coordinator(config: config, store: store, http: http, instanceID: try await store.instanceID(),
-                                      logger: logger)
+        let files = try UploadStore(store: store, directory: URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("files"))
+        let coordinator = Coordinator(config: config, store: store, files: files, http: http,
+                                      instanceID: try await store.instanceID(), logger: logger)
         try await coordinator.restore()
+        await coordinator.enforceStoreRetention()
         let (events, sink) = AsyncStream<NodeEvent>.makeStream()
         let links = await coordinator.nodeLinks.map { link in
             NodeLink(client: link.client, sid: link.sid, pollInterval: config.pollIntervalSeconds,
                      objectInfoInterval: config.objectInfoRefreshSeconds, events: sink, logger: logger)
         }
-        let router = ConductorRoutes(coordinator: coordinator).buildRouter()
+        let router = ConductorRoutes(coordinator: coordinator, maxUploadBytes: config.files.maxUploadBytes).buildRouter()
         let onListening = self.onListening
         let app = Application(
             router: router,

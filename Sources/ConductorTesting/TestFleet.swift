@@ -47,10 +47,14 @@ extension NodeProfile {
 /// until Conductor sees every node up with its classes, runs `body`, and stops everything.
 public func withFleet<T: Sendable>(
     _ specs: [TestNodeSpec], dataDirectory: URL? = nil, pollInterval: Double = 0.05,
+    configure: @Sendable (inout ClusterConfig) -> Void = { _ in },
     _ body: @Sendable (TestFleet) async throws -> T
 ) async throws -> T {
     try await withNodes(specs, dataDirectory: dataDirectory, pollInterval: pollInterval) { started, config in
-        try await withConductor(config) { coordinator, port in
+        var configured = config
+        configure(&configured)
+        let config = configured
+        return try await withConductor(config) { coordinator, port in
             let fleet = TestFleet(nodes: started, conductor: TestClient(port: port), coordinator: coordinator, config: config)
             try await fleet.waitUntilReady()
             return try await body(fleet)

@@ -150,10 +150,17 @@ struct FleetCLITests {
             try await withTemporaryDirectory { directory in
                 try Data(Fixtures.png()).write(to: directory.appendingPathComponent("photo.png"))
                 let result = try await CLIProcess.run(["upload", "photo.png", "--server", fleet.conductor.base], directory: directory)
-                withKnownIssue("Conductor does not serve POST /upload/image yet", isIntermittent: true) {
-                    #expect(result.status == 0, "\(result.stderr)")
-                    #expect(result.stdout.hasPrefix("Uploaded photo.png to input/"))
-                }
+                #expect(result.status == 0, "\(result.stderr)")
+                #expect(result.stdout.hasPrefix("Uploaded photo.png to input/"))
+                // The file is the fleet's: /view through Conductor serves the same bytes.
+                let view = try await fleet.conductor.get("/view?filename=photo.png&type=input")
+                #expect(view.body == Fixtures.png())
+                // And a mask over it is composed by the fleet and stored under the mask's name.
+                try Data(Fixtures.png()).write(to: directory.appendingPathComponent("mask.png"))
+                let masked = try await CLIProcess.run(
+                    ["upload", "mask.png", "--mask-for", "photo.png", "--server", fleet.conductor.base], directory: directory)
+                #expect(masked.status == 0, "\(masked.stderr)")
+                #expect(try await fleet.conductor.get("/view?filename=mask.png&type=input").status == 200)
             }
         }
     }

@@ -263,4 +263,45 @@ import Testing
         #expect(recommended == .recommended)
         #expect(try JSONDecoder().decode(SchedulerKnobs.self, from: Data("{}".utf8)) == SchedulerKnobs())
     }
+
+    // MARK: Files
+
+    static func withFile(_ job: JobRequirements, bytes: Int64 = 2_000_000_000) -> JobRequirements {
+        var job = job
+        job.files = [.init(id: "sha-input", bytes: bytes)]
+        return job
+    }
+
+    static func node(_ node: NodeSnapshot, holding ids: Set<String> = [], bandwidth: Double = 100e6) -> NodeSnapshot {
+        var node = node
+        node.heldFiles = ids
+        node.transferBytesPerSecond = bandwidth
+        return node
+    }
+
+    @Test func aNodeThatHoldsTheJobsInputWinsOverOneThatWouldReceiveIt() {
+        // 2 GB at 100 MB/s is 20 s of transfer: more than A's 5 s of queue.
+        let nodes = [Self.node(Self.node("A", committed: 5), holding: ["sha-input"]), Self.node(Self.node("B"))]
+        let placement = Scheduler.place(Self.withFile(Self.job(nil)), on: nodes)
+        #expect(placement.node == "A")
+        #expect(placement.candidates.first { $0.node == "B" }?.predictedFinishSeconds == 30)
+        #expect(placement.candidates.first { $0.node == "B" }?.reason.contains("transfer 20.0") == true)
+        // A small file is not worth waiting for: B starts at once.
+        #expect(Scheduler.place(Self.withFile(Self.job(nil), bytes: 1_000_000), on: nodes).node == "B")
+    }
+
+    @Test func transferCostComesAfterCapabilityAndVRAM() {
+        // The node holding the file cannot run the job: the file does not make it eligible.
+        let nodes = [Self.node(Self.node("A", classes: ["SaveImage"]), holding: ["sha-input"]),
+                     Self.node(Self.node("B", vramTotal: 4 << 30), holding: ["sha-input"]),
+                     Self.node(Self.node("C"))]
+        #expect(Scheduler.place(Self.withFile(Self.job(nil, vram: 8 << 30)), on: nodes).node == "C")
+    }
+
+    @Test func theTransferOverlapsTheNodesCommittedWork() {
+        let node = Self.node(Self.node("B", committed: 25))
+        #expect(Scheduler.predictedFinish(Self.withFile(Self.job(nil)), on: node) == (25, 0, 10))
+        // Once committed, the node holds the file for the next job.
+        #expect(node.committing(Self.withFile(Self.job(nil))).heldFiles == ["sha-input"])
+    }
 }

@@ -14,10 +14,13 @@ public struct ConductorRoutes: Sendable {
     let coordinator: Coordinator
     /// Request bodies larger than this are refused with 413, as ComfyUI's `--max-upload-size`.
     let maxBodyBytes: Int
+    /// Uploads larger than this are refused with 413 (cluster.json `files.maxUploadBytes`).
+    let maxUploadBytes: Int64
 
-    public init(coordinator: Coordinator, maxBodyBytes: Int = 100 * 1024 * 1024) {
+    public init(coordinator: Coordinator, maxBodyBytes: Int = 100 * 1024 * 1024, maxUploadBytes: Int64 = 100 << 20) {
         self.coordinator = coordinator
         self.maxBodyBytes = maxBodyBytes
+        self.maxUploadBytes = maxUploadBytes
     }
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
@@ -131,7 +134,10 @@ public struct ConductorRoutes: Sendable {
                 return Self.json(job)
             }
         }
-        both("/view", .get) { request, _ in try await FleetProxy(coordinator: coordinator).view(request) }
+        let fileRoutes = FileRoutes(coordinator: coordinator, maxUploadBytes: maxUploadBytes)
+        both("/view", .get) { request, _ in try await fileRoutes.view(request) }
+        both("/upload/image", .post) { request, _ in await fileRoutes.upload(request, mask: false) }
+        both("/upload/mask", .post) { request, _ in await fileRoutes.upload(request, mask: true) }
         both("/object_info", .get) { _, _ in Self.json(.object(await coordinator.fleetObjectInfo())) }
         both("/object_info/{node_class}", .get) { _, context in
             let name = context.parameters.get("node_class") ?? ""
@@ -161,6 +167,12 @@ public struct ConductorRoutes: Sendable {
             for method in methods {
                 both(path, method) { request, _ in try await FleetProxy(coordinator: coordinator).forward(request, maxBodyBytes: maxBodyBytes) }
             }
+        }
+        // Probes for service managers: alive, and ready to run jobs (the store answers and a node is up).
+        router.get("/healthz") { _, _ in FileRoutes.text(.ok, "ok\n") }
+        router.get("/readyz") { _, _ in
+            let ready = await coordinator.isReady()
+            return FileRoutes.text(ready.ready ? .ok : .serviceUnavailable, ready.reason + "\n")
         }
         // The frontend's Logs panel subscribes its socket to a node's log; Conductor relays no node logs, so it
         // accepts the subscription and sends nothing (a node would not know Conductor's client ids).

@@ -86,9 +86,20 @@ extension Coordinator {
 
     public func nodeClient(_ name: String) -> NodeClient? { nodes[name]?.client }
 
+    /// `/readyz`: the store answers a query and at least one node is up.
+    public func isReady() async -> (ready: Bool, reason: String) {
+        do {
+            _ = try await store.lastSequence()
+        } catch {
+            return (false, "store unavailable: \(error)")
+        }
+        let up = nodeOrder.filter { nodes[$0]?.health == .up }
+        return up.isEmpty ? (false, "no node is up") : (true, "ready: \(up.count) of \(nodeOrder.count) nodes up")
+    }
+
     /// `/object_info` of the fleet.
     public func fleetObjectInfo() -> JSONObject {
-        FleetMerge.objectInfo(nodeOrder.compactMap { nodes[$0]?.objectInfo })
+        presentingUploads(FleetMerge.objectInfo(nodeOrder.compactMap { nodes[$0]?.objectInfo }))
     }
 
     public func fleetSystemStats() -> JSONValue {

@@ -66,7 +66,13 @@ extension Coordinator {
     func dispatchPass() async {
         let queued = ordered(jobs.values.filter { $0.job.state == .queued })
         guard !queued.isEmpty else { return }
-        let snapshots = snapshots()
+        var snapshots = snapshots()
+        let needed = Set(queued.flatMap { $0.requirements.files.map(\.id) })
+        let holders = fileHolders(for: needed)
+        for index in snapshots.indices {
+            snapshots[index].transferBytesPerSecond = config.files.transferBytesPerSecond
+            for (id, nodes) in holders where nodes.contains(snapshots[index].name) { snapshots[index].heldFiles.insert(id) }
+        }
         let assignments = Scheduler.assign(queued.map(\.requirements), to: snapshots, knobs: knobs)
         for assignment in assignments {
             let chosen = snapshots[assignment.node].name
@@ -92,14 +98,37 @@ extension Coordinator {
         var extra = job.extraData
         extra.removeValue(forKey: "client_id")
         extra.removeValue(forKey: "create_time")
-        let body: JSONValue = ["prompt": job.prompt, "client_id": .string(node.sid), "prompt_id": .string(job.id),
-                               "extra_data": .object(extra)]
         let log = logger.with(["prompt.id": "\(job.id)", "node.name": "\(node.config.name)"])
+        let prompt: JSONValue
+        do {
+            prompt = try await self.prompt(job.prompt, deliveredTo: node)
+        } catch {
+            switch error {
+            case .missing(let problem):
+                log.info("a file the prompt reads is gone", metadata: ["problem": "\(problem)"])
+                await failRejected(job.id, node: node.config.name, answer: [
+                    "error": ["type": "missing_file", "message": "A file the prompt reads is no longer available", "details": .string(problem)],
+                    "node_errors": [:]])
+                return
+            case .node(let problem):
+                // The node is held back until its next good poll, so a failing node does not spin the dispatcher.
+                log.warning("could not deliver the prompt's files; requeued", metadata: ["problem": "\(problem)"])
+                if var state = nodes[node.config.name], state.health == .up {
+                    state.health = .suspect
+                    nodes[node.config.name] = state
+                }
+                await requeue(job.id, from: node.config.name)
+                return
+            }
+        }
+        let body: JSONValue = ["prompt": prompt, "client_id": .string(node.sid), "prompt_id": .string(job.id),
+                               "extra_data": .object(extra)]
         do {
             let response = try await node.client.send(.POST, "/prompt", json: body, timeout: 30)
             switch response.status {
             case 200:
                 log.debug("dispatched")
+                await trimCopies(on: node)
             case 400:
                 log.info("node rejected the prompt", metadata: ["body": "\(String(decoding: response.body.prefix(500), as: UTF8.self))"])
                 await failRejected(job.id, node: node.config.name, answer: response.json ?? .null)

@@ -41,14 +41,20 @@ extension Coordinator {
         node.objectInfo = object
         var classes: [String: NodeClass] = [:]
         var combos: [String: [String: Set<String>]] = [:]
+        var local = Set<String>()
         for (className, classInfo) in object {
             guard let nodeClass = NodeClass(name: className, objectInfo: classInfo) else { continue }
             classes[className] = nodeClass
             for input in nodeClass.required + nodeClass.optional {
-                guard case .combo(.fixed(let values), _) = input.kind, !nodeClass.customValidated.contains(input.name) else { continue }
-                combos[className, default: [:]][input.name] = Set(values)
+                guard case .combo(.fixed(let values), _) = input.kind else { continue }
+                if nodeClass.customValidated.contains(input.name) {
+                    local.formUnion(values.filter { !Self.isDeliveredCopy($0) })
+                } else {
+                    combos[className, default: [:]][input.name] = Set(values)
+                }
             }
         }
+        node.localFiles = local
         node.classes = classes
         node.classTypes = Set(classes.keys)
         node.comboValues = combos

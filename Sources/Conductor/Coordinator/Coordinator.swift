@@ -23,6 +23,8 @@ public actor Coordinator {
         var classes: [String: NodeClass] = [:]
         var classTypes: Set<String> = []
         var comboValues: [String: [String: Set<String>]] = [:]
+        /// Values of the node's upload combos (LoadImage's list…): files the node has of its own.
+        var localFiles: Set<String> = []
         var stats: JSONValue?
         var vramTotal: Int64 = 0
         var vramFree: Int64 = 0
@@ -46,6 +48,10 @@ public actor Coordinator {
 
     let config: ClusterConfig
     let store: JobStore
+    /// Uploads and the books of copies on nodes.
+    public nonisolated let files: UploadStore
+    /// Bytes Conductor moved between itself and nodes for jobs (fetched outputs and delivered copies).
+    public internal(set) var bytesMoved: Int64 = 0
     let hub = EventHub()
     let logger: Logger
     let knobs: SchedulerKnobs
@@ -59,9 +65,10 @@ public actor Coordinator {
 
     /// - Parameter http: the client toward nodes; it should not retry refused connections, so a dead
     ///   node is noticed at once rather than after a timeout.
-    public init(config: ClusterConfig, store: JobStore, http: HTTPClient, instanceID: String, logger: Logger) {
+    public init(config: ClusterConfig, store: JobStore, files: UploadStore, http: HTTPClient, instanceID: String, logger: Logger) {
         self.config = config
         self.store = store
+        self.files = files
         self.logger = logger
         knobs = config.scheduler
         nodeOrder = config.nodes.map(\.name)
@@ -85,7 +92,8 @@ public actor Coordinator {
         for job in try await store.activeJobs() {
             let empty = try PromptGraph(json: [:])
             let graph = (try? PromptGraph(json: job.prompt)) ?? empty
-            let requirements = JobRequirements(prompt: graph)
+            var requirements = JobRequirements(prompt: graph)
+            requirements.files = fileNeeds(of: job.prompt)
             jobs[job.id] = ActiveJob(job: job, requirements: requirements, dispatchedAt: job.state == .queued ? nil : .now)
         }
         if !jobs.isEmpty { logger.info("restored jobs", metadata: ["jobs.count": "\(jobs.count)"]) }
@@ -158,7 +166,10 @@ public actor Coordinator {
             }
             outputs = graph.nodes.map(\.id)
         } else {
-            let validator = PromptValidator(catalog: catalog, context: CatalogContext()) { _ in true }
+            // Upload widgets name files: Conductor's own, another node's outputs, or a node's own files.
+            let known = Set(request["prompt"].map { fileReferences(in: $0).keys.map { $0 } } ?? [])
+            let local = nodes.values.reduce(into: Set<String>()) { $0.formUnion($1.localFiles) }
+            let validator = PromptValidator(catalog: catalog, context: CatalogContext()) { known.contains($0) || local.contains($0) }
             switch validator.validate(prompt, partialExecutionTargets: targets) {
             case .rejected(let failure): return (400, failure)
             case .accepted(_, let good, let errors):
@@ -167,7 +178,8 @@ public actor Coordinator {
             }
         }
         guard let graph = try? PromptGraph(json: prompt) else { return (500, .null) }
-        let requirements = JobRequirements(prompt: graph)
+        var requirements = JobRequirements(prompt: graph)
+        requirements.files = fileNeeds(of: prompt)
         // Each input may exist somewhere in the fleet, yet no single node have all of them.
         let described = capabilitySnapshots().filter { !$0.classTypes.isEmpty }
         if !described.isEmpty, !described.contains(where: { Scheduler.canRun(requirements, on: $0) }) {

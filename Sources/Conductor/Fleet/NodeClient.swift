@@ -55,6 +55,41 @@ public struct NodeClient: Sendable {
         return try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
     }
 
+    /// `POST /upload/image` of a file on disk, streamed: the multipart body is the fields, then the file's bytes
+    /// read in chunks, so a large file is never held in memory.
+    public func upload(fileAt url: URL, size: Int64, filename: String, fields: [(String, String)], path: String = "/upload/image",
+                       timeout: Double = 600) async throws -> Response {
+        let boundary = "conductor-\(UUID().uuidString)"
+        var head = ""
+        for (name, value) in fields {
+            head += "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n"
+        }
+        let quoted = filename.replacingOccurrences(of: "\"", with: "%22")
+        head += "--\(boundary)\r\nContent-Disposition: form-data; name=\"image\"; filename=\"\(quoted)\"\r\n"
+        head += "Content-Type: \(MediaType.of(filename: filename))\r\n\r\n"
+        let tail = "\r\n--\(boundary)--\r\n"
+        let handle = try FileHandle(forReadingFrom: url)
+        let chunks = AsyncThrowingStream<ByteBuffer, any Error> { continuation in
+            continuation.yield(ByteBuffer(string: head))
+            do {
+                while let data = try handle.read(upToCount: 256 * 1024), !data.isEmpty {
+                    continuation.yield(ByteBuffer(bytes: data))
+                }
+                continuation.yield(ByteBuffer(string: tail))
+                continuation.finish()
+            } catch {
+                continuation.finish(throwing: error)
+            }
+            try? handle.close()
+        }
+        var request = makeRequest(.POST, path)
+        request.headers.replaceOrAdd(name: "Content-Type", value: "multipart/form-data; boundary=\(boundary)")
+        request.body = .stream(chunks, length: .known(Int64(head.utf8.count) + size + Int64(tail.utf8.count)))
+        let response = try await http.execute(request, timeout: .milliseconds(Int64(timeout * 1000)))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        return Response(status: Int(response.status.code), body: Array(body.readableBytesView))
+    }
+
     /// The node's WebSocket URL for a client id.
     public func webSocketURL(clientID: String) -> String {
         let scheme = baseURL.hasPrefix("https://") ? "wss://" : "ws://"

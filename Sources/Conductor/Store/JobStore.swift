@@ -78,6 +78,31 @@ public final class JobStore: Sendable {
         migrator.registerMigration("v2-meta") { db in
             try db.execute(sql: "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         }
+        migrator.registerMigration("v3-files") { db in
+            // Client-visible names of uploads (one namespace for the fleet) and the copies delivered to nodes.
+            try db.execute(sql: """
+                CREATE TABLE file (
+                    kind TEXT NOT NULL,
+                    subfolder TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    hash TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    used_at INTEGER NOT NULL,
+                    PRIMARY KEY (kind, subfolder, name)
+                );
+                CREATE INDEX file_hash ON file(hash);
+                CREATE TABLE node_file (
+                    node TEXT NOT NULL,
+                    hash TEXT NOT NULL,
+                    subfolder TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    used_at INTEGER NOT NULL,
+                    PRIMARY KEY (node, hash)
+                );
+                """)
+        }
         return migrator
     }
 

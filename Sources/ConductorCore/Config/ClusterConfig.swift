@@ -54,6 +54,23 @@ public struct ClusterConfig: Sendable, Hashable {
     public var checkpointLoadSeconds: Double = 10
     /// Scheduler knobs (`"scheduler": {...}`, each key optional). Default `SchedulerKnobs.recommended`.
     public var scheduler: SchedulerKnobs = .recommended
+    /// Uploads and the copies Conductor puts on nodes (`"files": {...}`, each key optional).
+    public var files = Files()
+
+    /// Limits of Conductor's file store and of the copies it delivers to nodes.
+    public struct Files: Sendable, Hashable {
+        /// Largest upload accepted, as ComfyUI's `--max-upload-size`. Default 100 MiB.
+        public var maxUploadBytes: Int64 = 100 << 20
+        /// Conductor's own store: least recently used files beyond this are evicted. Default 20 GiB.
+        public var storeMaxBytes: Int64 = 20 << 30
+        /// Conductor's own store: files unused for this long are evicted. Default 30 days.
+        public var storeMaxAgeSeconds: Double = 30 * 86400
+        /// Copies Conductor delivered to one node: least recently used ones beyond this are emptied. Default 10 GiB.
+        public var nodeMaxBytes: Int64 = 10 << 30
+        /// Assumed bandwidth toward a node, for the scheduler's transfer cost. Default 100 MB/s.
+        public var transferBytesPerSecond: Double = 100e6
+        public init() {}
+    }
 
     public init(nodes: [Node]) { self.nodes = nodes }
 }
@@ -80,7 +97,7 @@ extension ClusterConfig {
     public init(json: JSONValue) throws(ClusterConfigError) {
         guard case .object(let root) = json else { throw ClusterConfigError(key: "(file)", problem: "must be a JSON object") }
         let known = ["listen", "dataDirectory", "nodes", "pollIntervalSeconds", "objectInfoRefreshSeconds",
-                     "checkpointLoadSeconds", "scheduler"]
+                     "checkpointLoadSeconds", "scheduler", "files"]
         if let unknown = root.keys.first(where: { !known.contains($0) }) {
             throw ClusterConfigError(key: unknown, problem: "unknown key (known: \(known.joined(separator: ", ")))")
         }
@@ -111,6 +128,29 @@ extension ClusterConfig {
         if let v = root["objectInfoRefreshSeconds"] { objectInfoRefreshSeconds = try Self.positive(v, key: "objectInfoRefreshSeconds") }
         if let v = root["checkpointLoadSeconds"] { checkpointLoadSeconds = try Self.nonNegative(v, key: "checkpointLoadSeconds") }
         if let value = root["scheduler"] { scheduler = try Self.knobs(value) }
+        if let value = root["files"] { files = try Self.files(value) }
+    }
+
+    static func files(_ value: JSONValue) throws(ClusterConfigError) -> Files {
+        guard case .object(let object) = value else { throw ClusterConfigError(key: "files", problem: "must be an object") }
+        let known = ["maxUploadBytes", "storeMaxBytes", "storeMaxAgeSeconds", "nodeMaxBytes", "transferBytesPerSecond"]
+        if let unknown = object.keys.first(where: { !known.contains($0) }) {
+            throw ClusterConfigError(key: "files.\(unknown)", problem: "unknown key (known: \(known.joined(separator: ", ")))")
+        }
+        var files = Files()
+        func bytes(_ key: String) throws(ClusterConfigError) -> Int64? {
+            guard let v = object[key] else { return nil }
+            guard let n = v.numberValue, n.isInteger, let i = Int64(n.literal), i > 0 else {
+                throw ClusterConfigError(key: "files.\(key)", problem: "must be a whole number of bytes > 0")
+            }
+            return i
+        }
+        if let v = try bytes("maxUploadBytes") { files.maxUploadBytes = v }
+        if let v = try bytes("storeMaxBytes") { files.storeMaxBytes = v }
+        if let v = try bytes("nodeMaxBytes") { files.nodeMaxBytes = v }
+        if let v = object["storeMaxAgeSeconds"] { files.storeMaxAgeSeconds = try positive(v, key: "files.storeMaxAgeSeconds") }
+        if let v = object["transferBytesPerSecond"] { files.transferBytesPerSecond = try positive(v, key: "files.transferBytesPerSecond") }
+        return files
     }
 
     static func node(_ value: JSONValue, key: String) throws(ClusterConfigError) -> Node {

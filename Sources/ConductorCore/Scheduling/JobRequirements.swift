@@ -13,6 +13,18 @@ public struct JobRequirements: Sendable, Hashable {
         }
     }
 
+    /// A file the job reads that a node may have to receive first (an upload, another node's output).
+    public struct FileNeed: Sendable, Hashable {
+        /// What identifies the bytes (a content hash, or where another node keeps them).
+        public var id: String
+        public var bytes: Int64
+
+        public init(id: String, bytes: Int64) {
+            self.id = id
+            self.bytes = bytes
+        }
+    }
+
     public var classTypes: Set<String>
     /// Every literal string input: (class type, input name, value), once each, in prompt order.
     /// The filter checks a choice only where the node's `comboValues` has that class+input.
@@ -24,14 +36,18 @@ public struct JobRequirements: Sendable, Hashable {
     public var work: Double
     /// VRAM in bytes the job needs if known (learned later); nil = unknown, not checked.
     public var vramNeeded: Int64?
+    /// Files the job reads; a node that lacks some pays their transfer before it can start.
+    public var files: [FileNeed]
 
     public init(
         classTypes: Set<String> = [],
         choices: [Choice] = [],
         checkpoint: String? = nil,
         work: Double = 1,
-        vramNeeded: Int64? = nil
+        vramNeeded: Int64? = nil,
+        files: [FileNeed] = []
     ) {
+        self.files = files
         self.classTypes = classTypes
         self.choices = choices
         self.checkpoint = checkpoint

@@ -25,6 +25,10 @@ public struct NodeSnapshot: Sendable, Hashable {
     public var committedSeconds: Double
     /// Predicted seconds to load a checkpoint that is not resident.
     public var checkpointLoadSeconds: Double
+    /// Ids of the files (`JobRequirements.FileNeed.id`) the node holds already.
+    public var heldFiles: Set<String>
+    /// Bytes per second a file reaches the node at; files it lacks delay a job's start by their size over this.
+    public var transferBytesPerSecond: Double
 
     public init(
         name: String,
@@ -39,8 +43,12 @@ public struct NodeSnapshot: Sendable, Hashable {
         residentCheckpoint: String? = nil,
         speed: Double = 1,
         committedSeconds: Double = 0,
-        checkpointLoadSeconds: Double = 0
+        checkpointLoadSeconds: Double = 0,
+        heldFiles: Set<String> = [],
+        transferBytesPerSecond: Double = .infinity
     ) {
+        self.heldFiles = heldFiles
+        self.transferBytesPerSecond = transferBytesPerSecond
         self.name = name
         self.health = health
         self.draining = draining
@@ -66,6 +74,7 @@ public struct NodeSnapshot: Sendable, Hashable {
         next.outstanding += 1
         next.committedSeconds = finish.queue + finish.load + finish.run
         if let checkpoint = job.checkpoint { next.residentCheckpoint = checkpoint }
+        for file in job.files { next.heldFiles.insert(file.id) }
         return next
     }
 }

@@ -20,8 +20,10 @@ extension Scheduler {
             return "full (\(node.outstanding)/\(node.maxOutstanding))"
         case (.room, nil):
             let parts = predictedFinish(job, on: node)
+            let transfer = transferSeconds(job, to: node)
+            let start = transfer > nonNegative(node.committedSeconds) ? "transfer \(tenths(parts.queue))" : "queue \(tenths(parts.queue))"
             let finish =
-                "finish in \(tenths(assessment.finish)) s (queue \(tenths(parts.queue)) + load \(tenths(parts.load))"
+                "finish in \(tenths(assessment.finish)) s (\(start) + load \(tenths(parts.load))"
                 + " + run \(tenths(parts.run)))"
             return assessment.score == assessment.finish ? finish : finish + ", score \(tenths(assessment.score))"
         }

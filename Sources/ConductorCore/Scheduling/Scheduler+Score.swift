@@ -83,7 +83,7 @@ extension Scheduler {
                 assessments.append(Assessment(status: status, holdsCheckpoint: holds, finish: 0, score: 0))
                 continue
             }
-            let queue = nonNegative(nodes[index].committedSeconds)
+            let queue = max(nonNegative(nodes[index].committedSeconds), transferSeconds(job, to: nodes[index]))
             let load = checkpoint != -1 && !holds ? nonNegative(nodes[index].checkpointLoadSeconds) : 0
             let run = runSeconds(job.work, speed: nodes[index].speed)
             let finish = queue + load + run

@@ -72,16 +72,26 @@ public enum Scheduler {
         capabilityProblem(job, on: node) == nil
     }
 
-    /// Predicted seconds for the job on a node: committed + (checkpoint not resident ? load : 0) + work / speed.
+    /// Predicted seconds for the job on a node: max(committed, transfer of the files it lacks)
+    /// + (checkpoint not resident ? load : 0) + work / speed. The transfer overlaps the node's committed work,
+    /// since the files are sent while it runs what it has.
     ///
     /// Negative or NaN inputs count as 0; a speed that is not > 0 gives an infinite run time.
     public static func predictedFinish(
         _ job: JobRequirements, on node: NodeSnapshot
     ) -> (queue: Double, load: Double, run: Double) {
-        let queue = nonNegative(node.committedSeconds)
+        let queue = max(nonNegative(node.committedSeconds), transferSeconds(job, to: node))
         let needsLoad = job.checkpoint != nil && node.residentCheckpoint != job.checkpoint
         let load = needsLoad ? nonNegative(node.checkpointLoadSeconds) : 0
         return (queue, load, runSeconds(job.work, speed: node.speed))
+    }
+
+    /// Seconds to send the node the files of the job it does not hold.
+    public static func transferSeconds(_ job: JobRequirements, to node: NodeSnapshot) -> Double {
+        guard !job.files.isEmpty, node.transferBytesPerSecond > 0 else { return 0 }
+        var bytes: Int64 = 0
+        for file in job.files where !node.heldFiles.contains(file.id) { bytes += max(0, file.bytes) }
+        return bytes == 0 ? 0 : nonNegative(Double(bytes) / node.transferBytesPerSecond)
     }
 
     static func nonNegative(_ value: Double) -> Double { value > 0 ? value : 0 }

@@ -146,8 +146,10 @@ extension SimulatedNode {
                                ("%hour%", now.hour ?? 0), ("%minute%", now.minute ?? 0), ("%second%", now.second ?? 0)] {
             prefix = prefix.replacingOccurrences(of: token, with: token == "%year%" ? String(value) : String(format: "%02d", value))
         }
-        let subfolder = (prefix as NSString).deletingLastPathComponent
-        let base = (prefix as NSString).lastPathComponent
+        // os.path.dirname / basename (Foundation's deletingLastPathComponent traps on a one-character string).
+        let slash = prefix.lastIndex(of: "/")
+        let subfolder = slash.map { String(prefix[..<$0]) } ?? ""
+        let base = slash.map { String(prefix[prefix.index(after: $0)...]) } ?? prefix
         let folder: URL
         do {
             folder = try files.resolveFolder(kind, subfolder: subfolder)

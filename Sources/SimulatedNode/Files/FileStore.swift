@@ -41,9 +41,7 @@ public struct FileStore: Sendable {
     }
 
     /// A single path component with no separators, traversal or NUL.
-    static func isPlainName(_ name: String) -> Bool {
-        !name.isEmpty && name != "." && name != ".." && !name.contains("/") && !name.contains("\\") && !name.contains("\0")
-    }
+    static func isPlainName(_ name: String) -> Bool { UploadNaming.isPlainName(name) }
 
     /// Whether a node input such as `"sub/x.png [input]"` names an existing file (unannotated = input).
     public func exists(reference value: String) -> Bool {
@@ -68,14 +66,12 @@ public struct FileStore: Sendable {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         var name = filename
         if !overwrite {
-            let stem = (filename as NSString).deletingPathExtension
-            let ext = (filename as NSString).pathExtension
             var n = 1
             while true {
                 let candidate = folder.appendingPathComponent(name)
                 guard FileManager.default.fileExists(atPath: candidate.path) else { break }
                 if (try? Data(contentsOf: candidate)) == bytes { return name }
-                name = ext.isEmpty ? "\(stem) (\(n))" : "\(stem) (\(n)).\(ext)"
+                name = UploadNaming.candidate(filename, n)
                 n += 1
             }
         }
