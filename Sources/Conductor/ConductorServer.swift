@@ -37,7 +37,7 @@ public struct ConductorServer: Service {
             NodeLink(client: link.client, sid: link.sid, pollInterval: config.pollIntervalSeconds,
                      objectInfoInterval: config.objectInfoRefreshSeconds, events: sink, logger: logger)
         }
-        let router = ConductorRoutes(coordinator: coordinator, maxUploadBytes: config.files.maxUploadBytes).buildRouter()
+        let router = ConductorRoutes(coordinator: coordinator, maxUploadBytes: config.files.maxUploadBytes, auth: config.auth).buildRouter()
         let onListening = self.onListening
         let app = Application(
             router: router,
@@ -75,6 +75,7 @@ struct CoordinatorService: Service {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await coordinator.runEvents(events) }
                 group.addTask { await coordinator.runDispatcher() }
+                group.addTask { await coordinator.runWatchdog() }
                 await group.next()
                 group.cancelAll()
             }

@@ -62,7 +62,7 @@ public final class TestWebSocket: Sendable {
 /// Opens a WebSocket to `/ws?clientId=…` (optionally sending feature flags first), waits for the
 /// initial status frame, runs `body`, then closes the socket.
 public func withWebSocket<T: Sendable>(
-    port: Int, clientID: String?, featureFlags: JSONObject? = nil, path: String = "/ws",
+    port: Int, clientID: String?, featureFlags: JSONObject? = nil, path: String = "/ws", query extra: String? = nil,
     _ body: @Sendable (TestWebSocket) async throws -> T
 ) async throws -> T {
     let (stopped, stop) = AsyncStream<Void>.makeStream()
@@ -72,7 +72,8 @@ public func withWebSocket<T: Sendable>(
         logger.logLevel = .warning
         return logger
     }()
-    let query = clientID.map { "?clientId=\($0)" } ?? ""
+    let parts = (clientID.map { ["clientId=\($0)"] } ?? []) + (extra.map { [$0] } ?? [])
+    let query = parts.isEmpty ? "" : "?" + parts.joined(separator: "&")
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
             try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)\(path)\(query)", logger: logger) { inbound, outbound, _ in

@@ -29,6 +29,8 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Static web root the nodes serve at / (the comfyui-frontend-package's static folder), so a browser gets the ComfyUI frontend through Conductor.")
     var webRoot: String?
 
+    @OptionGroup var log: LogOptions
+
     /// Three nodes that differ the way a real farm does: speed, VRAM and which checkpoints they hold.
     static func fleet(timeScale: Double) -> [NodeProfile] {
         let sdxl = NodeProfile.ModelFile(name: "sdxl-动漫二次元_2.0.safetensors", sizeBytes: 6_938_078_334)
@@ -65,12 +67,11 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = Logger(label: "conductor.demo")
-        logger.logLevel = .info
+        let logger = log.logger(label: "conductor.demo")
         let root = dataDir.map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("conductor-demo-\(UUID().uuidString.prefix(8))")
-        var nodeLogger = logger
-        nodeLogger.logLevel = .warning
+        // The simulated nodes only speak up about problems.
+        let nodeLogger = log.logger(label: "conductor.demo", atLeast: .warning)
         let webRoot = webRoot
         let profiles = Self.fleet(timeScale: timeScale).map { profile in
             var profile = profile

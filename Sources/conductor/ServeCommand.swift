@@ -19,6 +19,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Override the listen port of the configuration.")
     var port: Int?
 
+    @OptionGroup var log: LogOptions
+
     func run() async throws {
         let text: String
         do {
@@ -34,8 +36,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         if let port { cluster.listen.port = port }
         let finalCluster = cluster
-        var logger = Logger(label: "conductor")
-        logger.logLevel = .info
+        let logger = log.logger(label: "conductor")
         let host = cluster.listen.host
         let nodeCount = cluster.nodes.count
         let server = ConductorServer(config: finalCluster, logger: logger) { bound, _ in

@@ -279,6 +279,21 @@ struct FilesFollowTheJobTests {
         }
     }
 
+    @Test("a node that lost a delivered copy (input directory wiped) gets it again instead of failing the job")
+    func lostCopy() async throws {
+        try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.sd15]))]) { fleet in
+            let name = try #require(try await Self.upload(fleet.conductor, Self.solid(40, 50, 60), as: "kept.png").json?["name"]?.stringValue)
+            let first = try await fleet.conductor.submit(["prompt": Self.copyPrompt(name, prefix: "first")])
+            _ = try await Self.output(of: first, fleet: fleet)
+            let input = fleet.node("a").files.directory(.input)
+            for file in Self.inputFiles(of: fleet.node("a")) { try FileManager.default.removeItem(at: input.appendingPathComponent(file)) }
+            let second = try await fleet.conductor.submit(["prompt": Self.copyPrompt(name, prefix: "second")])
+            let image = try await Self.output(of: second, fleet: fleet)
+            #expect(Array(image.rgb.pixels.prefix(3)) == [40, 50, 60])
+            #expect(Self.inputFiles(of: fleet.node("a")).count == 1)
+        }
+    }
+
     @Test("file names nested in dict inputs (Load3D's image dict) are rewritten; links and other strings are not")
     func nestedRewrite() {
         let prompt: JSONValue = [

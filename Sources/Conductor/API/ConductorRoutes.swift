@@ -17,8 +17,13 @@ public struct ConductorRoutes: Sendable {
     /// Uploads larger than this are refused with 413 (cluster.json `files.maxUploadBytes`).
     let maxUploadBytes: Int64
 
-    public init(coordinator: Coordinator, maxBodyBytes: Int = 100 * 1024 * 1024, maxUploadBytes: Int64 = 100 << 20) {
+    /// API keys and allowed hosts; off by default.
+    let auth: ClusterConfig.Auth
+
+    public init(coordinator: Coordinator, maxBodyBytes: Int = 100 * 1024 * 1024, maxUploadBytes: Int64 = 100 << 20,
+                auth: ClusterConfig.Auth = .init()) {
         self.coordinator = coordinator
+        self.auth = auth
         self.maxBodyBytes = maxBodyBytes
         self.maxUploadBytes = maxUploadBytes
     }
@@ -53,6 +58,8 @@ public struct ConductorRoutes: Sendable {
 
     public func buildRouter() -> Router<Context> {
         let router = Router(context: Context.self)
+        router.add(middleware: HTTPMetricsMiddleware<Context>(metrics: coordinator.metrics))
+        router.middlewares.add(FrontDoorMiddleware(door: FrontDoor(auth)))
         let coordinator = self.coordinator
         func both(_ path: String, _ method: HTTPRequest.Method, _ handler: @escaping @Sendable (Request, Context) async throws -> Response) {
             router.on(RouterPath(path), method: method, use: handler)
@@ -73,8 +80,11 @@ public struct ConductorRoutes: Sendable {
             switch await readJSON(request) {
             case .failure(let response): return response
             case .success(let body):
-                let result = await coordinator.submit(body: body)
-                return result.status == 500 ? Self.internalError() : Self.json(result.body, status: .init(code: result.status))
+                let result = await coordinator.submit(body: body, principal: request.headers[FrontDoor.principalHeader])
+                if result.status == 500 { return Self.internalError() }
+                var response = Self.json(result.body, status: .init(code: result.status))
+                if result.status == 503 { response.headers[.retryAfter] = String(await coordinator.retryAfterSeconds) }
+                return response
             }
         }
         both("/queue", .get) { _, _ in Self.json(await coordinator.queueJSON()) }
@@ -177,6 +187,8 @@ public struct ConductorRoutes: Sendable {
         // The frontend's Logs panel subscribes its socket to a node's log; Conductor relays no node logs, so it
         // accepts the subscription and sends nothing (a node would not know Conductor's client ids).
         router.patch("/internal/logs/subscribe") { _, _ in Response(status: .ok) }
+        // The operator's surface: admin API and dashboard under /conductor/, and /metrics.
+        AdminRoutes(coordinator: coordinator).add(to: router)
         // Everything else a browser or client GETs (the frontend's files, /userdata, /settings, /i18n, …)
         // comes from a healthy node.
         // The router does not fall back from a known prefix to "**", so the prefixes Conductor answers

@@ -16,6 +16,16 @@ struct FileRoutes {
                  body: .init(byteBuffer: ByteBuffer(string: message)))
     }
 
+    /// Types a browser would run (SVG, HTML, XML, scripts) are served as attachments, and no type is sniffed: an
+    /// uploaded file can never act as a page of Conductor's origin.
+    static func protect(_ headers: inout HTTPFields, filename: String) {
+        let quoted = filename.replacingOccurrences(of: "\"", with: "%22")
+        let active = ["svg", "svgz", "html", "htm", "xhtml", "xml", "js", "mjs", "css"]
+        let ext = filename.split(separator: ".").count > 1 ? String(filename.split(separator: ".").last!).lowercased() : ""
+        headers[.contentDisposition] = active.contains(ext) ? "attachment; filename=\"\(quoted)\"" : "filename=\"\(quoted)\""
+        headers[HTTPField.Name("X-Content-Type-Options")!] = "nosniff"
+    }
+
     func tooLarge() -> Response {
         Self.text(.contentTooLarge, "Maximum request body size \(maxUploadBytes) exceeded")
     }
@@ -120,7 +130,7 @@ struct FileRoutes {
         }
         await files.touch([stored.hash])
         var headers: HTTPFields = [.contentType: MediaType.of(filename: filename), .contentLength: String(stored.size)]
-        headers[.contentDisposition] = "filename=\"\(filename)\""
+        Self.protect(&headers, filename: filename)
         let body = ResponseBody { writer in
             defer { try? handle.close() }
             while let chunk = try handle.read(upToCount: 256 * 1024), !chunk.isEmpty {

@@ -16,6 +16,8 @@ struct FleetProxy {
     static let strippedRequestHeaders: Set<String> = [
         "host", "origin", "referer", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest", "sec-fetch-user", "connection",
         "content-length", "transfer-encoding", "upgrade", "keep-alive",
+        // Conductor's own credentials stay at the front door; a node gets the ones cluster.json gives it.
+        "authorization", "cookie", "x-conductor-principal",
     ]
     static let passedResponseHeaders = [
         "content-type", "content-length", "content-disposition", "cache-control", "etag", "last-modified", "content-encoding",
@@ -35,7 +37,11 @@ struct FleetProxy {
             parameters.append((String(key), String(value)))
         }
         let path = "/view?" + parameters.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
-        return try await stream(path, from: client, request: request)
+        var response = try await stream(path, from: client, request: request)
+        if response.status == .ok {
+            FileRoutes.protect(&response.headers, filename: FileReference(parsing: filename).filename)
+        }
+        return response
     }
 
     /// Any other GET, and the user's writes (settings, userdata, users): forwarded to the first healthy

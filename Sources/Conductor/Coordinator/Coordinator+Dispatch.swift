@@ -73,7 +73,9 @@ extension Coordinator {
             snapshots[index].transferBytesPerSecond = config.files.transferBytesPerSecond
             for (id, nodes) in holders where nodes.contains(snapshots[index].name) { snapshots[index].heldFiles.insert(id) }
         }
+        let decisionStarted = ContinuousClock.now
         let assignments = Scheduler.assign(queued.map(\.requirements), to: snapshots, knobs: knobs)
+        metrics.recordDispatchDecision(.now - decisionStarted)
         for assignment in assignments {
             let chosen = snapshots[assignment.node].name
             guard var active = jobs[queued[assignment.job].job.id], active.job.state == .queued, let node = nodes[chosen] else { continue }
@@ -129,6 +131,9 @@ extension Coordinator {
             case 200:
                 log.debug("dispatched")
                 await trimCopies(on: node)
+            case 400 where await forgetLostCopies(of: job, on: node, rejection: response.body):
+                log.warning("the node lost copies Conductor had delivered; requeued to send them again")
+                await requeue(job.id, from: node.config.name)
             case 400:
                 log.info("node rejected the prompt", metadata: ["body": "\(String(decoding: response.body.prefix(500), as: UTF8.self))"])
                 await failRejected(job.id, node: node.config.name, answer: response.json ?? .null)
@@ -179,6 +184,7 @@ extension Coordinator {
             logger.error("could not store history", metadata: ["prompt.id": "\(id)", "error": "\(error)"])
             return
         }
+        recordFinished(active, entry: entry, node: node)
         jobs[id] = nil
         if let owner = active.job.clientID {
             await hub.send(message, to: owner)
@@ -193,5 +199,57 @@ extension Logger {
         var copy = self
         for (key, value) in metadata { copy[metadataKey: key] = value }
         return copy
+    }
+}
+
+// MARK: Failures of nodes, not of workflows
+
+extension Coordinator {
+    /// A job lost to its node (the node died, or the job overran its time there): it goes back to the fleet queue,
+    /// preferably to another node, unless that has now happened `limits.maxNodeFailures` times — then it is
+    /// quarantined: failed with an error saying why, not retried forever.
+    func jobFailedOnNode(_ id: String, node: String, why: String) async {
+        guard var active = jobs[id], active.job.node == node, !active.finalizing else { return }
+        active.nodeFailures += 1
+        active.requirements.excludedNodes.insert(node)
+        let failed = active.requirements.excludedNodes.sorted()
+        // Avoiding the nodes it failed on is a preference: with no other node able to run it, any may try again.
+        if !capabilitySnapshots().contains(where: { !$0.classTypes.isEmpty && Scheduler.canRun(active.requirements, on: $0) }) {
+            active.requirements.excludedNodes = []
+        }
+        jobs[id] = active
+        if active.nodeFailures >= config.limits.maxNodeFailures {
+            logger.warning("job quarantined", metadata: ["prompt.id": "\(id)", "nodes": "\(failed)"])
+            await failRejected(id, node: node, answer: [
+                "error": ["type": "job_quarantined",
+                          "message": .string("The job was lost \(active.nodeFailures) times with its node and is not retried"),
+                          "details": .string("\(why); lost on \(failed.joined(separator: ", "))")],
+                "node_errors": [:]])
+            return
+        }
+        logger.warning("job lost to its node; requeued", metadata: ["prompt.id": "\(id)", "node.name": "\(node)", "why": "\(why)"])
+        await requeue(id, from: node)
+    }
+
+    /// Interrupts and re-queues elsewhere every job running far past its prediction
+    /// (`limits.runTimeMultiple` × predicted, and at least `limits.runTimeFloorSeconds`).
+    public func enforceRunTimeLimits() async {
+        let limits = config.limits
+        for active in jobs.values where active.job.state == .running && !active.finalizing {
+            guard let started = active.startedAt, let node = active.job.node, let client = nodes[node]?.client else { continue }
+            let limit = max(limits.runTimeFloorSeconds, limits.runTimeMultiple * (active.predictedSeconds ?? 0))
+            let elapsed = ContinuousClock.now - started
+            guard elapsed > .milliseconds(Int64(limit * 1000)) else { continue }
+            await jobFailedOnNode(active.job.id, node: node, why: "it ran \(Int(limit)) s, past its time limit, on \(node)")
+            _ = try? await client.send(.POST, "/interrupt", json: ["prompt_id": .string(active.job.id)], timeout: 5)
+        }
+    }
+
+    /// Checks the run-time limits once a second until cancelled.
+    public func runWatchdog() async {
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(1))
+            await enforceRunTimeLimits()
+        }
     }
 }

@@ -214,6 +214,21 @@ extension Coordinator {
         return copy
     }
 
+    /// A node refused a prompt naming a copy Conductor believed it held (its input directory was wiped or the
+    /// file deleted): forgets the job's copies on that node so the next dispatch sends them again. Once per job,
+    /// so a prompt that is wrong for other reasons still gets its error.
+    func forgetLostCopies(of job: Job, on node: NodeState, rejection: [UInt8]) async -> Bool {
+        guard var active = jobs[job.id], active.lostCopyRetries == 0 else { return false }
+        let text = String(decoding: rejection, as: UTF8.self)
+        let held = active.requirements.files.compactMap { files.copy(of: $0.id, on: node.config.name) }
+        let lost = held.filter { text.contains($0.name) }
+        guard !lost.isEmpty else { return false }
+        for copy in held { try? await files.forget(copy) }
+        active.lostCopyRetries += 1
+        jobs[job.id] = active
+        return true
+    }
+
     /// Keeps the copies on a node within `files.nodeMaxBytes`: ComfyUI has no route to delete an input file,
     /// so the least recently used copies no unfinished job reads are overwritten with one byte and forgotten.
     func trimCopies(on node: NodeState) async {

@@ -19,7 +19,9 @@ extension Coordinator {
         case .webSocket(let node, let connected):
             nodes[node]?.webSocketConnected = connected
             if connected { scheduleDispatch() } else { nodes[node]?.currentPrompt = nil }
-        case .stats(let node, let stats): applyStats(stats, to: node)
+        case .stats(let node, let stats):
+            applyStats(stats, to: node)
+            sampleUtilisation(of: node)
         case .queue(let node, let queue): await reconcile(queue, on: node)
         case .objectInfo(let node, let info): applyObjectInfo(info, to: node)
         case .health(let node, let health): await applyHealth(health, to: node)
@@ -65,10 +67,16 @@ extension Coordinator {
     func applyHealth(_ health: NodeHealth, to name: String) async {
         guard nodes[name] != nil else { return }
         nodes[name]?.health = health
+        recordHealth(health, of: name)
         if health == .down {
-            // At-least-once: what was on a dead node goes back to the fleet queue.
+            // At-least-once: what was on a dead node goes back to the fleet queue; a job that was running there
+            // does not go back to it, and one that has now been running on too many dying nodes is quarantined.
             for active in jobs.values where active.job.node == name && !active.finalizing {
-                await requeue(active.job.id, from: name)
+                if active.job.state == .running {
+                    await jobFailedOnNode(active.job.id, node: name, why: "node \(name) went down while running it")
+                } else {
+                    await requeue(active.job.id, from: name)
+                }
             }
             nodes[name]?.currentPrompt = nil
         }
@@ -95,7 +103,14 @@ extension Coordinator {
         guard var active = jobs[id], active.job.state != .running else { return }
         active.job.state = .running
         active.startedAt = .now
+        if let node = active.job.node, let snapshot = capabilitySnapshots().first(where: { $0.name == node }) {
+            var idle = snapshot
+            idle.residentCheckpoint = nodes[node]?.loadedCheckpoint
+            let parts = Scheduler.predictedFinish(active.requirements, on: idle)
+            active.predictedSeconds = parts.load + parts.run
+        }
         jobs[id] = active
+        recordStarted(active.job)
         try? await store.update(id: id, state: .running, node: active.job.node)
     }
 
@@ -106,6 +121,7 @@ extension Coordinator {
             return
         }
         let owner = active.job.clientID
+        noteProgress(message, node: node)
         switch message {
         case .status, .featureFlags, .logs:
             return
@@ -191,6 +207,7 @@ extension Coordinator {
             jobs[id]?.finalizing = false
             return
         }
+        recordFinished(active, entry: entry, node: node)
         learn(from: nodeEntry, job: active, node: node)
         jobs[id] = nil
         if nodes[node]?.currentPrompt == id { nodes[node]?.currentPrompt = nil }

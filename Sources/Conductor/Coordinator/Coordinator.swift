@@ -33,6 +33,8 @@ public actor Coordinator {
         var loadedCheckpoint: String?
         /// The prompt the node is executing now (for previews without a prompt_id).
         var currentPrompt: String?
+        /// Counts, last error, progress and utilisation, for operators.
+        var record = NodeRecord()
     }
 
     /// An unfinished job with what only the running coordinator needs.
@@ -44,6 +46,14 @@ public actor Coordinator {
         var dispatchedAt: ContinuousClock.Instant?
         var startedAt: ContinuousClock.Instant?
         var finalizing = false
+        /// Times the job was sent back because its node had lost a delivered copy (a wiped input directory).
+        var lostCopyRetries = 0
+        /// Who the per-client limit counts it for (API key name, else client_id).
+        var principal: String?
+        /// Predicted seconds from start to end on its node (load + run), for the run-time limit.
+        var predictedSeconds: Double?
+        /// Times the job was lost with its node (node died while running it, or it overran its time limit).
+        var nodeFailures = 0
     }
 
     let config: ClusterConfig
@@ -52,6 +62,8 @@ public actor Coordinator {
     public nonisolated let files: UploadStore
     /// Bytes Conductor moved between itself and nodes for jobs (fetched outputs and delivered copies).
     public internal(set) var bytesMoved: Int64 = 0
+    /// Prometheus metrics, in this coordinator's own registry.
+    public nonisolated let metrics = ConductorMetrics()
     let hub = EventHub()
     let logger: Logger
     let knobs: SchedulerKnobs
@@ -94,7 +106,8 @@ public actor Coordinator {
             let graph = (try? PromptGraph(json: job.prompt)) ?? empty
             var requirements = JobRequirements(prompt: graph)
             requirements.files = fileNeeds(of: job.prompt)
-            jobs[job.id] = ActiveJob(job: job, requirements: requirements, dispatchedAt: job.state == .queued ? nil : .now)
+            jobs[job.id] = ActiveJob(job: job, requirements: requirements, dispatchedAt: job.state == .queued ? nil : .now,
+                                     principal: job.clientID)
         }
         if !jobs.isEmpty { logger.info("restored jobs", metadata: ["jobs.count": "\(jobs.count)"]) }
     }
@@ -125,10 +138,14 @@ public actor Coordinator {
     // MARK: Submitting
 
     /// `POST /prompt`: validate against the fleet, commit to SQLite, then answer.
-    public func submit(body: JSONValue) async -> (status: Int, body: JSONValue) {
+    ///
+    /// - Parameter principal: who submits when API keys are on (the key's name); per-client limits count by it,
+    ///   else by client_id.
+    public func submit(body: JSONValue, principal: String? = nil) async -> (status: Int, body: JSONValue) {
+        guard case .object(let request) = body else { return (500, .null) }
+        if let refusal = overload(client: principal ?? request["client_id"]?.stringValue) { return refusal }
         let assigned = counter
         counter += 1
-        guard case .object(let request) = body else { return (500, .null) }
         let number: JSONNumber
         if let explicit = request["number"] {
             guard let value = explicit.doubleValue ?? explicit.stringValue.flatMap({ Double($0) }) else { return (500, .null) }
@@ -202,10 +219,28 @@ public actor Coordinator {
             logger.error("could not store a job", metadata: ["prompt.id": "\(promptID)", "error": "\(error)"])
             return (500, .null)
         }
-        jobs[promptID] = ActiveJob(job: job, requirements: requirements)
+        jobs[promptID] = ActiveJob(job: job, requirements: requirements, principal: principal ?? clientID)
         await broadcastStatus()
         scheduleDispatch()
         return (200, ["prompt_id": .string(promptID), "number": .number(number), "node_errors": .object(nodeErrors)])
+    }
+
+    public var retryAfterSeconds: Int { config.limits.retryAfterSeconds }
+
+    /// The 503 a submit gets when the fleet queue, or the client's share of it, is full; nil to accept.
+    func overload(client: String?) -> (status: Int, body: JSONValue)? {
+        let limits = config.limits
+        var problem: String?
+        if jobs.count >= limits.maxQueuedJobs {
+            problem = "The queue is full (\(limits.maxQueuedJobs) unfinished prompts)"
+        } else if let perClient = limits.maxQueuedPerClient, let client,
+            jobs.values.lazy.filter({ $0.principal == client }).count >= perClient
+        {
+            problem = "This client has \(perClient) unfinished prompts, the most allowed"
+        }
+        guard let problem else { return nil }
+        return (503, ["error": .object(PromptValidator.error("queue_full", problem, "Retry after \(limits.retryAfterSeconds) s")),
+                      "node_errors": [:]])
     }
 
     /// The union of what the fleet's nodes offer, with combo lists merged; nodes that went down

@@ -103,6 +103,10 @@ public final class JobStore: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v4-history-placement") { db in
+            // A finished job keeps the scheduler's explanation of where it ran, for operators.
+            try db.execute(sql: "ALTER TABLE history ADD COLUMN placement TEXT")
+        }
         return migrator
     }
 
@@ -193,13 +197,14 @@ public final class JobStore: Sendable {
         try await database.write { db in try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [id]) }
     }
 
-    /// Moves a job into history in one transaction: it is never both or neither.
+    /// Moves a job into history in one transaction: it is never both or neither. Its placement goes with it.
     public func complete(id: String, node: String?, entry: HistoryEntry, completedAt: Int64) async throws {
         try await database.write { db in
+            let placement = try String.fetchOne(db, sql: "SELECT placement FROM job WHERE id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM history WHERE id = ?", arguments: [id])
-            try db.execute(sql: "INSERT INTO history (id, node, entry, completed_at) VALUES (?, ?, ?, ?)",
-                           arguments: [id, node, entry.json.jsonString(.compact), completedAt])
+            try db.execute(sql: "INSERT INTO history (id, node, entry, completed_at, placement) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [id, node, entry.json.jsonString(.compact), completedAt, placement])
         }
     }
 

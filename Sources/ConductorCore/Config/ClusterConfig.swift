@@ -56,6 +56,58 @@ public struct ClusterConfig: Sendable, Hashable {
     public var scheduler: SchedulerKnobs = .recommended
     /// Uploads and the copies Conductor puts on nodes (`"files": {...}`, each key optional).
     public var files = Files()
+    /// How much Conductor accepts before it answers 503 (`"limits": {...}`).
+    public var limits = Limits()
+    /// API keys and allowed hosts (`"auth": {...}`); off by default.
+    public var auth = Auth()
+
+    /// Bounds of the fleet queue.
+    public struct Limits: Sendable, Hashable {
+        /// Unfinished jobs (waiting + on nodes) beyond which `POST /prompt` answers 503 with Retry-After. Default 10,000.
+        public var maxQueuedJobs: Int = 10_000
+        /// Unfinished jobs one client (its API key's name when keys are on, else its client_id) may have; nil = no limit.
+        public var maxQueuedPerClient: Int?
+        /// The Retry-After a refused submit carries, in seconds. Default 5.
+        public var retryAfterSeconds: Int = 5
+        /// A job running longer than this multiple of its predicted run time (and than `runTimeFloorSeconds`) is
+        /// interrupted and sent to another node. Default 5.
+        public var runTimeMultiple: Double = 5
+        /// Run time no job is stopped before, whatever its prediction. Default 300 s.
+        public var runTimeFloorSeconds: Double = 300
+        /// A job that was running on this many nodes when they died or overran is failed ("quarantined") rather than
+        /// tried again. Default 3.
+        public var maxNodeFailures: Int = 3
+        public init() {}
+    }
+
+    /// The front door: who may use Conductor.
+    public struct Auth: Sendable, Hashable {
+        public enum Role: String, Sendable, Hashable {
+            /// The ComfyUI API (submit, watch, view, upload…).
+            case user
+            /// Everything, including Conductor's own operator routes under `/conductor/`.
+            case admin
+        }
+
+        public struct Key: Sendable, Hashable {
+            /// Who holds it: logs, per-client limits.
+            public var name: String
+            public var key: String
+            public var role: Role
+            public init(name: String, key: String, role: Role) {
+                self.name = name
+                self.key = key
+                self.role = role
+            }
+        }
+
+        /// When not empty, every route but `/healthz` and `/readyz` needs one of these keys.
+        public var keys: [Key] = []
+        /// When not empty, requests whose Host (and Origin, if any) names another host are refused: a defence
+        /// against DNS rebinding. Compare hostnames without port, case-insensitively.
+        public var allowedHosts: [String] = []
+        public init() {}
+    }
 
     /// Limits of Conductor's file store and of the copies it delivers to nodes.
     public struct Files: Sendable, Hashable {
@@ -97,7 +149,7 @@ extension ClusterConfig {
     public init(json: JSONValue) throws(ClusterConfigError) {
         guard case .object(let root) = json else { throw ClusterConfigError(key: "(file)", problem: "must be a JSON object") }
         let known = ["listen", "dataDirectory", "nodes", "pollIntervalSeconds", "objectInfoRefreshSeconds",
-                     "checkpointLoadSeconds", "scheduler", "files"]
+                     "checkpointLoadSeconds", "scheduler", "files", "limits", "auth"]
         if let unknown = root.keys.first(where: { !known.contains($0) }) {
             throw ClusterConfigError(key: unknown, problem: "unknown key (known: \(known.joined(separator: ", ")))")
         }
@@ -129,6 +181,64 @@ extension ClusterConfig {
         if let v = root["checkpointLoadSeconds"] { checkpointLoadSeconds = try Self.nonNegative(v, key: "checkpointLoadSeconds") }
         if let value = root["scheduler"] { scheduler = try Self.knobs(value) }
         if let value = root["files"] { files = try Self.files(value) }
+        if let value = root["limits"] { limits = try Self.limits(value) }
+        if let value = root["auth"] { auth = try Self.auth(value) }
+    }
+
+    static func limits(_ value: JSONValue) throws(ClusterConfigError) -> Limits {
+        guard case .object(let object) = value else { throw ClusterConfigError(key: "limits", problem: "must be an object") }
+        let known = ["maxQueuedJobs", "maxQueuedPerClient", "retryAfterSeconds", "runTimeMultiple", "runTimeFloorSeconds",
+                     "maxNodeFailures"]
+        if let unknown = object.keys.first(where: { !known.contains($0) }) {
+            throw ClusterConfigError(key: "limits.\(unknown)", problem: "unknown key (known: \(known.joined(separator: ", ")))")
+        }
+        var limits = Limits()
+        if let v = object["maxQueuedJobs"] { limits.maxQueuedJobs = try int(v, key: "limits.maxQueuedJobs", range: 1...10_000_000) }
+        if let v = object["maxQueuedPerClient"], v != .null {
+            limits.maxQueuedPerClient = try int(v, key: "limits.maxQueuedPerClient", range: 1...10_000_000)
+        }
+        if let v = object["retryAfterSeconds"] { limits.retryAfterSeconds = try int(v, key: "limits.retryAfterSeconds", range: 1...86_400) }
+        if let v = object["runTimeMultiple"] { limits.runTimeMultiple = try positive(v, key: "limits.runTimeMultiple") }
+        if let v = object["runTimeFloorSeconds"] { limits.runTimeFloorSeconds = try nonNegative(v, key: "limits.runTimeFloorSeconds") }
+        if let v = object["maxNodeFailures"] { limits.maxNodeFailures = try int(v, key: "limits.maxNodeFailures", range: 1...100) }
+        return limits
+    }
+
+    static func auth(_ value: JSONValue) throws(ClusterConfigError) -> Auth {
+        guard case .object(let object) = value else { throw ClusterConfigError(key: "auth", problem: "must be an object") }
+        let known = ["keys", "allowedHosts"]
+        if let unknown = object.keys.first(where: { !known.contains($0) }) {
+            throw ClusterConfigError(key: "auth.\(unknown)", problem: "unknown key (known: \(known.joined(separator: ", ")))")
+        }
+        var auth = Auth()
+        if let keys = object["keys"] {
+            guard case .array(let list) = keys else { throw ClusterConfigError(key: "auth.keys", problem: "must be a list of {\"name\", \"key\", \"role\"}") }
+            for (index, entry) in list.enumerated() {
+                let path = "auth.keys[\(index)]"
+                guard case .object(let fields) = entry else { throw ClusterConfigError(key: path, problem: "must be an object") }
+                if let unknown = fields.keys.first(where: { !["name", "key", "role"].contains($0) }) {
+                    throw ClusterConfigError(key: "\(path).\(unknown)", problem: "unknown key (known: name, key, role)")
+                }
+                guard let name = fields["name"] else { throw ClusterConfigError(key: "\(path).name", problem: "required") }
+                guard let key = fields["key"] else { throw ClusterConfigError(key: "\(path).key", problem: "required") }
+                let secret = try string(key, key: "\(path).key")
+                guard secret.utf8.count >= 16 else { throw ClusterConfigError(key: "\(path).key", problem: "must be at least 16 characters") }
+                let roleName = try fields["role"].map { v throws(ClusterConfigError) in try string(v, key: "\(path).role") } ?? "user"
+                guard let role = Auth.Role(rawValue: roleName) else { throw ClusterConfigError(key: "\(path).role", problem: "must be user or admin") }
+                auth.keys.append(Auth.Key(name: try string(name, key: "\(path).name"), key: secret, role: role))
+            }
+            var seen = Set<String>()
+            for (index, key) in auth.keys.enumerated() where !seen.insert(key.key).inserted {
+                throw ClusterConfigError(key: "auth.keys[\(index)].key", problem: "the same key is listed twice")
+            }
+        }
+        if let hosts = object["allowedHosts"] {
+            guard case .array(let list) = hosts else { throw ClusterConfigError(key: "auth.allowedHosts", problem: "must be a list of host names") }
+            for (index, host) in list.enumerated() {
+                auth.allowedHosts.append(try string(host, key: "auth.allowedHosts[\(index)]").lowercased())
+            }
+        }
+        return auth
     }
 
     static func files(_ value: JSONValue) throws(ClusterConfigError) -> Files {

@@ -38,6 +38,8 @@ public struct JobRequirements: Sendable, Hashable {
     public var vramNeeded: Int64?
     /// Files the job reads; a node that lacks some pays their transfer before it can start.
     public var files: [FileNeed]
+    /// Nodes the job must not go to again (it was running there when the node died or overran its time).
+    public var excludedNodes: Set<String> = []
 
     public init(
         classTypes: Set<String> = [],

@@ -1,10 +1,11 @@
 extension Scheduler {
     /// Why a node cannot run a job at all; checked in this order.
     enum CapabilityProblem: Hashable {
-        case missingClass, unknownChoice, notEnoughVRAM
+        case missingClass, unknownChoice, notEnoughVRAM, excluded
     }
 
     static func capabilityProblem(_ job: JobRequirements, on node: NodeSnapshot) -> CapabilityProblem? {
+        if job.excludedNodes.contains(node.name) { return .excluded }
         if !job.classTypes.isSubset(of: node.classTypes) { return .missingClass }
         if firstUnknownChoice(job, on: node) != nil { return .unknownChoice }
         if let needed = job.vramNeeded, node.vramTotal > 0, needed > node.vramTotal { return .notEnoughVRAM }

@@ -14,6 +14,8 @@ extension Scheduler {
         case (_, .unknownChoice):
             guard let choice = firstUnknownChoice(job, on: node) else { return "unknown combo value" }
             return "no \(choice.input) '\(choice.value)'"
+        case (_, .excluded):
+            return "excluded (the job failed here before)"
         case (_, .notEnoughVRAM):
             return "not enough VRAM (needs \(gibibytes(job.vramNeeded ?? 0)) of \(gibibytes(node.vramTotal)))"
         case (.full, nil):

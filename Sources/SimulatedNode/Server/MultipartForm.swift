@@ -1,3 +1,4 @@
+import ComfyWire
 import MultipartKit
 import NIOCore
 
@@ -53,16 +54,5 @@ struct MultipartForm {
         parts = complete
     }
 
-    /// A `key=value` or `key="value"` parameter of a header value.
-    static func parameter(_ key: String, in header: String) -> String? {
-        for piece in header.split(separator: ";") {
-            let trimmed = piece.drop { $0 == " " }
-            guard let equals = trimmed.firstIndex(of: "=") else { continue }
-            guard trimmed[..<equals].lowercased() == key.lowercased() else { continue }
-            var value = trimmed[trimmed.index(after: equals)...]
-            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = value.dropFirst().dropLast() }
-            return String(value)
-        }
-        return nil
-    }
+    static func parameter(_ key: String, in header: String) -> String? { HeaderParameter.value(key, in: header) }
 }

@@ -1,0 +1,95 @@
+import ComfyWire
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import ServiceLifecycle
+
+/// The operator's surface: the admin API under `/conductor/api/`, the dashboard at `/conductor/`, and `/metrics`.
+///
+/// Everything under `/conductor/` is admin scope (the API-key middleware guards it); `/metrics` is for a scraper.
+public struct AdminRoutes: Sendable {
+    let coordinator: Coordinator
+    /// Seconds between two looks at the fleet for the dashboard's event stream.
+    let streamInterval: Double
+
+    public init(coordinator: Coordinator, streamInterval: Double = 0.5) {
+        self.coordinator = coordinator
+        self.streamInterval = streamInterval
+    }
+
+    static func json(_ value: JSONValue, status: Int = 200) -> Response {
+        Response(status: .init(code: status), headers: [.contentType: "application/json; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(bytes: value.serialized(.compact))))
+    }
+
+    static func json(_ answer: AdminAnswer) -> Response { json(answer.body, status: answer.status) }
+
+    public func add<Context: RequestContext>(to router: Router<Context>) {
+        let coordinator = self.coordinator
+        router.get("/conductor") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
+                     body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+        }
+        router.get("/conductor/api/nodes") { _, _ in Self.json(["nodes": await coordinator.nodesJSON()]) }
+        router.get("/conductor/api/nodes/{name}") { _, context in
+            let name = context.parameters.get("name") ?? ""
+            let node = await coordinator.nodesJSON().arrayValue?.first { $0["name"]?.stringValue == name }
+            return node.map { Self.json($0) } ?? Self.json(AdminAnswer.notFound("no node \(name)"))
+        }
+        for (action, draining) in [("drain", true), ("undrain", false)] {
+            router.post(RouterPath("/conductor/api/nodes/{name}/\(action)")) { _, context in
+                let name = context.parameters.get("name") ?? ""
+                guard let node = await coordinator.setDraining(name, draining) else { return Self.json(AdminAnswer.notFound("no node \(name)")) }
+                return Self.json(node)
+            }
+        }
+        router.get("/conductor/api/jobs") { request, _ in
+            let limit = request.uri.queryParameters.get("limit").flatMap { Int($0) }.map { min(max($0, 0), 10_000) } ?? 50
+            return Self.json(try await coordinator.jobsJSON(historyLimit: limit))
+        }
+        router.get("/conductor/api/jobs/{id}") { _, context in
+            let id = context.parameters.get("id") ?? ""
+            guard let job = try await coordinator.jobJSON(id: id) else { return Self.json(AdminAnswer.notFound("no job \(id)")) }
+            return Self.json(job)
+        }
+        router.post("/conductor/api/jobs/{id}/requeue") { _, context in
+            Self.json(await coordinator.requeueJob(context.parameters.get("id") ?? ""))
+        }
+        router.post("/conductor/api/jobs/{id}/cancel") { _, context in
+            Self.json(await coordinator.cancelJob(context.parameters.get("id") ?? ""))
+        }
+        router.get("/conductor/api/dashboard") { _, _ in Self.json(try await coordinator.dashboardJSON()) }
+        let interval = streamInterval
+        router.get("/conductor/api/events") { _, _ in Self.events(coordinator, interval: interval) }
+        router.get("/metrics") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: await coordinator.metricsExposition())))
+        }
+    }
+
+    /// The dashboard's live feed (Server-Sent Events): the dashboard's JSON whenever it changed, looked at every
+    /// `interval` seconds, and a comment every 15 s so proxies keep the stream open. Ends on shutdown.
+    static func events(_ coordinator: Coordinator, interval: Double) -> Response {
+        let body = ResponseBody { writer in
+            try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+            var last = ""
+            var quiet = 0.0
+            while !Task.isCancelled, !Task.isShuttingDownGracefully {
+                let snapshot = (try? await coordinator.dashboardJSON())?.jsonString(.compact)
+                if let snapshot, snapshot != last {
+                    try await writer.write(ByteBuffer(string: "data: \(snapshot)\n\n"))
+                    last = snapshot
+                    quiet = 0
+                } else if quiet >= 15 {
+                    try await writer.write(ByteBuffer(string: ": still here\n\n"))
+                    quiet = 0
+                }
+                try? await Task.sleep(for: .seconds(interval))
+                quiet += interval
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+}

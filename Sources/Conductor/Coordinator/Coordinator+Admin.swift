@@ -1,0 +1,318 @@
+import ComfyWire
+import ConductorCore
+import Foundation
+import Logging
+import NIOHTTP1
+
+/// An admin action's answer: an HTTP status and a JSON body.
+public struct AdminAnswer: Sendable {
+    public var status: Int
+    public var body: JSONValue
+
+    static func ok(_ body: JSONValue) -> AdminAnswer { AdminAnswer(status: 200, body: body) }
+    static func notFound(_ message: String) -> AdminAnswer { AdminAnswer(status: 404, body: ["error": .string(message)]) }
+    static func conflict(_ message: String) -> AdminAnswer { AdminAnswer(status: 409, body: ["error": .string(message)]) }
+}
+
+/// The operator's view of the fleet (the admin API and the dashboard) and its actions: drain, requeue, cancel.
+extension Coordinator {
+    // MARK: Nodes
+
+    /// Every node with its live state, in configuration order.
+    public func nodesJSON() -> JSONValue {
+        let now = Date().timeIntervalSince1970
+        return .array(nodeOrder.compactMap { nodeJSON($0, now: now) })
+    }
+
+    func effectiveHealth(_ node: NodeState) -> NodeHealth {
+        node.health == .up && !node.webSocketConnected ? .suspect : node.health
+    }
+
+    func nodeJSON(_ name: String, now: Double) -> JSONValue? {
+        guard let node = nodes[name] else { return nil }
+        let mine = jobs.values.filter { $0.job.node == name }
+        let running = mine.filter { $0.job.state == .running }.sorted { ($0.startedAt ?? .now) < ($1.startedAt ?? .now) }
+        let current: JSONValue = running.first.map { active in
+            var object = Self.activeJobJSON(active)
+            object["progress"] = progressJSON(of: active, on: node)
+            return .object(object)
+        } ?? .null
+        let vramUsed = node.vramTotal > 0 ? node.vramTotal - node.vramFree : 0
+        let lastError: JSONValue = node.record.lastError.map { ["message": .string($0.message), "at": .number(JSONNumber($0.at))] } ?? .null
+        return [
+            "name": .string(name),
+            "url": .string(node.config.url),
+            "health": .string(effectiveHealth(node).rawValue),
+            "websocket": .bool(node.webSocketConnected),
+            "draining": .bool(node.draining),
+            "vram": ["used": .number(JSONNumber(vramUsed)), "total": .number(JSONNumber(node.vramTotal)),
+                     "free": .number(JSONNumber(node.vramFree))],
+            "outstanding": ["waiting": .int(mine.count - running.count), "running": .int(running.count),
+                            "max": .int(node.config.maxOutstanding)],
+            "current": current,
+            "checkpoint": .string(orNull: node.loadedCheckpoint),
+            "speed": ["units_per_second": .double(node.speed.unitsPerSecond), "declared": .double(node.config.speed),
+                      "samples": .int(node.speed.samples), "relative_error": node.speed.relativeError.map(JSONValue.double) ?? .null],
+            "jobs": ["done": .int(node.record.done), "failed": .int(node.record.failed), "interrupted": .int(node.record.interrupted)],
+            "last_error": lastError,
+            "utilisation": [
+                "bucket_seconds": .double(node.record.utilisation.bucketSeconds),
+                "shares": .array(node.record.utilisation.shares(at: now).map { share in
+                    share.map { .double(($0 * 1000).rounded() / 1000) } ?? .null
+                }),
+            ],
+        ]
+    }
+
+    func progressJSON(of active: ActiveJob, on node: NodeState) -> JSONValue {
+        guard let progress = node.record.progress, progress.promptID == active.job.id else { return .null }
+        return ["value": .double(progress.value), "max": .double(progress.max), "node": .string(orNull: progress.graphNode)]
+    }
+
+    /// Drains a node (it finishes what it has and takes nothing new) or puts it back to work; nil for an unknown node.
+    public func setDraining(_ name: String, _ draining: Bool) -> JSONValue? {
+        guard nodes[name] != nil else { return nil }
+        if nodes[name]?.draining != draining {
+            nodes[name]?.draining = draining
+            logger.info(draining ? "node drained" : "node back to work", metadata: ["node.name": "\(name)"])
+        }
+        scheduleDispatch()
+        return nodeJSON(name, now: Date().timeIntervalSince1970)
+    }
+
+    // MARK: Jobs
+
+    /// Unfinished jobs (running, then waiting on a node, then queued in Conductor, each in queue order) and the
+    /// newest finished ones, each with its node and the scheduler's explanation.
+    public func jobsJSON(historyLimit: Int, queueLimit: Int = 1000) async throws -> JSONValue {
+        let rank: [Job.State: Int] = [.running: 0, .dispatched: 1, .queued: 2]
+        let unfinished = ordered(Array(jobs.values)).sorted { rank[$0.job.state]! < rank[$1.job.state]! }
+        let queue = unfinished.prefix(queueLimit).map { active in
+            var object = Self.activeJobJSON(active)
+            if let name = active.job.node, let node = nodes[name] { object["progress"] = progressJSON(of: active, on: node) }
+            return object
+        }
+        let counts: JSONValue = [
+            "queued": .int(unfinished.filter { $0.job.state == .queued }.count),
+            "dispatched": .int(unfinished.filter { $0.job.state == .dispatched }.count),
+            "running": .int(unfinished.filter { $0.job.state == .running }.count),
+        ]
+        let finished = try await store.recentlyFinished(limit: historyLimit)
+        // A job being finalized is briefly in both; history wins.
+        let done = Set(finished.map(\.id))
+        return [
+            "counts": counts,
+            "queue": .array(queue.filter { !done.contains($0["id"]?.stringValue ?? "") }.map(JSONValue.object)),
+            "history": .array(finished.map { .object(Self.finishedJobJSON($0)) }),
+        ]
+    }
+
+    /// One job, unfinished or finished, with its prompt; nil when Conductor never had it (or history forgot it).
+    public func jobJSON(id: String) async throws -> JSONValue? {
+        if let active = jobs[id] {
+            var object = Self.activeJobJSON(active)
+            if let name = active.job.node, let node = nodes[name] { object["progress"] = progressJSON(of: active, on: node) }
+            object["prompt"] = active.job.prompt
+            return .object(object)
+        }
+        guard let finished = try await store.finishedJob(id: id) else { return nil }
+        var object = Self.finishedJobJSON(finished)
+        object["prompt"] = finished.entry.prompt.prompt
+        object["status"] = finished.entry.status?.json ?? .null
+        return .object(object)
+    }
+
+    static func placementJSON(_ text: String?) -> JSONValue {
+        text.flatMap { try? JSONValue(parsing: $0) } ?? .null
+    }
+
+    static func activeJobJSON(_ active: ActiveJob) -> JSONObject {
+        let job = active.job
+        return [
+            "id": .string(job.id), "state": .string(job.state.rawValue), "node": .string(orNull: job.node),
+            "client_id": .string(orNull: job.clientID), "number": .number(job.number),
+            "created_at": .number(JSONNumber(job.createdAt)), "checkpoint": .string(orNull: active.requirements.checkpoint),
+            "executing": .string(orNull: active.executingNode), "placement": placementJSON(job.placement),
+        ]
+    }
+
+    /// success, failed or interrupted, from a history status.
+    static func outcome(of status: HistoryStatus?) -> String {
+        guard let status else { return "failed" }
+        if status.statusStr == "success" { return "success" }
+        return status.messages.contains { $0.event == "execution_interrupted" } ? "interrupted" : "failed"
+    }
+
+    /// The exception message of a failed job.
+    static func errorMessage(of status: HistoryStatus?) -> String? {
+        status?.messages.last { $0.event == "execution_error" }?.data["exception_message"]?.stringValue
+    }
+
+    /// Run time on the node, from its own execution_start and end timestamps.
+    static func runTime(of status: HistoryStatus?) -> Duration? {
+        let messages = status?.messages ?? []
+        guard let start = messages.first(where: { $0.event == "execution_start" })?.data["timestamp"]?.numberValue?.int64,
+            let end = messages.last(where: { ["execution_success", "execution_error", "execution_interrupted"].contains($0.event) })?
+                .data["timestamp"]?.numberValue?.int64, end >= start
+        else { return nil }
+        return .milliseconds(end - start)
+    }
+
+    static func finishedJobJSON(_ finished: FinishedJob) -> JSONObject {
+        let item = finished.entry.prompt
+        let checkpoint = (try? PromptGraph(json: item.prompt)).flatMap { JobRequirements(prompt: $0).checkpoint }
+        var outputs: [JSONValue] = []
+        for (_, output) in finished.entry.outputs {
+            for key in ["images", "gifs", "video", "audio"] {
+                for file in output[key]?.arrayValue ?? [] where file["filename"]?.stringValue != nil {
+                    outputs.append(["filename": file["filename"] ?? .null, "subfolder": file["subfolder"] ?? "",
+                                    "type": file["type"] ?? "output"])
+                }
+            }
+        }
+        let seconds = runTime(of: finished.entry.status).map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
+        return [
+            "id": .string(finished.id), "state": .string(outcome(of: finished.entry.status)), "node": .string(orNull: finished.node),
+            "client_id": item.extraData["client_id"] ?? .null, "number": .number(item.number),
+            "created_at": item.extraData["create_time"] ?? .null, "completed_at": .number(JSONNumber(finished.completedAt)),
+            "checkpoint": .string(orNull: checkpoint), "run_seconds": seconds.map(JSONValue.double) ?? .null,
+            "error": .string(orNull: errorMessage(of: finished.entry.status)),
+            "placement": placementJSON(finished.placement), "outputs": .array(outputs),
+        ]
+    }
+
+    /// Sends a job through placement again. A job waiting on a node comes back to Conductor's queue (say, to leave
+    /// a node being drained); a finished one runs again as a new prompt with the same client. A job that runs
+    /// is refused: cancel it first.
+    public func requeueJob(_ id: String) async -> AdminAnswer {
+        if let active = jobs[id] {
+            switch active.job.state {
+            case .queued:
+                return .conflict("\(id) is already waiting in Conductor's queue")
+            case .running:
+                return .conflict("\(id) is running on \(active.job.node ?? "a node"); cancel it first")
+            case .dispatched:
+                guard let name = active.job.node, let node = nodes[name], !active.finalizing else {
+                    return .conflict("\(id) is finishing")
+                }
+                _ = try? await node.client.send(.POST, "/queue", json: ["delete": [.string(id)]])
+                if let queue = try? await node.client.get("/queue").json,
+                    queue["queue_running"]?.arrayValue?.contains(where: { $0[1]?.stringValue == id }) == true
+                {
+                    return .conflict("\(id) started on \(name) meanwhile; cancel it first")
+                }
+                guard let current = jobs[id], current.job.node == name, current.job.state == .dispatched else {
+                    return .conflict("\(id) moved meanwhile")
+                }
+                logger.info("requeued by an operator", metadata: ["prompt.id": "\(id)", "node.name": "\(name)"])
+                await requeue(id, from: name)
+                return .ok(["prompt_id": .string(id), "requeued": "queued"])
+            }
+        }
+        guard let finished = try? await store.finishedJob(id: id) else { return .notFound("no job \(id)") }
+        var extra = finished.entry.prompt.extraData
+        let clientID = extra.removeValue(forKey: "client_id")
+        extra.removeValue(forKey: "create_time")
+        var body: JSONObject = ["prompt": finished.entry.prompt.prompt, "extra_data": .object(extra)]
+        if let clientID { body["client_id"] = clientID }
+        let answer = await submit(body: .object(body))
+        guard answer.status == 200, let newID = answer.body["prompt_id"] else { return AdminAnswer(status: answer.status, body: answer.body) }
+        logger.info("finished job run again by an operator", metadata: ["prompt.id": "\(newID)", "requeued.from": "\(id)"])
+        return .ok(["prompt_id": newID, "requeued": "new", "requeued_from": .string(id)])
+    }
+
+    /// Cancels a job: removed if it waits (in Conductor or on its node), interrupted if it runs.
+    public func cancelJob(_ id: String) async -> AdminAnswer {
+        guard let active = jobs[id] else {
+            if (try? await store.finishedJob(id: id)) != nil { return .conflict("\(id) has already finished") }
+            return .notFound("no job \(id)")
+        }
+        if active.job.state != .running {
+            await editQueue(clear: false, delete: [id])
+            if jobs[id] == nil { return .ok(["prompt_id": .string(id), "cancelled": "deleted"]) }
+        }
+        // It runs, or it started on its node while being deleted there.
+        guard let current = jobs[id], let name = current.job.node, let node = nodes[name] else {
+            return .conflict("\(id) is finishing")
+        }
+        _ = try? await node.client.send(.POST, "/interrupt", json: ["prompt_id": .string(id)])
+        logger.info("interrupted by an operator", metadata: ["prompt.id": "\(id)", "node.name": "\(name)"])
+        return .ok(["prompt_id": .string(id), "cancelled": "interrupted", "node": .string(name)])
+    }
+
+    /// What the dashboard shows: every node, the fleet queue (its head) and the newest finished jobs.
+    public func dashboardJSON(recent: Int = 12, queueLimit: Int = 50) async throws -> JSONValue {
+        let nodes = nodesJSON()
+        guard case .object(var object) = try await jobsJSON(historyLimit: recent, queueLimit: queueLimit) else { return .null }
+        object["nodes"] = nodes
+        return .object(object)
+    }
+
+    // MARK: Books kept for operators (called from the event handlers)
+
+    /// Keeps the latest progress of a node's job.
+    func noteProgress(_ message: ServerMessage, node: String) {
+        guard case .progress(let value, let max, let promptID?, let graphNode) = message else { return }
+        nodes[node]?.record.progress = .init(promptID: promptID, graphNode: graphNode, value: value.double ?? 0, max: max.double ?? 0)
+    }
+
+    /// A job ended on a node: its counts, last error, checkpoint swaps and run time.
+    func recordFinished(_ active: ActiveJob, entry: HistoryEntry, node name: String) {
+        guard var node = nodes[name] else { return }
+        let outcome = Self.outcome(of: entry.status)
+        switch outcome {
+        case "success": node.record.done += 1
+        case "interrupted": node.record.interrupted += 1
+        default:
+            node.record.failed += 1
+            node.record.lastError = .init(message: Self.errorMessage(of: entry.status) ?? "job \(active.job.id) failed",
+                                          at: Self.nowMilliseconds())
+        }
+        if node.record.progress?.promptID == active.job.id { node.record.progress = nil }
+        let checkpoint = active.requirements.checkpoint
+        if outcome == "success", let checkpoint, checkpoint != node.loadedCheckpoint { metrics.recordCheckpointSwap(node: name) }
+        nodes[name] = node
+        metrics.recordJob(node: name, checkpoint: checkpoint, status: outcome,
+                          duration: outcome == "success" ? Self.runTime(of: entry.status) : nil)
+    }
+
+    /// A node went down: that is its last error until a job fails there.
+    func recordHealth(_ health: NodeHealth, of name: String) {
+        guard health == .down else { return }
+        nodes[name]?.record.lastError = .init(message: "stopped answering its polls (down)", at: Self.nowMilliseconds())
+    }
+
+    /// One utilisation sample of a node (taken at each of its polls): running a job or not.
+    func sampleUtilisation(of name: String) {
+        let busy = jobs.values.contains { $0.job.node == name && $0.job.state == .running }
+        nodes[name]?.record.utilisation.record(busy: busy, at: Date().timeIntervalSince1970)
+    }
+
+    /// A job started on its node: how long it waited since its submission.
+    func recordStarted(_ job: Job) {
+        let waited = Self.nowMilliseconds() - job.createdAt
+        if waited >= 0 { metrics.recordQueueWait(.milliseconds(waited)) }
+    }
+
+    /// The metrics in Prometheus' text format, with the gauges of the fleet's state brought up to now.
+    public func metricsExposition() async -> [UInt8] {
+        var queued = 0, dispatched = 0, running = 0
+        for active in jobs.values {
+            switch active.job.state {
+            case .queued: queued += 1
+            case .dispatched: dispatched += 1
+            case .running: running += 1
+            }
+        }
+        metrics.setQueue(queued: queued, dispatched: dispatched, running: running)
+        for name in nodeOrder {
+            guard let node = nodes[name] else { continue }
+            metrics.setNode(name, health: effectiveHealth(node).rawValue, draining: node.draining,
+                            vramUsed: node.vramTotal > 0 ? node.vramTotal - node.vramFree : 0, vramTotal: node.vramTotal,
+                            outstanding: jobs.values.filter { $0.job.node == name }.count)
+        }
+        metrics.setBytesMoved(bytesMoved)
+        metrics.setWebSocketClients(await hub.count)
+        return metrics.exposition()
+    }
+}
