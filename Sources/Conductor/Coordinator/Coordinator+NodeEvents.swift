@@ -72,7 +72,10 @@ extension Coordinator {
             // At-least-once: what was on a dead node goes back to the fleet queue; a job that was running there
             // does not go back to it, and one that has now been running on too many dying nodes is quarantined.
             for active in jobs.values where active.job.node == name && !active.finalizing {
-                if active.job.state == .running {
+                if active.relayedMessages.contains(where: { $0.event == "execution_success" }) {
+                    // It finished: what the node's socket said is its history, which died with the node.
+                    await finalize(active.job.id, from: name, requeueIfUnknown: true)
+                } else if active.job.state == .running {
                     await jobFailedOnNode(active.job.id, node: name, why: "node \(name) went down while running it")
                 } else {
                     await requeue(active.job.id, from: name)
@@ -122,6 +125,7 @@ extension Coordinator {
         }
         let owner = active.job.clientID
         noteProgress(message, node: node)
+        record(message, for: promptID)
         switch message {
         case .status, .featureFlags, .logs:
             return
@@ -189,7 +193,7 @@ extension Coordinator {
             }
             if attempt < 2 { try? await Task.sleep(for: .milliseconds(100)) }
         }
-        guard let nodeEntry, jobs[id]?.job.node == node else {
+        guard let nodeEntry = nodeEntry ?? relayedEntry(id), jobs[id]?.job.node == node else {
             jobs[id]?.finalizing = false
             if requeueIfUnknown {
                 logger.warning("node forgot a job; requeued", metadata: ["prompt.id": "\(id)", "node.name": "\(node)"])
@@ -228,5 +232,37 @@ extension Coordinator {
             nodes[node]?.speed.record(work: job.requirements.work, seconds: Double(end - start) / 1000)
         }
         if let checkpoint = job.requirements.checkpoint { nodes[node]?.loadedCheckpoint = checkpoint }
+    }
+}
+
+extension Coordinator {
+    /// Keeps what a history entry is made of from the node's messages of the current run.
+    func record(_ message: ServerMessage, for id: String) {
+        guard var active = jobs[id] else { return }
+        switch message {
+        case .executionStart:
+            active.relayedMessages = []
+            active.relayedOutputs = [:]
+            fallthrough
+        case .executionCached, .executionSuccess, .executionInterrupted:
+            let json = message.json
+            active.relayedMessages.append(StatusMessage(event: json["type"]?.stringValue ?? "", data: json["data"]?.objectValue ?? [:]))
+        case .executionError(let error) where error.timestamp != nil:
+            let json = message.json
+            active.relayedMessages.append(StatusMessage(event: json["type"]?.stringValue ?? "", data: json["data"]?.objectValue ?? [:]))
+        case .executed(let graphNode, _, let output, _):
+            active.relayedOutputs[graphNode] = output
+        default:
+            return
+        }
+        jobs[id] = active
+    }
+
+    /// The history entry of a run that ended in `execution_success`, as its messages told it, for when the node's
+    /// own history is gone (the node died or restarted before Conductor read it); nil for any other run.
+    func relayedEntry(_ id: String) -> HistoryEntry? {
+        guard let active = jobs[id], active.relayedMessages.last?.event == "execution_success" else { return nil }
+        return HistoryEntry(prompt: active.job.queueItem, outputs: active.relayedOutputs,
+                            status: HistoryStatus(statusStr: "success", completed: true, messages: active.relayedMessages), meta: [:])
     }
 }

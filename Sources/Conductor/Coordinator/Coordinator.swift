@@ -54,6 +54,10 @@ public actor Coordinator {
         var predictedSeconds: Double?
         /// Times the job was lost with its node (node died while running it, or it overran its time limit).
         var nodeFailures = 0
+        /// What the node's WebSocket said of the current run (status messages and outputs, node-side names), so a
+        /// job whose node dies after `execution_success` but before Conductor read its history is not run again.
+        var relayedMessages: [StatusMessage] = []
+        var relayedOutputs: JSONObject = [:]
     }
 
     let config: ClusterConfig
