@@ -1,3 +1,4 @@
+import ComfyWire
 import ConductorCore
 import Crypto
 import Foundation
@@ -47,14 +48,7 @@ public struct FrontDoor: Sendable {
             }
         }
         // ComfyUI's own check (comfyui-api.md §1.3).
-        if secFetchSite == "cross-site" { return .refuse(.forbidden, "") }
-        if let hostName, let origin, Self.isLoopback(hostName) {
-            let originAuthority = Self.originAuthority(origin) ?? ""
-            guard Self.hostname(originAuthority)?.lowercased() == hostName else { return .refuse(.forbidden, "") }
-            if let hostPort = host.flatMap(Self.port), let originPort = Self.port(originAuthority), hostPort != originPort {
-                return .refuse(.forbidden, "")
-            }
-        }
+        guard Authority.originAllowed(host: host, origin: origin, secFetchSite: secFetchSite) else { return .refuse(.forbidden, "") }
         guard !keys.isEmpty, !Self.openPaths.contains(path) else { return .pass(principal: nil, setCookie: nil) }
         var presented: String?
         var setCookie: String?
@@ -75,25 +69,9 @@ public struct FrontDoor: Sendable {
         return .pass(principal: key.name, setCookie: setCookie)
     }
 
-    static func hostname(_ authority: String) -> String? {
-        if authority.hasPrefix("[") { return authority.split(separator: "]").first.map { String($0.dropFirst()) } }
-        return authority.split(separator: ":").first.map(String.init)
-    }
+    static func hostname(_ authority: String) -> String? { Authority.hostname(authority) }
 
-    static func port(_ authority: String) -> Int? {
-        guard let colon = authority.lastIndex(of: ":"), !authority.hasSuffix("]") else { return nil }
-        return Int(authority[authority.index(after: colon)...])
-    }
-
-    /// The `host:port` of an Origin header such as `http://host:8188`.
-    static func originAuthority(_ origin: String) -> String? {
-        guard let schemeEnd = origin.range(of: "://") else { return nil }
-        return origin[schemeEnd.upperBound...].split(separator: "/").first.map(String.init) ?? ""
-    }
-
-    static func originHost(_ origin: String) -> String? { originAuthority(origin).flatMap(hostname) }
-
-    static func isLoopback(_ host: String) -> Bool { host == "localhost" || host.hasPrefix("127.") || host == "::1" }
+    static func originHost(_ origin: String) -> String? { Authority.ofOrigin(origin).flatMap(Authority.hostname) }
 
     static func cookieValue(_ name: String, in header: String) -> String? {
         for piece in header.split(separator: ";") {
