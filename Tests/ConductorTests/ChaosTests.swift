@@ -156,6 +156,39 @@ struct ChaosTests {
         }
     }
 
+    static func ejectAfterTwo(_ config: inout ClusterConfig) {
+        config.limits.ejectAfterFailures = 2
+        config.limits.ejectBaseSeconds = 3
+        config.limits.maxNodeFailures = 10
+    }
+
+    @Test("a node that keeps losing jobs is ejected for a while: work goes elsewhere, then it comes back")
+    func outlierEjection() async throws {
+        let onlyA = "only-on-a.safetensors"
+        let specs = [TestNodeSpec(.test("a", checkpoints: [Self.model, onlyA], speed: 10)),
+                     TestNodeSpec(.test("b", checkpoints: [Self.model])), TestNodeSpec(.test("c", checkpoints: [Self.model]))]
+        try await withFleet(specs, configure: Self.ejectAfterTwo) { fleet in
+            let stuck = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: onlyA), "client_id": "eject"])
+            for _ in 1...2 {
+                await fleet.node("a").inject(.hang(true))
+                try await eventually("the job running on a") { await Self.runningNode(stuck, in: fleet, among: ["a"]) == "a" }
+                await fleet.node("a").inject(.crashAndRestart(downSeconds: 0.3))
+                try await eventually("a down") { await fleet.coordinator.nodeHealth()["a"] == .down }
+                try await eventually("a back up") { await fleet.coordinator.nodeHealth()["a"] == .up }
+            }
+            // Ejected: a job any node can run goes to b or c although a is ten times faster and idle.
+            let other = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.model, seed: 9), "client_id": "eject"])
+            let ranOn = try await fleet.nodeThatRan(other)
+            #expect(ranOn == "b" || ranOn == "c", "ran on \(ranOn ?? "?")")
+            // Meanwhile the job only a can run waits in the fleet queue instead of going back to a.
+            #expect(try await fleet.conductor.get("/history/\(stuck)").json == [:])
+            #expect(await Self.runningNode(stuck, in: fleet, among: ["a"]) == nil)
+            // Once the ejection ends, a takes work again and the job only a can run completes.
+            #expect(try await fleet.conductor.waitForHistory(stuck, timeout: 20)["status"]?["status_str"] == "success")
+            #expect(try await fleet.nodeThatRan(stuck) == "a")
+        }
+    }
+
     /// Whether a task has finished, without waiting for it.
     static func finished<T: Sendable>(_ task: Task<T, any Error>) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in

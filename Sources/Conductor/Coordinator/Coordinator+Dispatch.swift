@@ -21,10 +21,12 @@ extension Coordinator {
     /// in order (loads included), less what the running one has done; a job running past its
     /// prediction is assumed to need as long again.
     func snapshots() -> [NodeSnapshot] {
-        nodeOrder.compactMap { name in
+        let ejected = ejectedNodes()
+        return nodeOrder.compactMap { name in
             guard let node = nodes[name] else { return nil }
             // Without its WebSocket a node's jobs would run unseen: it takes no new work until reconnected.
-            let health: NodeHealth = node.health == .up && !node.webSocketConnected ? .suspect : node.health
+            // An ejected node also waits (unless too much of the fleet is ejected: see `ejected()`).
+            let health: NodeHealth = node.health == .up && (!node.webSocketConnected || ejected.contains(name)) ? .suspect : node.health
             var snapshot = NodeSnapshot(
                 name: name, health: health, draining: node.draining, outstanding: 0,
                 maxOutstanding: node.config.maxOutstanding, classTypes: node.classTypes, comboValues: node.comboValues,
@@ -115,6 +117,7 @@ extension Coordinator {
             case .node(let problem):
                 // The node is held back until its next good poll, so a failing node does not spin the dispatcher.
                 log.warning("could not deliver the prompt's files; requeued", metadata: ["problem": "\(problem)"])
+                nodeFailed(node.config.name)
                 if var state = nodes[node.config.name], state.health == .up {
                     state.health = .suspect
                     nodes[node.config.name] = state
@@ -139,6 +142,7 @@ extension Coordinator {
                 await failRejected(job.id, node: node.config.name, answer: response.json ?? .null)
             default:
                 log.warning("node answered \(response.status) to a prompt; requeued")
+                nodeFailed(node.config.name)
                 await requeue(job.id, from: node.config.name)
             }
         } catch {
@@ -210,6 +214,7 @@ extension Coordinator {
     /// quarantined: failed with an error saying why, not retried forever.
     func jobFailedOnNode(_ id: String, node: String, why: String) async {
         guard var active = jobs[id], active.job.node == node, !active.finalizing else { return }
+        nodeFailed(node)
         active.nodeFailures += 1
         active.requirements.excludedNodes.insert(node)
         let failed = active.requirements.excludedNodes.sorted()
@@ -251,5 +256,41 @@ extension Coordinator {
             try? await Task.sleep(for: .seconds(1))
             await enforceRunTimeLimits()
         }
+    }
+}
+
+// MARK: Outlier ejection
+
+extension Coordinator {
+    /// Counts a failure of the node (not of a workflow); at `limits.ejectAfterFailures` in a row it is ejected for a
+    /// time that doubles with each further failure, capped.
+    func nodeFailed(_ name: String) {
+        guard var node = nodes[name] else { return }
+        let limits = config.limits
+        node.consecutiveFailures += 1
+        if node.consecutiveFailures >= limits.ejectAfterFailures {
+            let doublings = Double(min(node.consecutiveFailures - limits.ejectAfterFailures, 30))
+            let seconds = min(limits.ejectMaxSeconds, limits.ejectBaseSeconds * pow(2, doublings))
+            node.ejectedUntil = .now + .milliseconds(Int64(seconds * 1000))
+            logger.warning("node ejected", metadata: ["node.name": "\(name)", "failures": "\(node.consecutiveFailures)",
+                                                      "seconds": "\(seconds)"])
+        }
+        nodes[name] = node
+    }
+
+    /// A job finished on the node (whatever the workflow's outcome): its failure streak ends.
+    func nodeSucceeded(_ name: String) {
+        guard nodes[name]?.consecutiveFailures != 0 || nodes[name]?.ejectedUntil != nil else { return }
+        nodes[name]?.consecutiveFailures = 0
+        nodes[name]?.ejectedUntil = nil
+    }
+
+    /// The nodes ejected now; empty when they would be more than `limits.maxEjectedFraction` of the fleet (the panic
+    /// threshold: a fleet-wide problem is better met by trying than by stopping).
+    func ejectedNodes() -> Set<String> {
+        let now = ContinuousClock.now
+        let ejected = Set(nodeOrder.filter { name in nodes[name]?.ejectedUntil.map { $0 > now } ?? false })
+        guard !ejected.isEmpty else { return [] }
+        return Double(ejected.count) <= config.limits.maxEjectedFraction * Double(nodeOrder.count) ? ejected : []
     }
 }

@@ -212,6 +212,7 @@ extension Coordinator {
             return
         }
         recordFinished(active, entry: entry, node: node)
+        nodeSucceeded(node)
         learn(from: nodeEntry, job: active, node: node)
         jobs[id] = nil
         if nodes[node]?.currentPrompt == id { nodes[node]?.currentPrompt = nil }

@@ -33,6 +33,9 @@ public actor Coordinator {
         var loadedCheckpoint: String?
         /// The prompt the node is executing now (for previews without a prompt_id).
         var currentPrompt: String?
+        /// Failures in a row (jobs lost, prompts or files refused), and until when the node is ejected for them.
+        var consecutiveFailures = 0
+        var ejectedUntil: ContinuousClock.Instant?
         /// Counts, last error, progress and utilisation, for operators.
         var record = NodeRecord()
     }

@@ -77,6 +77,14 @@ public struct ClusterConfig: Sendable, Hashable {
         /// A job that was running on this many nodes when they died or overran is failed ("quarantined") rather than
         /// tried again. Default 3.
         public var maxNodeFailures: Int = 3
+        /// A node that fails this many times in a row (loses a job, refuses a prompt or a file) is ejected: it takes
+        /// no new work for `ejectBaseSeconds`, doubled at each further failure up to `ejectMaxSeconds`. Default 3.
+        public var ejectAfterFailures: Int = 3
+        public var ejectBaseSeconds: Double = 10
+        public var ejectMaxSeconds: Double = 300
+        /// Never more than this share of the fleet is ejected at once (a panic threshold): beyond it, ejections
+        /// are ignored rather than let the fleet stop. Default 0.5.
+        public var maxEjectedFraction: Double = 0.5
         public init() {}
     }
 
@@ -188,7 +196,7 @@ extension ClusterConfig {
     static func limits(_ value: JSONValue) throws(ClusterConfigError) -> Limits {
         guard case .object(let object) = value else { throw ClusterConfigError(key: "limits", problem: "must be an object") }
         let known = ["maxQueuedJobs", "maxQueuedPerClient", "retryAfterSeconds", "runTimeMultiple", "runTimeFloorSeconds",
-                     "maxNodeFailures"]
+                     "maxNodeFailures", "ejectAfterFailures", "ejectBaseSeconds", "ejectMaxSeconds", "maxEjectedFraction"]
         if let unknown = object.keys.first(where: { !known.contains($0) }) {
             throw ClusterConfigError(key: "limits.\(unknown)", problem: "unknown key (known: \(known.joined(separator: ", ")))")
         }
@@ -201,6 +209,10 @@ extension ClusterConfig {
         if let v = object["runTimeMultiple"] { limits.runTimeMultiple = try positive(v, key: "limits.runTimeMultiple") }
         if let v = object["runTimeFloorSeconds"] { limits.runTimeFloorSeconds = try nonNegative(v, key: "limits.runTimeFloorSeconds") }
         if let v = object["maxNodeFailures"] { limits.maxNodeFailures = try int(v, key: "limits.maxNodeFailures", range: 1...100) }
+        if let v = object["ejectAfterFailures"] { limits.ejectAfterFailures = try int(v, key: "limits.ejectAfterFailures", range: 1...1000) }
+        if let v = object["ejectBaseSeconds"] { limits.ejectBaseSeconds = try positive(v, key: "limits.ejectBaseSeconds") }
+        if let v = object["ejectMaxSeconds"] { limits.ejectMaxSeconds = try positive(v, key: "limits.ejectMaxSeconds") }
+        if let v = object["maxEjectedFraction"] { limits.maxEjectedFraction = try nonNegative(v, key: "limits.maxEjectedFraction") }
         return limits
     }
 
