@@ -8,10 +8,10 @@ struct LogOptions: ParsableArguments {
         case text, json
     }
 
-    @Option(help: "Log lines as plain text, or one JSON object per line for a log collector (text, json).")
+    @Option(help: "Log lines as plain text, or one JSON object per line for a log collector.")
     var logFormat: Format = .text
 
-    @Option(help: "The least severe level logged (trace, debug, info, notice, warning, error, critical).")
+    @Option(help: "The least severe level logged.")
     var logLevel: Logger.Level = .info
 
     /// A logger writing in the chosen format at the chosen level; no global bootstrap.

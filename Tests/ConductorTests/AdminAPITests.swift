@@ -62,8 +62,8 @@ struct AdminAPITests {
             }
             await fleet.node("a").inject(.hang(true))
             let first = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15, seed: 1), "client_id": "ops"])
-            try await eventually("the first job running on a") {
-                try await fleet.direct("a").get("/queue").json?["queue_running"]?[0]?[1]?.stringValue == first
+            try await eventually("the first job running on a, as Conductor sees it") {
+                try await Self.node("a", in: fleet)["current"]?["id"]?.stringValue == first
             }
             let drained = try await fleet.conductor.post("/conductor/api/nodes/a/drain", [:])
             #expect(drained.status == 200)

@@ -51,7 +51,8 @@ struct AdminShutdownTests {
                 }
                 while try await tasks.next() != nil {}
                 let took = ContinuousClock.now - started
-                #expect(took < .seconds(5), "shutdown took \(took)"); print("SHUTDOWN TOOK", took)
+                // Half a second alone (the dashboard stream's tick); the bound leaves room for a loaded CI machine.
+                #expect(took < .seconds(10), "shutdown took \(took)")
                 return ids
             }
             // The next start finds the job still running on its node and the other two waiting, in order.
