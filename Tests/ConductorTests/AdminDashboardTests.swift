@@ -40,6 +40,7 @@ struct AdminDashboardTests {
             var buffer = ""
             var states: [JSONValue] = []
             var id: String?
+            var sawRunning = false
             reading: for try await chunk in response.body {
                 buffer += String(buffer: chunk)
                 while let end = buffer.range(of: "\n\n") {
@@ -54,7 +55,9 @@ struct AdminDashboardTests {
                     }
                     guard let id else { continue }
                     // Running: on its node's card, and at the head of the queue.
-                    if let node = state["nodes"]?.arrayValue?.first(where: { $0["current"]?["id"]?.stringValue == id }) {
+                    // Checked at the first sighting, while the nodes still hang (later states may lag a finished job).
+                    if !sawRunning, let node = state["nodes"]?.arrayValue?.first(where: { $0["current"]?["id"]?.stringValue == id }) {
+                        sawRunning = true
                         #expect(state["queue"]?[0]?["state"] == "running")
                         #expect(node["outstanding"]?["running"] == 1)
                         for name in ["a", "b", "c"] { await fleet.node(name).inject(.hang(false)) }

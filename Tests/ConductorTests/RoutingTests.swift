@@ -151,6 +151,12 @@ struct RoutingTests {
             for seed in 1...3 {
                 _ = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15, seed: seed), "client_id": "x"])
             }
+            // Every node holds one, so the next job can only wait in Conductor's queue.
+            try await eventually("one job on every node") {
+                var held = 0
+                for name in ["a", "b", "c"] { held += try await fleet.direct(name).get("/queue").json?["queue_running"]?.arrayValue?.count ?? 0 }
+                return held == 3
+            }
             let doomed = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15, seed: 99), "client_id": "x"])
             #expect(try await fleet.conductor.get("/prompt").json?["exec_info"]?["queue_remaining"] == 4)
             let answer = try await fleet.conductor.post("/queue", ["delete": [.string(doomed)]])

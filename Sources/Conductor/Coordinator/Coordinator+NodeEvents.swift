@@ -218,6 +218,7 @@ extension Coordinator {
         if nodes[node]?.currentPrompt == id { nodes[node]?.currentPrompt = nil }
         await broadcastStatus()
         if let owner = active.job.clientID {
+            await tellMissedOutcome(of: active, entry: nodeEntry, node: node, to: owner)
             await hub.send(.executing(node: nil, displayNode: nil, promptID: id), to: owner)
         }
         scheduleDispatch()
@@ -265,5 +266,26 @@ extension Coordinator {
         guard let active = jobs[id], active.relayedMessages.last?.event == "execution_success" else { return nil }
         return HistoryEntry(prompt: active.job.queueItem, outputs: active.relayedOutputs,
                             status: HistoryStatus(statusStr: "success", completed: true, messages: active.relayedMessages), meta: [:])
+    }
+}
+
+extension Coordinator {
+    /// When Conductor learned a job's end from the node's history rather than its socket (the link was down or
+    /// reconnecting), the client still hears what it would have: each output's `executed` and the final
+    /// `execution_success`/`execution_error`/`execution_interrupted`, taken from the history entry.
+    func tellMissedOutcome(of active: ActiveJob, entry: HistoryEntry, node: String, to owner: String) async {
+        let terminal: Set<String> = ["execution_success", "execution_error", "execution_interrupted"]
+        guard !active.relayedMessages.contains(where: { terminal.contains($0.event) }),
+            let last = entry.status?.messages.last, terminal.contains(last.event)
+        else { return }
+        if active.relayedOutputs.isEmpty {
+            for (graphNode, output) in entry.outputs {
+                await hub.send(.executed(node: graphNode, displayNode: graphNode, output: OutputNames.present(output, node: node),
+                                         promptID: active.job.id), to: owner)
+            }
+        }
+        if let message = try? ServerMessage(json: ["type": .string(last.event), "data": .object(last.data)]) {
+            await hub.send(message, to: owner)
+        }
     }
 }
