@@ -29,13 +29,6 @@ struct ChaosTests {
         return (ends, successes)
     }
 
-    /// Executions of a prompt across the nodes (each node's own history; a restarted node forgot its own).
-    static func executions(_ id: String, in fleet: TestFleet, among names: [String]) async -> Int {
-        var count = 0
-        for name in names where (try? await fleet.direct(name).get("/history/\(id)").json?[id]) != nil { count += 1 }
-        return count
-    }
-
     @Test("a node killed mid-job: the job runs elsewhere and its client hears one completion")
     func nodeKilledMidJob() async throws {
         let names = ["a", "b"]

@@ -93,7 +93,6 @@ struct FileRoutes {
                 // As ComfyUI: 200 with the name it would have used, nothing written.
                 return ConductorRoutes.json(["name": .string(file.filename), "subfolder": .string(sentSubfolder), "type": .string(typeName)])
             case .failed(let problem):
-                files.dropIfUnnamed(blob.hash)
                 return Self.text(.serviceUnavailable, problem)
             }
         }

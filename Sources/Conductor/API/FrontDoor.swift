@@ -40,10 +40,12 @@ public struct FrontDoor: Sendable {
 
     func verdict(method: HTTPRequest.Method, path: String, host: String?, origin: String?, secFetchSite: String?,
                  authorization: String?, queryToken: String?, cookie: String?) -> Verdict {
-        let hostName = host.flatMap(Self.hostname)?.lowercased()
+        let hostName = host.flatMap(Authority.hostname)?.lowercased()
         if !allowedHosts.isEmpty {
             guard let hostName, allowedHosts.contains(hostName) else { return .refuse(.forbidden, "Host not allowed") }
-            if let origin, let originHost = Self.originHost(origin), !allowedHosts.contains(originHost.lowercased()) {
+            if let origin, let originHost = Authority.ofOrigin(origin).flatMap(Authority.hostname),
+                !allowedHosts.contains(originHost.lowercased())
+            {
                 return .refuse(.forbidden, "Origin not allowed")
             }
         }
@@ -68,10 +70,6 @@ public struct FrontDoor: Sendable {
         }
         return .pass(principal: key.name, setCookie: setCookie)
     }
-
-    static func hostname(_ authority: String) -> String? { Authority.hostname(authority) }
-
-    static func originHost(_ origin: String) -> String? { Authority.ofOrigin(origin).flatMap(Authority.hostname) }
 
     static func cookieValue(_ name: String, in header: String) -> String? {
         for piece in header.split(separator: ";") {

@@ -205,15 +205,6 @@ public final class UploadStore: Sendable {
         return deleted
     }
 
-    /// Total bytes of the blobs that have a name.
-    public func storedBytes() -> Int64 {
-        index.withLock { index in
-            var seen: [String: Int64] = [:]
-            for file in index.values { seen[file.hash] = file.size }
-            return seen.values.reduce(0, +)
-        }
-    }
-
     // MARK: Copies on nodes
 
     public func copy(of hash: String, on node: String) -> NodeCopy? {
