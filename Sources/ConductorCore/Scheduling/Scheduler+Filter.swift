@@ -5,7 +5,7 @@ extension Scheduler {
     }
 
     static func capabilityProblem(_ job: JobRequirements, on node: NodeSnapshot) -> CapabilityProblem? {
-        if job.excludedNodes.contains(node.name) { return .excluded }
+        if !job.excludedNodes.isEmpty, job.excludedNodes.contains(node.name) { return .excluded }
         if !job.classTypes.isSubset(of: node.classTypes) { return .missingClass }
         if firstUnknownChoice(job, on: node) != nil { return .unknownChoice }
         if let needed = job.vramNeeded, node.vramTotal > 0, needed > node.vramTotal { return .notEnoughVRAM }
