@@ -33,10 +33,9 @@ public struct ConductorServer: Service {
         try await coordinator.restore()
         await coordinator.enforceStoreRetention()
         let (events, sink) = AsyncStream<NodeEvent>.makeStream()
-        let links = await coordinator.nodeLinks.map { link in
-            NodeLink(client: link.client, sid: link.sid, pollInterval: config.pollIntervalSeconds,
-                     objectInfoInterval: config.objectInfoRefreshSeconds, events: sink, logger: logger)
-        }
+        let links = FleetLinks(initial: await coordinator.nodeLinks, changes: coordinator.linkChanges,
+                               pollInterval: config.pollIntervalSeconds, objectInfoInterval: config.objectInfoRefreshSeconds,
+                               events: sink, logger: logger)
         let router = ConductorRoutes(coordinator: coordinator, maxUploadBytes: config.files.maxUploadBytes, auth: config.auth).buildRouter()
         let onListening = self.onListening
         let app = Application(
@@ -47,7 +46,7 @@ public struct ConductorServer: Service {
             logger: logger)
         let coordinatorService = CoordinatorService(coordinator: coordinator, events: events)
         let group = ServiceGroup(configuration: .init(
-            services: [coordinatorService] + links.map { $0 as any Service } + [app],
+            services: [coordinatorService, links, app],
             gracefulShutdownSignals: [], logger: logger))
         do {
             try await withTaskCancellationHandler {

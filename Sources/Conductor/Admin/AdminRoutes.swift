@@ -37,6 +37,16 @@ public struct AdminRoutes: Sendable {
             let node = await coordinator.nodesJSON().arrayValue?.first { $0["name"]?.stringValue == name }
             return node.map { Self.json($0) } ?? Self.json(AdminAnswer.notFound("no node \(name)"))
         }
+        router.post("/conductor/api/nodes") { request, context in
+            let body = try await request.body.collect(upTo: 1 << 20)
+            guard let json = try? JSONValue(parsing: body.readableBytesView) else {
+                return Self.json(["error": "the body must be a node as in cluster.json: {\"name\": …, \"url\": …}"], status: 400)
+            }
+            return Self.json(await coordinator.addNode(json))
+        }
+        router.delete("/conductor/api/nodes/{name}") { _, context in
+            Self.json(await coordinator.removeNode(context.parameters.get("name") ?? ""))
+        }
         for (action, draining) in [("drain", true), ("undrain", false)] {
             router.post(RouterPath("/conductor/api/nodes/{name}/\(action)")) { _, context in
                 let name = context.parameters.get("name") ?? ""

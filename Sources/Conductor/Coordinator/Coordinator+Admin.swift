@@ -70,14 +70,76 @@ extension Coordinator {
     }
 
     /// Drains a node (it finishes what it has and takes nothing new) or puts it back to work; nil for an unknown node.
-    public func setDraining(_ name: String, _ draining: Bool) -> JSONValue? {
+    /// The drain is kept across restarts.
+    public func setDraining(_ name: String, _ draining: Bool) async -> JSONValue? {
         guard nodes[name] != nil else { return nil }
         if nodes[name]?.draining != draining {
             nodes[name]?.draining = draining
             logger.info(draining ? "node drained" : "node back to work", metadata: ["node.name": "\(name)"])
+            do {
+                try await store.saveDraining(name, draining)
+            } catch {
+                logger.error("could not record a drain", metadata: ["node.name": "\(name)", "error": "\(error)"])
+            }
         }
         scheduleDispatch()
         return nodeJSON(name, now: Date().timeIntervalSince1970)
+    }
+
+    /// Adds a node at run time (the same object as one of cluster.json's `nodes`): kept across restarts, linked at
+    /// once, and given work as soon as its first polls say it is up.
+    public func addNode(_ json: JSONValue) async -> AdminAnswer {
+        let node: ClusterConfig.Node
+        do {
+            node = try ClusterConfig.Node(json: json)
+        } catch {
+            return AdminAnswer(status: 400, body: ["error": .string("\(error.key): \(error.problem)")])
+        }
+        guard nodes[node.name] == nil else { return .conflict("a node named \(node.name) is already in the fleet") }
+        do {
+            try await store.saveAddedNode(node)
+        } catch {
+            return AdminAnswer(status: 500, body: ["error": .string("could not record the node: \(error)")])
+        }
+        guard nodes[node.name] == nil else { return .conflict("a node named \(node.name) is already in the fleet") }
+        let state = Self.state(of: node, http: http, instanceID: instanceID)
+        nodes[node.name] = state
+        nodeOrder.append(node.name)
+        linkChange.yield(.start(.init(client: state.client, sid: state.sid)))
+        logger.info("node added", metadata: ["node.name": "\(node.name)", "node.url": "\(node.url)"])
+        return AdminAnswer(status: 201, body: nodeJSON(node.name, now: Date().timeIntervalSince1970) ?? .null)
+    }
+
+    /// Removes a node at run time, kept across restarts: its link closes, and the jobs it had go back to the fleet
+    /// queue (not counted as failures); the node is asked to drop them (best effort). To let them finish there
+    /// instead, drain the node first and remove it once it is idle.
+    public func removeNode(_ name: String) async -> AdminAnswer {
+        guard nodes[name] != nil else { return .notFound("no node \(name)") }
+        do {
+            try await store.saveRemovedNode(name)
+        } catch {
+            return AdminAnswer(status: 500, body: ["error": .string("could not record the removal: \(error)")])
+        }
+        guard let node = nodes.removeValue(forKey: name) else { return .notFound("no node \(name)") }
+        nodeOrder.removeAll { $0 == name }
+        linkChange.yield(.stop(name: name))
+        let mine = ordered(jobs.values.filter { $0.job.node == name && !$0.finalizing })
+        for active in mine {
+            await requeue(active.job.id, from: name)
+        }
+        try? await files.forgetCopies(on: name)
+        logger.info("node removed", metadata: ["node.name": "\(name)", "jobs.requeued": "\(mine.count)"])
+        let running = mine.filter { $0.job.state == .running }.map(\.job.id)
+        let waiting = mine.filter { $0.job.state != .running }.map(\.job.id)
+        if !mine.isEmpty {
+            let client = node.client
+            Task {
+                if !waiting.isEmpty { _ = try? await client.send(.POST, "/queue", json: ["delete": .array(waiting.map(JSONValue.string))]) }
+                for id in running { _ = try? await client.send(.POST, "/interrupt", json: ["prompt_id": .string(id)]) }
+            }
+        }
+        await broadcastStatus()
+        return .ok(["removed": .string(name), "requeued": .array(mine.map { .string($0.job.id) })])
     }
 
     // MARK: Jobs

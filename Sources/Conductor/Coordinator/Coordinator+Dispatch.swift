@@ -126,6 +126,8 @@ extension Coordinator {
                 return
             }
         }
+        // Delivering files awaited: the job may have been cancelled or moved, or the node removed, meanwhile.
+        guard nodes[node.config.name] != nil, jobs[job.id]?.job.node == node.config.name else { return }
         let body: JSONValue = ["prompt": prompt, "client_id": .string(node.sid), "prompt_id": .string(job.id),
                                "extra_data": .object(extra)]
         do {

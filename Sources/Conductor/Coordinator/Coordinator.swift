@@ -75,7 +75,13 @@ public actor Coordinator {
     let logger: Logger
     let knobs: SchedulerKnobs
     var nodes: [String: NodeState] = [:]
-    let nodeOrder: [String]
+    /// The fleet in order: cluster.json's nodes with the operator's run-time changes, then nodes added at run time.
+    var nodeOrder: [String]
+    let http: HTTPClient
+    let instanceID: String
+    /// Node links to start and stop as an operator changes the fleet (the server's `FleetLinks` runs them).
+    public nonisolated let linkChanges: AsyncStream<LinkChange>
+    let linkChange: AsyncStream<LinkChange>.Continuation
     var jobs: [String: ActiveJob] = [:]
     /// ComfyUI's priority counter, continued across restarts.
     var counter: Int64 = 0
@@ -89,25 +95,38 @@ public actor Coordinator {
         self.store = store
         self.files = files
         self.logger = logger
+        self.http = http
+        self.instanceID = instanceID
         knobs = config.scheduler
         nodeOrder = config.nodes.map(\.name)
         (dispatchSignals, dispatchSignal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        (linkChanges, linkChange) = AsyncStream<LinkChange>.makeStream()
         for node in config.nodes {
-            let sid = "conductor-\(instanceID)-\(node.name)"
-            nodes[node.name] = NodeState(config: node, client: NodeClient(node: node, http: http), sid: sid,
-                                         speed: SpeedEstimate(declared: node.speed))
+            nodes[node.name] = Self.state(of: node, http: http, instanceID: instanceID)
         }
     }
 
+    static func state(of node: ClusterConfig.Node, http: HTTPClient, instanceID: String) -> NodeState {
+        NodeState(config: node, client: NodeClient(node: node, http: http), sid: "conductor-\(instanceID)-\(node.name)",
+                  speed: SpeedEstimate(declared: node.speed))
+    }
+
     /// Conductor's client id on each node, for the node links.
-    public var nodeLinks: [(client: NodeClient, sid: String)] {
-        nodeOrder.compactMap { nodes[$0].map { ($0.client, $0.sid) } }
+    public var nodeLinks: [LinkChange.Link] {
+        nodeOrder.compactMap { nodes[$0].map { LinkChange.Link(client: $0.client, sid: $0.sid) } }
     }
 
     /// Loads unfinished jobs from the store: queued ones wait again; ones that were on nodes are
     /// re-attached (the node's queue and history say later whether they still run or finished).
     public func restore() async throws {
         counter = try await store.lastSequence()
+        let changes = try await store.fleetChanges()
+        if !changes.isEmpty {
+            let fleet = config.fleet(with: changes)
+            nodeOrder = fleet.map(\.name)
+            nodes = Dictionary(uniqueKeysWithValues: fleet.map { ($0.name, Self.state(of: $0, http: http, instanceID: instanceID)) })
+            for change in changes where change.draining { nodes[change.name]?.draining = true }
+        }
         for job in try await store.activeJobs() {
             let empty = try PromptGraph(json: [:])
             let graph = (try? PromptGraph(json: job.prompt)) ?? empty

@@ -266,6 +266,12 @@ public final class UploadStore: Sendable {
         copies.withLock { _ = $0[copy.node]?.removeValue(forKey: copy.hash) }
     }
 
+    /// Forgets every copy on a node (it left the fleet): if it comes back, files are delivered again.
+    public func forgetCopies(on node: String) async throws {
+        try await database.write { db in try db.execute(sql: "DELETE FROM node_file WHERE node = ?", arguments: [node]) }
+        copies.withLock { _ = $0.removeValue(forKey: node) }
+    }
+
     static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 }
 

@@ -107,6 +107,19 @@ public final class JobStore: Sendable {
             // A finished job keeps the scheduler's explanation of where it ran, for operators.
             try db.execute(sql: "ALTER TABLE history ADD COLUMN placement TEXT")
         }
+        migrator.registerMigration("v5-fleet") { db in
+            // An operator's changes to the fleet, over cluster.json: a node added or removed at run time, a drain.
+            // A row with a config replaces (or adds) the node of that name; `removed` hides it.
+            try db.execute(sql: """
+                CREATE TABLE fleet_node (
+                    name TEXT PRIMARY KEY,
+                    config TEXT,
+                    removed INTEGER NOT NULL DEFAULT 0,
+                    draining INTEGER NOT NULL DEFAULT 0,
+                    changed_at INTEGER NOT NULL
+                );
+                """)
+        }
         return migrator
     }
 

@@ -301,6 +301,25 @@ extension ClusterConfig {
         return node
     }
 
+}
+
+extension ClusterConfig.Node {
+    /// A node as written in cluster.json's `nodes` list (the admin API takes the same object).
+    public init(json: JSONValue) throws(ClusterConfigError) {
+        self = try ClusterConfig.node(json, key: "node")
+    }
+
+    /// The cluster.json object of this node; `init(json:)` reads it back unchanged.
+    public var json: JSONValue {
+        func map(_ strings: [String: String]) -> JSONValue {
+            .object(JSONObject(strings.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) }))
+        }
+        return ["name": .string(name), "url": .string(url), "headers": map(headers), "maxOutstanding": .int(maxOutstanding),
+                "speed": .double(speed), "labels": map(labels)]
+    }
+}
+
+extension ClusterConfig {
     static func knobs(_ value: JSONValue) throws(ClusterConfigError) -> SchedulerKnobs {
         guard case .object(let object) = value else { throw ClusterConfigError(key: "scheduler", problem: "must be an object") }
         let known = ["affinitySlackSeconds", "startDelayWeight", "evictionWeight", "waitForFullNodeGainSeconds"]

@@ -33,6 +33,8 @@ public actor SimulatedNode {
     var serverControl: AsyncStream<ServerCommand>.Continuation?
     /// Prompts executed to the end (any outcome), for tests counting duplicate executions.
     public internal(set) var executionCount = 0
+    /// Client ids with an open WebSocket, for tests that watch who is connected.
+    public var webSocketClientIDs: Set<String> { Set(sockets.keys) }
 
     /// Upper bound on history entries, as ComfyUI's MAXIMUM_HISTORY_SIZE.
     static let maximumHistory = 10_000
