@@ -55,6 +55,32 @@ struct ClusterConfigTests {
         }
     }
 
+    @Test("a node object reads back what it writes, and the retry budget is set under limits")
+    func nodeRoundTripAndLimits() throws {
+        let node = ClusterConfig.Node(name: "gpu-5", url: "http://10.0.0.9:8188", headers: ["Authorization": "Bearer x"],
+                                      maxOutstanding: 3, speed: 1.5, labels: ["rack": "2"])
+        #expect(try ClusterConfig.Node(json: node.json) == node)
+        #expect(performing: { try ClusterConfig.Node(json: ["name": "x"]) }, throws: { ($0 as? ClusterConfigError)?.key == "node.url" })
+        let config = try ClusterConfig(json: #"{"nodes": [], "limits": {"retryBudgetFraction": 0.5, "minRetryConcurrency": 1}}"#)
+        #expect(config.limits.retryBudgetFraction == 0.5 && config.limits.minRetryConcurrency == 1)
+        #expect(ClusterConfig(nodes: []).limits.minRetryConcurrency == 3)
+    }
+
+    @Test("an operator's changes overlay cluster.json: removed nodes leave, stored ones replace or follow")
+    func fleetOverlay() {
+        let config = ClusterConfig(nodes: ["a", "b", "c"].map { ClusterConfig.Node(name: $0, url: "http://\($0)") })
+        let changes = [
+            FleetChange(name: "d", config: ClusterConfig.Node(name: "d", url: "http://d")),
+            FleetChange(name: "b", removed: true),
+            FleetChange(name: "c", config: ClusterConfig.Node(name: "c", url: "http://c2")),
+            FleetChange(name: "a", draining: true),
+            FleetChange(name: "e", removed: true),
+        ]
+        let fleet = config.fleet(with: changes)
+        #expect(fleet.map(\.name) == ["a", "c", "d"])
+        #expect(fleet.map(\.url) == ["http://a", "http://c2", "http://d"])
+    }
+
     @Test("the example cluster.json at the repository root is valid")
     func exampleFileParses() throws {
         let path = String(#filePath.dropLast("Tests/ConductorCoreTests/ClusterConfigTests.swift".count)) + "cluster.json"

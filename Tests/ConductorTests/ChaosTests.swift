@@ -182,6 +182,47 @@ struct ChaosTests {
         }
     }
 
+    static func retryOneAtATime(_ config: inout ClusterConfig) {
+        config.limits.minRetryConcurrency = 1
+        config.limits.retryBudgetFraction = 0
+    }
+
+    @Test("the retry budget: jobs lost with their nodes go back one at a time (budget 1), none lost, each run once more")
+    func retryBudget() async throws {
+        let doomed = ["a1", "a2", "a3"]
+        let specs = doomed.map { TestNodeSpec(.test($0, checkpoints: [Self.model]), maxOutstanding: 1) }
+            + [TestNodeSpec(.test("b", checkpoints: [Self.model]), maxOutstanding: 3)]
+        try await withFleet(specs, configure: Self.retryOneAtATime) { fleet in
+            for name in doomed + ["b"] { await fleet.node(name).inject(.hang(true)) }
+            #expect(try await fleet.conductor.post("/conductor/api/nodes/b/drain", [:]).status == 200)
+            var ids: [String] = []
+            for seed in 1...3 {
+                ids.append(try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.model, seed: seed), "client_id": "storm"]))
+            }
+            for id in ids {
+                try await eventually("\(id) running") { await Self.runningNode(id, in: fleet, among: doomed) != nil }
+            }
+            #expect(try await fleet.conductor.post("/conductor/api/nodes/b/undrain", [:]).status == 200)
+            for name in doomed { await fleet.node(name).inject(.crashAndRestart(downSeconds: 60)) }
+            func onB() async throws -> [JSONValue] {
+                try await fleet.conductor.get("/conductor/api/jobs").json?["queue"]?.arrayValue?.filter { $0["node"] == "b" } ?? []
+            }
+            try await eventually("a retry on b") { try await onB().count == 1 }
+            try await Task.sleep(for: .milliseconds(500))
+            let jobs = try #require(try await fleet.conductor.get("/conductor/api/jobs").json)
+            #expect(try await onB().count == 1, "b has room for three, but the budget lets one retry out at a time")
+            #expect(jobs["counts"]?["queued"] == 2)
+            #expect(jobs["queue"]?.arrayValue?.allSatisfy { $0["lost_with_nodes"] == 1 } == true)
+            await fleet.node("b").inject(.hang(false))
+            for id in ids {
+                #expect(try await fleet.conductor.waitForHistory(id, timeout: 15)["status"]?["status_str"] == "success")
+                #expect(try await fleet.nodeThatRan(id) == "b")
+            }
+            #expect(await fleet.node("b").executionCount == 3)
+            #expect(try await fleet.conductor.get("/history").json?.objectValue?.count == 3)
+        }
+    }
+
     /// Whether a task has finished, without waiting for it.
     static func finished<T: Sendable>(_ task: Task<T, any Error>) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in

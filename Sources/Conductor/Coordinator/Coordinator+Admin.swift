@@ -195,6 +195,7 @@ extension Coordinator {
             "client_id": .string(orNull: job.clientID), "number": .number(job.number),
             "created_at": .number(JSONNumber(job.createdAt)), "checkpoint": .string(orNull: active.requirements.checkpoint),
             "executing": .string(orNull: active.executingNode), "placement": placementJSON(job.placement),
+            "lost_with_nodes": .int(active.nodeFailures),
         ]
     }
 

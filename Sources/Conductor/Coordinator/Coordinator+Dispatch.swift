@@ -66,7 +66,7 @@ extension Coordinator {
     /// Places waiting jobs in queue order on nodes with room (late binding: nothing is sent to a
     /// node before it can take it), and sends them.
     func dispatchPass() async {
-        let queued = ordered(jobs.values.filter { $0.job.state == .queued })
+        let queued = withinRetryBudget(ordered(jobs.values.filter { $0.job.state == .queued }))
         guard !queued.isEmpty else { return }
         var snapshots = snapshots()
         let needed = Set(queued.flatMap { $0.requirements.files.map(\.id) })
@@ -94,6 +94,20 @@ extension Coordinator {
                 logger.error("could not record a dispatch", metadata: ["prompt.id": "\(active.job.id)", "error": "\(error)"])
             }
             await send(active.job, to: node)
+        }
+    }
+
+    /// The waiting jobs the dispatcher may place now: every first try, and as many jobs being run again after losing
+    /// their node as the retry budget leaves (`limits.retryBudgetFraction` of the jobs on nodes, at least
+    /// `limits.minRetryConcurrency`, minus the retries already on nodes), in queue order.
+    func withinRetryBudget(_ queued: [ActiveJob]) -> [ActiveJob] {
+        let onNodes = jobs.values.filter { $0.job.state != .queued }
+        let budget = max(config.limits.minRetryConcurrency, Int(config.limits.retryBudgetFraction * Double(onNodes.count)))
+        var left = budget - onNodes.filter { $0.nodeFailures > 0 }.count
+        return queued.filter { active in
+            guard active.nodeFailures > 0 else { return true }
+            left -= 1
+            return left >= 0
         }
     }
 

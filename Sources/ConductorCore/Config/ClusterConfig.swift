@@ -85,6 +85,11 @@ public struct ClusterConfig: Sendable, Hashable {
         /// Never more than this share of the fleet is ejected at once (a panic threshold): beyond it, ejections
         /// are ignored rather than let the fleet stop. Default 0.5.
         public var maxEjectedFraction: Double = 0.5
+        /// The retry budget (Envoy's): jobs being run again after losing their node may be at most this share of the
+        /// jobs on nodes, or `minRetryConcurrency`, whichever is more; the others wait their turn in the queue, so a
+        /// flapping fleet cannot turn into a storm of re-runs. Default 0.2 and 3.
+        public var retryBudgetFraction: Double = 0.2
+        public var minRetryConcurrency: Int = 3
         public init() {}
     }
 
@@ -196,7 +201,8 @@ extension ClusterConfig {
     static func limits(_ value: JSONValue) throws(ClusterConfigError) -> Limits {
         guard case .object(let object) = value else { throw ClusterConfigError(key: "limits", problem: "must be an object") }
         let known = ["maxQueuedJobs", "maxQueuedPerClient", "retryAfterSeconds", "runTimeMultiple", "runTimeFloorSeconds",
-                     "maxNodeFailures", "ejectAfterFailures", "ejectBaseSeconds", "ejectMaxSeconds", "maxEjectedFraction"]
+                     "maxNodeFailures", "ejectAfterFailures", "ejectBaseSeconds", "ejectMaxSeconds", "maxEjectedFraction",
+                     "retryBudgetFraction", "minRetryConcurrency"]
         if let unknown = object.keys.first(where: { !known.contains($0) }) {
             throw ClusterConfigError(key: "limits.\(unknown)", problem: "unknown key (known: \(known.joined(separator: ", ")))")
         }
@@ -213,6 +219,8 @@ extension ClusterConfig {
         if let v = object["ejectBaseSeconds"] { limits.ejectBaseSeconds = try positive(v, key: "limits.ejectBaseSeconds") }
         if let v = object["ejectMaxSeconds"] { limits.ejectMaxSeconds = try positive(v, key: "limits.ejectMaxSeconds") }
         if let v = object["maxEjectedFraction"] { limits.maxEjectedFraction = try nonNegative(v, key: "limits.maxEjectedFraction") }
+        if let v = object["retryBudgetFraction"] { limits.retryBudgetFraction = try nonNegative(v, key: "limits.retryBudgetFraction") }
+        if let v = object["minRetryConcurrency"] { limits.minRetryConcurrency = try int(v, key: "limits.minRetryConcurrency", range: 1...100_000) }
         return limits
     }
 
