@@ -157,6 +157,28 @@ struct FrontDoorTests {
         }
     }
 
+    @Test("a symlink on a node escaping its input directory is not followed, through Conductor or directly")
+    func symlinkEscape() async throws {
+        try await withTemporaryDirectory { outside in
+            try Data("root:x:0:0:secret".utf8).write(to: outside.appendingPathComponent("secret.txt"))
+            try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.model]))]) { fleet in
+                let input = fleet.node("a").files.directory(.input)
+                let manager = FileManager.default
+                try manager.createSymbolicLink(at: input.appendingPathComponent("escape"), withDestinationURL: outside)
+                try manager.createSymbolicLink(at: input.appendingPathComponent("leak.png"),
+                                               withDestinationURL: outside.appendingPathComponent("secret.txt"))
+                for query in ["filename=secret.txt&subfolder=escape&type=input", "filename=leak.png&type=input",
+                              "filename=secret.txt&subfolder=escape/.&type=input"] {
+                    for client in [fleet.conductor, fleet.direct("a")] {
+                        let view = try await client.get("/view?" + query)
+                        #expect([400, 403, 404].contains(view.status), "/view?\(query) answered \(view.status)")
+                        #expect(!view.text.contains("secret"))
+                    }
+                }
+            }
+        }
+    }
+
     @Test("SVG and HTML uploads are served as attachments, never sniffed")
     func activeContent() async throws {
         try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.model]))]) { fleet in

@@ -120,7 +120,9 @@ public struct NodeLink: Service {
                 logger.info("node health", metadata: ["health": "\(changed.rawValue)"])
                 events.yield(.health(node: name, changed))
             }
-            try? await Task.sleep(for: .seconds(pollInterval))
+            // After a failed poll the next comes sooner: three failures in a row still make a node down (hysteresis),
+            // but a dead node is noticed within about two poll intervals rather than three.
+            try? await Task.sleep(for: .seconds(ok ? pollInterval : pollInterval / 2))
         }
     }
 }

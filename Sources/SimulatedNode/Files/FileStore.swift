@@ -28,15 +28,21 @@ public struct FileStore: Sendable {
         let base = directory(kind).standardizedFileURL.path
         let folder = try resolveFolder(kind, subfolder: subfolder)
         let url = folder.appendingPathComponent(filename).standardizedFileURL
-        guard url.path.hasPrefix(base + "/") else { throw .escapesDirectory }
+        guard url.path.hasPrefix(base + "/"), Self.staysInside(url, directory(kind)) else { throw .escapesDirectory }
         return url
+    }
+
+    /// Whether a path, its symlinks followed, is still inside a directory (its symlinks followed too).
+    static func staysInside(_ url: URL, _ directory: URL) -> Bool {
+        let real = url.resolvingSymlinksInPath().path, base = directory.resolvingSymlinksInPath().path
+        return real == base || real.hasPrefix(base + "/")
     }
 
     public func resolveFolder(_ kind: FileReference.Kind, subfolder: String) throws(PathError) -> URL {
         guard !subfolder.contains("\0"), !subfolder.contains("\\"), !subfolder.hasPrefix("/") else { throw .escapesDirectory }
         let base = directory(kind).standardizedFileURL
         let url = (subfolder.isEmpty ? base : base.appendingPathComponent(subfolder, isDirectory: true)).standardizedFileURL
-        guard url.path == base.path || url.path.hasPrefix(base.path + "/") else { throw .escapesDirectory }
+        guard url.path == base.path || url.path.hasPrefix(base.path + "/"), Self.staysInside(url, base) else { throw .escapesDirectory }
         return url
     }
 
