@@ -54,18 +54,12 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/check-dashboard.XXXXXX")
 port=$("$python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
 # Simulated time at a tenth of real time: the example prompt runs about 3 s, long enough to watch it run.
-"$conductor" demo --port "$port" --data-dir "$work/data" --time-scale 0.1 --log-format json >"$work/demo.log" 2>&1 &
-demo=$!
-
-ready=no
-for _ in $(seq 100); do
-    if curl -fsS "$base/conductor/api/nodes" 2>/dev/null | "$python" -c \
+ready_probe() {
+    curl -fsS "$base/conductor/api/nodes" 2>/dev/null | "$python" -c \
         'import json, sys; nodes = json.load(sys.stdin)["nodes"]; sys.exit(0 if len(nodes) == 3 and all(n["health"] == "up" for n in nodes) else 1)' 2>/dev/null
-    then ready=yes; break; fi
-    kill -0 "$demo" 2>/dev/null || break
-    sleep 0.1
-done
-if [ "$ready" != yes ]; then
+}
+. "$here/../Browser/demo.sh"
+if ! start_demo --port "$port" --data-dir "$work/data" --time-scale 0.1 --log-format json; then
     fail "conductor demo has three nodes up on $base (log: $work/demo.log)"
     tail -20 "$work/demo.log"
     finish

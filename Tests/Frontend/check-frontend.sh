@@ -59,17 +59,10 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/check-frontend.XXXXXX")
 port=$("${python:-python3}" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 20000)))
 base="http://127.0.0.1:$port"
-"$conductor" demo --port "$port" --web-root "$web_root" --data-dir "$work/data" --time-scale 0.01 >"$work/demo.log" 2>&1 &
-demo=$!
-
 # Conductor answers / only once a node is up, so a 200 with the app root means the whole chain is ready.
-ready=no
-for _ in $(seq 150); do
-    if curl -fsS "$base/" 2>/dev/null | grep -q 'id="vue-app"'; then ready=yes; break; fi
-    kill -0 "$demo" 2>/dev/null || break
-    sleep 0.2
-done
-if [ "$ready" != yes ]; then
+ready_probe() { curl -fsS "$base/" 2>/dev/null | grep -q 'id="vue-app"'; }
+. "$here/../Browser/demo.sh"
+if ! start_demo --port "$port" --web-root "$web_root" --data-dir "$work/data" --time-scale 0.01; then
     fail "conductor demo serves the frontend's index.html on $base (log: $work/demo.log)"
     tail -20 "$work/demo.log"
     finish
