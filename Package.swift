@@ -49,6 +49,15 @@ let package = Package(
         .target(name: "ConductorCore", dependencies: ["ComfyWire"], swiftSettings: swiftSettings),
         /// Benchmarks: trace model and generators, a discrete-event fleet simulation driving the real scheduler, P5–P8.
         .target(name: "ConductorBench", dependencies: ["ComfyWire", "ConductorCore"], swiftSettings: swiftSettings),
+        /// P1, P2 and P4 over real HTTP: a simulated node and Conductor in their own processes, nginx when installed.
+        .target(
+            name: "ConductorLiveBench",
+            dependencies: [
+                "ComfyWire", "ConductorBench", "ConductorCore", "Conductor", "SimulatedNode",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         /// The coordinator: node links, durable queue, dispatcher, event relay, and the ComfyUI API surface.
         .target(
             name: "Conductor",
@@ -84,6 +93,7 @@ let package = Package(
             dependencies: [
                 "ComfyWire",
                 "ConductorBench",
+                "ConductorLiveBench",
                 "Conductor",
                 "ConductorClient",
                 "ConductorCore",

@@ -1,17 +1,23 @@
 import ArgumentParser
 import ComfyWire
 import ConductorBench
+import ConductorLiveBench
 import Foundation
 
 /// `conductor bench`: runs one benchmark scenario with its baseline in the same run and prints the figures.
 ///
 /// A benchmark is a program, not a test: it reports whether each goal was met but exits 0 either way
 /// (only a P5 sanity failure stops P6/P7, whose figures would then mean nothing).
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Run a benchmark scenario (p5–p8 of bench-scenarios.md) and print its table.",
+        abstract: "Run a benchmark scenario (p1, p2, p4–p8 of bench-scenarios.md) and print its table.",
         discussion: """
+            p1  proxy overhead: direct to a simulated node vs through Conductor vs nginx (when installed), at a
+                constant rate from the intended send time, then saturation with Conductor on one core
+            p2  64 concurrent 25 MB /view downloads, direct vs through Conductor vs nginx; Conductor's RSS
+            p4  durable submits per second, and /history with a million rows (seeded), restart time
+            P1, P2 and P4 start their own `sim-node` and `serve` processes (build with -c release).
             p5  simulator sanity: random / power-of-two / shortest queue vs queueing theory
             p6  scheduling quality on the P6 fleet vs the lower bound, at swap = 0, 0.5, 2, 5 × mean job
             p7  checkpoint affinity on vs off
@@ -21,10 +27,10 @@ struct BenchCommand: ParsableCommand {
     )
 
     enum Scenario: String, ExpressibleByArgument, CaseIterable {
-        case p5, p6, p7, p8
+        case p1, p2, p4, p5, p6, p7, p8
     }
 
-    @Argument(help: "Scenario: p5, p6, p7 or p8.")
+    @Argument(help: "Scenario: p1, p2, p4, p5, p6, p7 or p8.")
     var scenario: Scenario
 
     @Option(help: "Seeds (traces) per figure; default 3.")
@@ -45,10 +51,41 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "p8: single decisions sampled (rounds are a tenth of a percent of it, at least 30).")
     var samples = 20_000
 
+    @Option(help: "p1: requests per second of the constant-rate rounds.")
+    var rate = 1000.0
+
+    @Option(help: "p1: seconds per constant-rate round.")
+    var seconds = 2.0
+
+    @Option(help: "p1: alternated rounds per request and target.")
+    var rounds = 3
+
+    @Option(help: "p4: history rows to seed.")
+    var historyRows = 1_000_000
+
+    @Option(help: "p1/p2/p4: scratch directory for the node's and Conductor's files (deleted first).")
+    var workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("conductor-bench").path
+
     @Flag(help: "Print JSON instead of Markdown tables.")
     var json = false
 
-    func run() throws {
+    func run() async throws {
+        if [.p1, .p2, .p4].contains(scenario) {
+            var live = LiveBench(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
+                                 directory: URL(fileURLWithPath: workDirectory))
+            live.rate = rate
+            live.seconds = seconds
+            live.rounds = rounds
+            live.historyRows = historyRows
+            let report = switch scenario {
+            case .p1: try await live.p1()
+            case .p2: try await live.p2()
+            default: try await live.p4()
+            }
+            emit([report])
+            try? FileManager.default.removeItem(atPath: workDirectory)
+            return
+        }
         if let writeTrace {
             let (generator, count, label) =
                 switch scenario {
@@ -89,6 +126,8 @@ struct BenchCommand: ParsableCommand {
             }
         case .p8:
             reports.append(P8DecisionCost(decisions: samples, rounds: max(30, samples / 1_000)).run())
+        case .p1, .p2, .p4:
+            break
         }
         emit(reports)
     }

@@ -235,19 +235,28 @@ public final class JobStore: Sendable {
     /// `GET /history?max_items&offset` with ComfyUI's semantics (offset from the oldest; max_items alone = newest N).
     public func historyPage(maxItems: Int?, offset: Int) async throws -> [(String, HistoryEntry)] {
         try await database.read { db in
-            var start = offset
-            if start < 0 {
-                if let maxItems {
-                    let total = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM history") ?? 0
-                    start = max(0, total - maxItems)
-                } else {
-                    start = 0
-                }
+            let rows: [Row]
+            if offset < 0, let maxItems {
+                // The newest `maxItems`, oldest first (ComfyUI's default page): read backwards from the end, so the
+                // cost does not grow with the size of history.
+                rows = try Row.fetchAll(db, sql: "SELECT id, entry FROM history ORDER BY sequence DESC LIMIT ?", arguments: [maxItems])
+                    .reversed()
+            } else {
+                rows = try Row.fetchAll(
+                    db, sql: "SELECT id, entry FROM history ORDER BY sequence LIMIT ? OFFSET ?",
+                    arguments: [maxItems ?? -1, max(0, offset)])
             }
-            let rows = try Row.fetchAll(
-                db, sql: "SELECT id, entry FROM history ORDER BY sequence LIMIT ? OFFSET ?",
-                arguments: [maxItems ?? -1, start])
             return try rows.map { row in (row["id"], try HistoryEntry(json: JSONValue(parsing: (row["entry"] as String)))) }
+        }
+    }
+
+    /// Appends finished jobs to history in one transaction (an import; the benchmarks seed a large history with it).
+    public func appendHistory(_ entries: [(id: String, node: String?, entry: HistoryEntry, completedAt: Int64)]) async throws {
+        try await database.write { db in
+            let statement = try db.makeStatement(sql: "INSERT OR REPLACE INTO history (id, node, entry, completed_at) VALUES (?, ?, ?, ?)")
+            for row in entries {
+                try statement.execute(arguments: [row.id, row.node, row.entry.json.jsonString(.compact), row.completedAt])
+            }
         }
     }
 
