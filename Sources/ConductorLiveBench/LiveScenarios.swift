@@ -55,15 +55,18 @@ public struct LiveBench: Sendable {
 
     /// A KSampler → SaveImage prompt of about 2 KB for the simulated node's first checkpoint.
     static var prompt: JSONValue {
-        let checkpoint = NodeProfile.example.checkpoints.first?.name ?? "v1-5-pruned-emaonly.safetensors"
+        prompt(checkpoint: NodeProfile.example.checkpoints.first?.name ?? "v1-5-pruned-emaonly.safetensors", steps: 4, size: 64, seed: 1)
+    }
+
+    static func prompt(checkpoint: String, steps: Int, size: Int, seed: Int) -> JSONValue {
         let text = String(repeating: "a watercolour lighthouse on a cliff at dawn, soft light, ", count: 22)
         return [
             "3": ["class_type": "KSampler", "inputs": [
-                "seed": 1, "steps": 4, "cfg": 8, "sampler_name": "euler", "scheduler": "normal", "denoise": 1,
+                "seed": .int(seed), "steps": .int(steps), "cfg": 8, "sampler_name": "euler", "scheduler": "normal", "denoise": 1,
                 "model": ["4", 0], "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["5", 0],
             ]],
             "4": ["class_type": "CheckpointLoaderSimple", "inputs": ["ckpt_name": .string(checkpoint)]],
-            "5": ["class_type": "EmptyLatentImage", "inputs": ["width": 64, "height": 64, "batch_size": 1]],
+            "5": ["class_type": "EmptyLatentImage", "inputs": ["width": .int(size), "height": .int(size), "batch_size": 1]],
             "6": ["class_type": "CLIPTextEncode", "inputs": ["text": .string(text), "clip": ["4", 1]]],
             "7": ["class_type": "CLIPTextEncode", "inputs": ["text": "blurry", "clip": ["4", 1]]],
             "8": ["class_type": "VAEDecode", "inputs": ["samples": ["3", 0], "vae": ["4", 2]]],

@@ -17,6 +17,8 @@ struct BenchCommand: AsyncParsableCommand {
                 constant rate from the intended send time, then saturation with Conductor on one core
             p2  64 concurrent 25 MB /view downloads, direct vs through Conductor vs nginx; Conductor's RSS
             p4  durable submits per second, and /history with a million rows (seeded), restart time
+            e2e a 60-job trace simulated (virtual clock) and run for real (4 simulated nodes, scaled time):
+                does the simulation predict the real mean completion within 10 %?
             P1, P2 and P4 start their own `sim-node` and `serve` processes (build with -c release).
             p5  simulator sanity: random / power-of-two / shortest queue vs queueing theory
             p6  scheduling quality on the P6 fleet vs the lower bound, at swap = 0, 0.5, 2, 5 × mean job
@@ -27,10 +29,10 @@ struct BenchCommand: AsyncParsableCommand {
     )
 
     enum Scenario: String, ExpressibleByArgument, CaseIterable {
-        case p1, p2, p4, p5, p6, p7, p8
+        case p1, p2, p4, p5, p6, p7, p8, e2e
     }
 
-    @Argument(help: "Scenario: p1, p2, p4, p5, p6, p7 or p8.")
+    @Argument(help: "Scenario: p1, p2, p4, p5, p6, p7, p8 or e2e.")
     var scenario: Scenario
 
     @Option(help: "Seeds (traces) per figure; default 3.")
@@ -60,6 +62,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "p1: alternated rounds per request and target.")
     var rounds = 3
 
+    @Option(help: "e2e: real seconds per simulated second on the nodes.")
+    var timeScale = 0.1
+
     @Option(help: "p4: history rows to seed.")
     var historyRows = 1_000_000
 
@@ -70,7 +75,7 @@ struct BenchCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        if [.p1, .p2, .p4].contains(scenario) {
+        if [.p1, .p2, .p4, .e2e].contains(scenario) {
             var live = LiveBench(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
                                  directory: URL(fileURLWithPath: workDirectory))
             live.rate = rate
@@ -80,6 +85,7 @@ struct BenchCommand: AsyncParsableCommand {
             let report = switch scenario {
             case .p1: try await live.p1()
             case .p2: try await live.p2()
+            case .e2e: try await live.endToEnd(jobs: jobs ?? 60, timeScale: timeScale)
             default: try await live.p4()
             }
             emit([report])
@@ -126,7 +132,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
         case .p8:
             reports.append(P8DecisionCost(decisions: samples, rounds: max(30, samples / 1_000)).run())
-        case .p1, .p2, .p4:
+        case .p1, .p2, .p4, .e2e:
             break
         }
         emit(reports)

@@ -240,7 +240,9 @@ struct ChaosTests {
         let jobCount = Int(ProcessInfo.processInfo.environment["CONDUCTOR_LONG_CHAOS"] ?? "") ?? 300
         let names = ["a", "b", "c", "d"]
         let specs = names.map { TestNodeSpec(.test($0, checkpoints: [Self.model], timeScale: 0.02), maxOutstanding: 2) }
-        try await withFleet(specs) { fleet in
+        // CONDUCTOR_LONG_CHAOS_POLL sets Conductor's poll interval (cluster.json's default is 1 s; tests poll at 0.05 s).
+        let poll = Double(ProcessInfo.processInfo.environment["CONDUCTOR_LONG_CHAOS_POLL"] ?? "") ?? 0.05
+        try await withFleet(specs, pollInterval: poll) { fleet in
           try await withWebSocket(port: fleet.conductor.port, clientID: "long") { socket in
             // Submitting runs beside the killing, so nodes die while the queue is still filling.
             let submitter = Task {
@@ -295,7 +297,7 @@ struct ChaosTests {
             let sorted = redispatch.sorted()
             let p99 = sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))]
             let median = sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-            print("LONG CHAOS: jobs \(jobCount), nodes killed \(kills), lost \(lost), failed \(failed), re-executions \(duplicates), jobs not heard ending exactly once \(doubleEnds), kill→re-dispatch median \(median) s p99 \(p99) s")
+            print("LONG CHAOS (poll \(poll) s): jobs \(jobCount), nodes killed \(kills), lost \(lost), failed \(failed), re-executions \(duplicates), jobs not heard ending exactly once \(doubleEnds), kill→re-dispatch median \(median) s p99 \(p99) s")
             #expect(lost == 0)
             #expect(failed == 0)
             #expect(doubleEnds == 0)
