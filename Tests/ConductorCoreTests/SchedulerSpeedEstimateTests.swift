@@ -43,4 +43,15 @@ import Testing
         #expect(SpeedEstimate(declared: 0).unitsPerSecond == 1)
         #expect(SpeedEstimate(declared: -3).unitsPerSecond == 1)
     }
+
+    @Test func loadTimeStartsDeclaredAndMovesTowardObservedLoads() {
+        var load = LoadTimeEstimate(declared: 10)
+        #expect(load.seconds == 10 && load.samples == 0)
+        load.record(2)
+        #expect(abs(load.seconds - 7.6) < 1e-9)
+        load.record(-1)
+        load.record(.infinity)
+        #expect(load.samples == 1, "negative or infinite observations are ignored")
+        #expect(LoadTimeEstimate(declared: -4).seconds == 0)
+    }
 }

@@ -53,6 +53,7 @@ extension Coordinator {
             "checkpoint": .string(orNull: node.loadedCheckpoint),
             "speed": ["units_per_second": .double(node.speed.unitsPerSecond), "declared": .double(node.config.speed),
                       "samples": .int(node.speed.samples), "relative_error": node.speed.relativeError.map(JSONValue.double) ?? .null],
+            "checkpoint_load": ["seconds": .double(node.loadSeconds.seconds), "samples": .int(node.loadSeconds.samples)],
             "jobs": ["done": .int(node.record.done), "failed": .int(node.record.failed), "interrupted": .int(node.record.interrupted)],
             "last_error": lastError,
             "utilisation": [
@@ -102,10 +103,10 @@ extension Coordinator {
             return AdminAnswer(status: 500, body: ["error": .string("could not record the node: \(error)")])
         }
         guard nodes[node.name] == nil else { return .conflict("a node named \(node.name) is already in the fleet") }
-        let state = Self.state(of: node, http: http, instanceID: instanceID)
-        nodes[node.name] = state
+        let added = state(of: node)
+        nodes[node.name] = added
         nodeOrder.append(node.name)
-        linkChange.yield(.start(.init(client: state.client, sid: state.sid)))
+        linkChange.yield(.start(.init(client: added.client, sid: added.sid)))
         logger.info("node added", metadata: ["node.name": "\(node.name)", "node.url": "\(node.url)"])
         return AdminAnswer(status: 201, body: nodeJSON(node.name, now: Date().timeIntervalSince1970) ?? .null)
     }

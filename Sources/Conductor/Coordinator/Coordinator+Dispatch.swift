@@ -19,7 +19,8 @@ extension Coordinator {
 
     /// What the scheduler sees of each node now: its committed work is its outstanding jobs replayed
     /// in order (loads included), less what the running one has done; a job running past its
-    /// prediction is assumed to need as long again.
+    /// prediction is assumed to need as long again as it has overrun (so a job a little late looks
+    /// nearly done, and a stuck one ever busier).
     func snapshots() -> [NodeSnapshot] {
         let ejected = ejectedNodes()
         return nodeOrder.compactMap { name in
@@ -31,7 +32,7 @@ extension Coordinator {
                 name: name, health: health, draining: node.draining, outstanding: 0,
                 maxOutstanding: node.config.maxOutstanding, classTypes: node.classTypes, comboValues: node.comboValues,
                 vramTotal: node.vramTotal, vramFree: node.vramFree, residentCheckpoint: node.loadedCheckpoint,
-                speed: node.speed.unitsPerSecond, committedSeconds: 0, checkpointLoadSeconds: config.checkpointLoadSeconds)
+                speed: node.speed.unitsPerSecond, committedSeconds: 0, checkpointLoadSeconds: node.loadSeconds.seconds)
             let mine = jobs.values.filter { $0.job.node == name }.sorted { a, b in
                 if (a.job.state == .running) != (b.job.state == .running) { return a.job.state == .running }
                 return (a.dispatchedAt ?? .now) < (b.dispatchedAt ?? .now)
@@ -43,7 +44,7 @@ extension Coordinator {
                     let predicted = snapshot.committedSeconds - before
                     let elapsed = Double((ContinuousClock.now - started).components.seconds)
                         + Double((ContinuousClock.now - started).components.attoseconds) / 1e18
-                    let remaining = predicted > elapsed ? predicted - elapsed : elapsed
+                    let remaining = abs(predicted - elapsed)
                     snapshot.committedSeconds = before + remaining
                 }
             }

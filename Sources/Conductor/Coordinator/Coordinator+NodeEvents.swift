@@ -230,8 +230,16 @@ extension Coordinator {
         let messages = entry.status?.messages ?? []
         let start = messages.first { $0.event == "execution_start" }?.data["timestamp"]?.numberValue?.int64
         let end = messages.last { $0.event == "execution_success" }?.data["timestamp"]?.numberValue?.int64
-        if let start, let end, end > start {
-            nodes[node]?.speed.record(work: job.requirements.work, seconds: Double(end - start) / 1000)
+        if let start, let end, end > start, var state = nodes[node] {
+            let seconds = Double(end - start) / 1000
+            // A job that loaded its checkpoint (as far as Conductor knows) teaches the load time, not the speed:
+            // otherwise every swap would make the node look slower and draw work away from it.
+            if let checkpoint = job.requirements.checkpoint, checkpoint != state.loadedCheckpoint {
+                state.loadSeconds.record(max(0, seconds - job.requirements.work / state.speed.unitsPerSecond))
+            } else {
+                state.speed.record(work: job.requirements.work, seconds: seconds)
+            }
+            nodes[node] = state
         }
         if let checkpoint = job.requirements.checkpoint { nodes[node]?.loadedCheckpoint = checkpoint }
     }

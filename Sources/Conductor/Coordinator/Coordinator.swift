@@ -29,6 +29,8 @@ public actor Coordinator {
         var vramTotal: Int64 = 0
         var vramFree: Int64 = 0
         var speed: SpeedEstimate
+        /// Seconds a checkpoint load takes on this node, learned from jobs that loaded one (starts at cluster.json's).
+        var loadSeconds: LoadTimeEstimate
         /// The checkpoint the node last finished a job with, so (as far as Conductor knows) holds in VRAM.
         var loadedCheckpoint: String?
         /// The prompt the node is executing now (for previews without a prompt_id).
@@ -102,13 +104,17 @@ public actor Coordinator {
         (dispatchSignals, dispatchSignal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         (linkChanges, linkChange) = AsyncStream<LinkChange>.makeStream()
         for node in config.nodes {
-            nodes[node.name] = Self.state(of: node, http: http, instanceID: instanceID)
+            nodes[node.name] = Self.state(of: node, http: http, instanceID: instanceID, loadSeconds: config.checkpointLoadSeconds)
         }
     }
 
-    static func state(of node: ClusterConfig.Node, http: HTTPClient, instanceID: String) -> NodeState {
+    func state(of node: ClusterConfig.Node) -> NodeState {
+        Self.state(of: node, http: http, instanceID: instanceID, loadSeconds: config.checkpointLoadSeconds)
+    }
+
+    static func state(of node: ClusterConfig.Node, http: HTTPClient, instanceID: String, loadSeconds: Double) -> NodeState {
         NodeState(config: node, client: NodeClient(node: node, http: http), sid: "conductor-\(instanceID)-\(node.name)",
-                  speed: SpeedEstimate(declared: node.speed))
+                  speed: SpeedEstimate(declared: node.speed), loadSeconds: LoadTimeEstimate(declared: loadSeconds))
     }
 
     /// Conductor's client id on each node, for the node links.
@@ -124,7 +130,7 @@ public actor Coordinator {
         if !changes.isEmpty {
             let fleet = config.fleet(with: changes)
             nodeOrder = fleet.map(\.name)
-            nodes = Dictionary(uniqueKeysWithValues: fleet.map { ($0.name, Self.state(of: $0, http: http, instanceID: instanceID)) })
+            nodes = Dictionary(uniqueKeysWithValues: fleet.map { ($0.name, state(of: $0)) })
             for change in changes where change.draining { nodes[change.name]?.draining = true }
         }
         for job in try await store.activeJobs() {

@@ -30,3 +30,21 @@ public struct SpeedEstimate: Sendable, Hashable {
     /// nil before the first one.
     public var relativeError: Double? { samples > 0 ? errorSum / Double(samples) : nil }
 }
+
+/// Seconds a checkpoint load takes on one node: the declared value until loads are observed, then a moving average
+/// (the same weight as `SpeedEstimate`).
+public struct LoadTimeEstimate: Sendable, Hashable {
+    public private(set) var seconds: Double
+    public private(set) var samples: Int = 0
+
+    public init(declared seconds: Double) {
+        self.seconds = seconds >= 0 && seconds.isFinite ? seconds : 0
+    }
+
+    /// Learns from one observed load; ignores values that are negative or not finite.
+    public mutating func record(_ observed: Double) {
+        guard observed >= 0, observed.isFinite else { return }
+        samples += 1
+        seconds = SpeedEstimate.alpha * observed + (1 - SpeedEstimate.alpha) * seconds
+    }
+}
