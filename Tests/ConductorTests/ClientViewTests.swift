@@ -223,4 +223,38 @@ struct RestartTests {
             for name in ["b", "c"] { #expect(await nodes[name]!.node.executionCount == 0) }
         }
     }
+
+    @Test("submits arriving together are committed together: each answered 200 is kept across a restart, a doubled id is refused once")
+    func concurrentSubmitsAreDurable() async throws {
+        try await withNodes([TestNodeSpec(.test("a", checkpoints: ["a.safetensors"]))]) { nodes, config in
+            await nodes["a"]!.node.inject(.hang(true))
+            let accepted = try await withConductor(config) { coordinator, port in
+                try await waitUntilReady(coordinator, nodeCount: 1)
+                let client = TestClient(port: port)
+                let answers = try await withThrowingTaskGroup(of: (String, Int).self) { group in
+                    for index in 0..<40 {
+                        // Two of them share an id: the store keeps one.
+                        let id = index < 2 ? "twice" : "job-\(index)"
+                        group.addTask {
+                            let body: JSONValue = ["prompt": TestFleet.prompt(checkpoint: "a.safetensors", seed: index), "prompt_id": .string(id)]
+                            let answer = try await client.post("/prompt", body)
+                            if answer.status == 400 { #expect(answer.json?["error"]?["type"] == "invalid_prompt_id") }
+                            return (id, answer.status)
+                        }
+                    }
+                    return try await group.reduce(into: [(String, Int)]()) { $0.append($1) }
+                }
+                #expect(answers.filter { $0.0 == "twice" }.map(\.1).sorted() == [200, 400])
+                #expect(answers.filter { $0.0 != "twice" }.allSatisfy { $0.1 == 200 })
+                return Set(answers.filter { $0.1 == 200 }.map(\.0))
+            }
+            #expect(accepted.count == 39)
+            try await withConductor(config) { coordinator, port in
+                let queue = try #require(try await TestClient(port: port).get("/queue").json)
+                let listed = ((queue["queue_running"]?.arrayValue ?? []) + (queue["queue_pending"]?.arrayValue ?? [])).compactMap { $0[1]?.stringValue }
+                #expect(Set(listed) == accepted, "every job answered 200 is still queued after the restart")
+                #expect(listed.count == 39)
+            }
+        }
+    }
 }

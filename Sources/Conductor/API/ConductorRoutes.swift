@@ -116,7 +116,8 @@ public struct ConductorRoutes: Sendable {
             guard let query = HistoryPageQuery(maxItems: parameters.get("max_items"), offset: parameters.get("offset")) else {
                 return Self.internalError()
             }
-            return Self.json(try await coordinator.historyJSON(maxItems: query.maxItems, offset: query.offset))
+            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: try await coordinator.historyBody(maxItems: query.maxItems, offset: query.offset))))
         }
         both("/history/{prompt_id}", .get) { _, context in
             Self.json(try await coordinator.historyJSON(promptID: context.parameters.get("prompt_id") ?? ""))

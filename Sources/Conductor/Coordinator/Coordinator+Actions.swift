@@ -50,6 +50,11 @@ extension Coordinator {
         }
     }
 
+    /// `GET /history`'s body, spliced from the stored entries (see `JobStore.historyPageBody`).
+    public nonisolated func historyBody(maxItems: Int?, offset: Int) async throws -> [UInt8] {
+        try await store.historyPageBody(maxItems: maxItems, offset: offset)
+    }
+
     public func historyJSON(maxItems: Int?, offset: Int) async throws -> JSONValue {
         .object(JSONObject(try await store.historyPage(maxItems: maxItems, offset: offset).map { ($0.0, $0.1.json) }))
     }

@@ -248,6 +248,12 @@ public actor Coordinator {
             job = try await store.insert(id: promptID, number: number, clientID: clientID, prompt: prompt, extraData: extra,
                                          outputs: outputs, createdAt: Self.nowMilliseconds())
         } catch {
+            // Two submits of one prompt_id at once both pass the check above; the store keeps the first.
+            let stored = (try? await store.contains(id: promptID)) ?? false
+            if jobs[promptID] != nil || stored {
+                return (400, ["error": .object(PromptValidator.error("invalid_prompt_id", "Invalid prompt_id",
+                                                                     "prompt_id \(promptID) already exists")), "node_errors": [:]])
+            }
             logger.error("could not store a job", metadata: ["prompt.id": "\(promptID)", "error": "\(error)"])
             return (500, .null)
         }

@@ -37,6 +37,8 @@ public struct Job: Sendable, Hashable {
 /// before the client hears 200).
 public final class JobStore: Sendable {
     let database: DatabasePool
+    /// New jobs wait here for the next commit, which takes all that arrived meanwhile.
+    let inserts: GroupCommit
 
     public init(path: String) throws {
         var configuration = Configuration()
@@ -45,6 +47,7 @@ public final class JobStore: Sendable {
         }
         database = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(database)
+        inserts = GroupCommit()
     }
 
     static var migrator: DatabaseMigrator {
@@ -147,19 +150,37 @@ public final class JobStore: Sendable {
     /// Commits a new job; returns it with its sequence number.
     public func insert(id: String, number: JSONNumber, clientID: String?, prompt: JSONValue, extraData: JSONObject,
                        outputs: [String], createdAt: Int64) async throws -> Job {
-        try await database.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO job (id, number, number_value, client_id, prompt, extra_data, outputs, state, created_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)
-                    """,
-                arguments: [id, number.literal, number.double ?? 0, clientID, prompt.jsonString(.compact),
-                            JSONValue.object(extraData).jsonString(.compact),
-                            JSONValue.array(outputs.map(JSONValue.string)).jsonString(.compact), createdAt])
-            guard let row = try Row.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [id]) else {
-                throw DatabaseError(message: "job vanished after insert")
+        try await inserts.insert(NewJob(id: id, number: number, clientID: clientID, prompt: prompt, extraData: extraData,
+                                         outputs: outputs, createdAt: createdAt), into: self)
+    }
+
+    /// Inserts jobs in one transaction (one fsync for all), each in its own savepoint so one that fails (a duplicate
+    /// id) fails alone.
+    func insertAll(_ batch: [NewJob]) async -> [Result<Job, any Error>] {
+        do {
+            return try await database.write { db in
+                batch.map { new in
+                    Result {
+                        try db.inSavepoint {
+                            try db.execute(
+                                sql: """
+                                    INSERT INTO job (id, number, number_value, client_id, prompt, extra_data, outputs, state, created_at)
+                                    VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)
+                                    """,
+                                arguments: [new.id, new.number.literal, new.number.double ?? 0, new.clientID, new.prompt.jsonString(.compact),
+                                            JSONValue.object(new.extraData).jsonString(.compact),
+                                            JSONValue.array(new.outputs.map(JSONValue.string)).jsonString(.compact), new.createdAt])
+                            return .commit
+                        }
+                        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [new.id]) else {
+                            throw DatabaseError(message: "job vanished after insert")
+                        }
+                        return try Self.job(row)
+                    }
+                }
             }
-            return try Self.job(row)
+        } catch {
+            return batch.map { _ in .failure(error) }
         }
     }
 
@@ -217,7 +238,7 @@ public final class JobStore: Sendable {
             try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM history WHERE id = ?", arguments: [id])
             try db.execute(sql: "INSERT INTO history (id, node, entry, completed_at, placement) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [id, node, entry.json.jsonString(.compact), completedAt, placement])
+                           arguments: [id, node, entry.json.jsonString(.python), completedAt, placement])
         }
     }
 
@@ -234,6 +255,25 @@ public final class JobStore: Sendable {
 
     /// `GET /history?max_items&offset` with ComfyUI's semantics (offset from the oldest; max_items alone = newest N).
     public func historyPage(maxItems: Int?, offset: Int) async throws -> [(String, HistoryEntry)] {
+        try await historyRows(maxItems: maxItems, offset: offset).map { id, text in (id, try HistoryEntry(json: JSONValue(parsing: text))) }
+    }
+
+    /// A page of history as ComfyUI's `GET /history` body (`{"id": entry, …}`), spliced from the stored entries'
+    /// JSON text without parsing them: the page costs what reading its rows costs.
+    public func historyPageBody(maxItems: Int?, offset: Int) async throws -> [UInt8] {
+        var body: [UInt8] = Array("{".utf8)
+        for (index, (id, text)) in try await historyRows(maxItems: maxItems, offset: offset).enumerated() {
+            if index > 0 { body += Array(", ".utf8) }
+            body += JSONValue.string(id).serialized(.python)
+            body += Array(": ".utf8)
+            body += Array(text.utf8)
+        }
+        body += Array("}".utf8)
+        return body
+    }
+
+    /// (id, entry JSON text) of a page, oldest first.
+    func historyRows(maxItems: Int?, offset: Int) async throws -> [(String, String)] {
         try await database.read { db in
             let rows: [Row]
             if offset < 0, let maxItems {
@@ -246,7 +286,7 @@ public final class JobStore: Sendable {
                     db, sql: "SELECT id, entry FROM history ORDER BY sequence LIMIT ? OFFSET ?",
                     arguments: [maxItems ?? -1, max(0, offset)])
             }
-            return try rows.map { row in (row["id"], try HistoryEntry(json: JSONValue(parsing: (row["entry"] as String)))) }
+            return rows.map { row in (row["id"], row["entry"]) }
         }
     }
 
@@ -255,7 +295,7 @@ public final class JobStore: Sendable {
         try await database.write { db in
             let statement = try db.makeStatement(sql: "INSERT OR REPLACE INTO history (id, node, entry, completed_at) VALUES (?, ?, ?, ?)")
             for row in entries {
-                try statement.execute(arguments: [row.id, row.node, row.entry.json.jsonString(.compact), row.completedAt])
+                try statement.execute(arguments: [row.id, row.node, row.entry.json.jsonString(.python), row.completedAt])
             }
         }
     }
