@@ -115,7 +115,7 @@ extension Coordinator {
         system["conductor"] = ["nodes": .array(nodeOrder.map { name in
             let node = nodes[name]
             return ["name": .string(name), "health": .string(node?.health.rawValue ?? "down"),
-                    "queue": .int(jobs.values.filter { $0.job.node == name }.count)]
+                    "queue": .int(jobs(on: name).count)]
         })]
         let stats = nodeOrder.compactMap { name in nodes[name]?.stats.map { (name: name, stats: $0) } }
         return FleetMerge.systemStats(system: system, nodes: stats)

@@ -30,7 +30,7 @@ extension Coordinator {
 
     func nodeJSON(_ name: String, now: Double) -> JSONValue? {
         guard let node = nodes[name] else { return nil }
-        let mine = jobs.values.filter { $0.job.node == name }
+        let mine = jobs(on: name)
         let running = mine.filter { $0.job.state == .running }.sorted { ($0.startedAt ?? .now) < ($1.startedAt ?? .now) }
         let current: JSONValue = running.first.map { active in
             var object = Self.activeJobJSON(active)
@@ -124,7 +124,7 @@ extension Coordinator {
         guard let node = nodes.removeValue(forKey: name) else { return .notFound("no node \(name)") }
         nodeOrder.removeAll { $0 == name }
         linkChange.yield(.stop(name: name))
-        let mine = ordered(jobs.values.filter { $0.job.node == name && !$0.finalizing })
+        let mine = ordered(jobs(on: name).filter { !$0.finalizing })
         for active in mine {
             await requeue(active.job.id, from: name)
         }
@@ -348,7 +348,7 @@ extension Coordinator {
 
     /// One utilisation sample of a node (taken at each of its polls): running a job or not.
     func sampleUtilisation(of name: String) {
-        let busy = jobs.values.contains { $0.job.node == name && $0.job.state == .running }
+        let busy = jobs(on: name).contains { $0.job.state == .running }
         nodes[name]?.record.utilisation.record(busy: busy, at: Date().timeIntervalSince1970)
     }
 
@@ -373,7 +373,7 @@ extension Coordinator {
             guard let node = nodes[name] else { continue }
             metrics.setNode(name, health: effectiveHealth(node).rawValue, draining: node.draining,
                             vramUsed: node.vramTotal > 0 ? node.vramTotal - node.vramFree : 0, vramTotal: node.vramTotal,
-                            outstanding: jobs.values.filter { $0.job.node == name }.count)
+                            outstanding: jobs(on: name).count)
         }
         metrics.setBytesMoved(bytesMoved)
         metrics.setWebSocketClients(await hub.count)

@@ -33,7 +33,7 @@ extension Coordinator {
                 maxOutstanding: node.config.maxOutstanding, classTypes: node.classTypes, comboValues: node.comboValues,
                 vramTotal: node.vramTotal, vramFree: node.vramFree, residentCheckpoint: node.loadedCheckpoint,
                 speed: node.speed.unitsPerSecond, committedSeconds: 0, checkpointLoadSeconds: node.loadSeconds.seconds)
-            let mine = jobs.values.filter { $0.job.node == name }.sorted { a, b in
+            let mine = jobs(on: name).sorted { a, b in
                 if (a.job.state == .running) != (b.job.state == .running) { return a.job.state == .running }
                 return (a.dispatchedAt ?? .now) < (b.dispatchedAt ?? .now)
             }
@@ -67,9 +67,12 @@ extension Coordinator {
     /// Places waiting jobs in queue order on nodes with room (late binding: nothing is sent to a
     /// node before it can take it), and sends them.
     func dispatchPass() async {
+        placed = placed.filter { jobs[$0]?.job.node != nil }
+        var snapshots = snapshots()
+        // With every node full (or down, or drained) nothing can be placed: do not even order the queue.
+        guard snapshots.contains(where: { $0.health == .up && !$0.draining && $0.outstanding < $0.maxOutstanding }) else { return }
         let queued = withinRetryBudget(ordered(jobs.values.filter { $0.job.state == .queued }))
         guard !queued.isEmpty else { return }
-        var snapshots = snapshots()
         let needed = Set(queued.flatMap { $0.requirements.files.map(\.id) })
         let holders = fileHolders(for: needed)
         for index in snapshots.indices {
@@ -86,6 +89,7 @@ extension Coordinator {
             let explanation = (try? JSONEncoder().encode(placement)).map { String(decoding: $0, as: UTF8.self) }
             active.job.state = .dispatched
             active.job.node = chosen
+            placed.insert(active.job.id)
             active.job.placement = explanation
             active.dispatchedAt = .now
             jobs[active.job.id] = active
@@ -102,7 +106,7 @@ extension Coordinator {
     /// their node as the retry budget leaves (`limits.retryBudgetFraction` of the jobs on nodes, at least
     /// `limits.minRetryConcurrency`, minus the retries already on nodes), in queue order.
     func withinRetryBudget(_ queued: [ActiveJob]) -> [ActiveJob] {
-        let onNodes = jobs.values.filter { $0.job.state != .queued }
+        let onNodes = jobs(on: nil)
         let budget = max(config.limits.minRetryConcurrency, Int(config.limits.retryBudgetFraction * Double(onNodes.count)))
         var left = budget - onNodes.filter { $0.nodeFailures > 0 }.count
         return queued.filter { active in

@@ -71,7 +71,7 @@ extension Coordinator {
         if health == .down {
             // At-least-once: what was on a dead node goes back to the fleet queue; a job that was running there
             // does not go back to it, and one that has now been running on too many dying nodes is quarantined.
-            for active in jobs.values where active.job.node == name && !active.finalizing {
+            for active in jobs(on: name) where !active.finalizing {
                 if active.relayedMessages.contains(where: { $0.event == "execution_success" }) {
                     // It finished: what the node's socket said is its history, which died with the node.
                     await finalize(active.job.id, from: name, requeueIfUnknown: true)
@@ -91,7 +91,7 @@ extension Coordinator {
     func reconcile(_ queue: QueueStatus, on name: String) async {
         let running = Set(queue.running.map(\.promptID))
         let pending = Set(queue.pending.map(\.promptID))
-        for active in jobs.values where active.job.node == name && !active.finalizing {
+        for active in jobs(on: name) where !active.finalizing {
             let id = active.job.id
             if running.contains(id) {
                 if active.job.state != .running { await markRunning(id) }

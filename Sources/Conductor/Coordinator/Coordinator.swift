@@ -85,6 +85,9 @@ public actor Coordinator {
     public nonisolated let linkChanges: AsyncStream<LinkChange>
     let linkChange: AsyncStream<LinkChange>.Continuation
     var jobs: [String: ActiveJob] = [:]
+    /// Ids of jobs sent to a node, so node-scoped questions do not scan (and copy) the whole queue. It may still
+    /// hold a job that has since finished or come back to the queue: readers go through `jobs(on:)`.
+    var placed: Set<String> = []
     /// ComfyUI's priority counter, continued across restarts.
     var counter: Int64 = 0
     let dispatchSignals: AsyncStream<Void>
@@ -138,6 +141,7 @@ public actor Coordinator {
             let graph = (try? PromptGraph(json: job.prompt)) ?? empty
             var requirements = JobRequirements(prompt: graph)
             requirements.files = fileNeeds(of: job.prompt)
+            if job.node != nil { placed.insert(job.id) }
             jobs[job.id] = ActiveJob(job: job, requirements: requirements, dispatchedAt: job.state == .queued ? nil : .now,
                                      principal: job.clientID)
         }
@@ -149,11 +153,16 @@ public actor Coordinator {
     /// Pending + running across the fleet, as ComfyUI's `queue_remaining`.
     public var queueRemaining: Int { jobs.count }
 
+    /// The unfinished jobs on a node (any node when nil), unordered.
+    func jobs(on name: String?) -> [ActiveJob] {
+        placed.compactMap { jobs[$0] }.filter { active in name.map { active.job.node == $0 } ?? (active.job.node != nil) }
+    }
+
+    /// Queue order: `number`, then acceptance. The keys are read once and sorted beside the indices, so a long queue
+    /// is not sorted by copying jobs around or parsing their numbers at every comparison.
     func ordered(_ list: [ActiveJob]) -> [ActiveJob] {
-        list.sorted { a, b in
-            let x = a.job.number.double ?? 0, y = b.job.number.double ?? 0
-            return x != y ? x < y : a.job.sequence < b.job.sequence
-        }
+        let keys = list.map { ($0.job.number.double ?? 0, $0.job.sequence) }
+        return list.indices.sorted { keys[$0] < keys[$1] }.map { list[$0] }
     }
 
     public func queueJSON() -> JSONValue {
