@@ -26,6 +26,9 @@ public struct ConductorServer: Service {
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.connectionPool.retryConnectionEstablishment = false
         httpConfiguration.timeout.connect = .seconds(2)
+        // Downloads streamed from a node through /view each hold a connection for their whole length: with the default
+        // 8 per node, the 9th concurrent one waited for a free connection and failed after the connect timeout.
+        httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration)
         let files = try UploadStore(store: store, directory: URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("files"))
         let coordinator = Coordinator(config: config, store: store, files: files, http: http,

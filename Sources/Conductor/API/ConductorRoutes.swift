@@ -120,7 +120,8 @@ public struct ConductorRoutes: Sendable {
                             body: .init(byteBuffer: ByteBuffer(bytes: try await coordinator.historyBody(maxItems: query.maxItems, offset: query.offset))))
         }
         both("/history/{prompt_id}", .get) { _, context in
-            Self.json(try await coordinator.historyJSON(promptID: context.parameters.get("prompt_id") ?? ""))
+            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: try await coordinator.historyBody(promptID: context.parameters.get("prompt_id") ?? ""))))
         }
         both("/history", .post) { request, _ in
             switch await readJSON(request) {

@@ -55,13 +55,9 @@ extension Coordinator {
         try await store.historyPageBody(maxItems: maxItems, offset: offset)
     }
 
-    public func historyJSON(maxItems: Int?, offset: Int) async throws -> JSONValue {
-        .object(JSONObject(try await store.historyPage(maxItems: maxItems, offset: offset).map { ($0.0, $0.1.json) }))
-    }
-
-    public func historyJSON(promptID: String) async throws -> JSONValue {
-        guard let entry = try await store.historyEntry(id: promptID) else { return [:] }
-        return [promptID: entry.json]
+    /// `GET /history/{id}`'s body, spliced from the stored entry.
+    public nonisolated func historyBody(promptID: String) async throws -> [UInt8] {
+        try await store.historyEntryBody(id: promptID)
     }
 
     public func editHistory(clear: Bool, delete: [String]) async throws {

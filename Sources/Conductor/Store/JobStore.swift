@@ -272,6 +272,13 @@ public final class JobStore: Sendable {
         return body
     }
 
+    /// `GET /history/{id}`'s body, spliced like a page: `{"id": entry}`, or `{}`.
+    public func historyEntryBody(id: String) async throws -> [UInt8] {
+        let text = try await database.read { db in try String.fetchOne(db, sql: "SELECT entry FROM history WHERE id = ?", arguments: [id]) }
+        guard let text else { return Array("{}".utf8) }
+        return Array("{".utf8) + JSONValue.string(id).serialized(.python) + Array(": ".utf8) + Array(text.utf8) + Array("}".utf8)
+    }
+
     /// (id, entry JSON text) of a page, oldest first.
     func historyRows(maxItems: Int?, offset: Int) async throws -> [(String, String)] {
         try await database.read { db in
