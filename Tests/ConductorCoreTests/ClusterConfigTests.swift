@@ -10,7 +10,7 @@ struct ClusterConfigTests {
         let config = try ClusterConfig(json: #"{"nodes": [{"name": "gpu-a", "url": "http://127.0.0.1:8201/"}]}"#)
         #expect(config.listen.host == "127.0.0.1" && config.listen.port == 8188)
         #expect(config.dataDirectory == "./conductor-data")
-        #expect(config.pollIntervalSeconds == 1.0)
+        #expect(config.pollIntervalSeconds == 0.5)
         #expect(config.scheduler == .recommended)
         #expect(config.nodes == [ClusterConfig.Node(name: "gpu-a", url: "http://127.0.0.1:8201")], "trailing slash trimmed")
         #expect(config.nodes[0].maxOutstanding == 2)

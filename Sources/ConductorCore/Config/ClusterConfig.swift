@@ -46,8 +46,8 @@ public struct ClusterConfig: Sendable, Hashable {
     /// SQLite database and files live here. Default `./conductor-data`.
     public var dataDirectory = "./conductor-data"
     public var nodes: [Node]
-    /// Seconds between `/system_stats` and `/queue` polls of each node. Default 1.0.
-    public var pollIntervalSeconds: Double = 1.0
+    /// Seconds between `/system_stats` and `/queue` polls of each node. Default 0.5 (a dead node is noticed in about 1 s).
+    public var pollIntervalSeconds: Double = 0.5
     /// Seconds between `/object_info` refreshes of each node. Default 60.
     public var objectInfoRefreshSeconds: Double = 60
     /// Predicted seconds to load a checkpoint that is not resident, until measured. Default 10.
