@@ -85,11 +85,7 @@ public struct LiveBench: Sendable {
         let id = UUID().uuidString.lowercased()
         try await load.send(.POST, base + "/prompt", body: submitBody(id))
         for _ in 0..<1000 {
-            var request = HTTPClientRequest(url: base + "/history/\(id)")
-            request.method = .GET
-            let response = try await load.http.execute(request, timeout: .seconds(10))
-            let body = try await response.body.collect(upTo: 1 << 24)
-            if let json = try? JSONValue(parsing: body.readableBytesView), json[id] != nil { return id }
+            if try await Self.json(base + "/history/\(id)", load)[id] != nil { return id }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw LiveBenchError("\(base): the prompt did not finish")

@@ -29,8 +29,11 @@ public struct ConductorRoutes: Sendable {
     }
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: value.serialized(.python))))
+        json(bytes: value.serialized(.python), status: status)
+    }
+
+    static func json(bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     static func internalError() -> Response {
@@ -116,12 +119,10 @@ public struct ConductorRoutes: Sendable {
             guard let query = HistoryPageQuery(maxItems: parameters.get("max_items"), offset: parameters.get("offset")) else {
                 return Self.internalError()
             }
-            return Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: try await coordinator.historyBody(maxItems: query.maxItems, offset: query.offset))))
+            return Self.json(bytes: try await coordinator.historyBody(maxItems: query.maxItems, offset: query.offset))
         }
         both("/history/{prompt_id}", .get) { _, context in
-            Response(status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: try await coordinator.historyBody(promptID: context.parameters.get("prompt_id") ?? ""))))
+            Self.json(bytes: try await coordinator.historyBody(promptID: context.parameters.get("prompt_id") ?? ""))
         }
         both("/history", .post) { request, _ in
             switch await readJSON(request) {

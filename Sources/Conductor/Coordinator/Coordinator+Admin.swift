@@ -330,7 +330,7 @@ extension Coordinator {
         default:
             node.record.failed += 1
             node.record.lastError = .init(message: Self.errorMessage(of: entry.status) ?? "job \(active.job.id) failed",
-                                          at: Self.nowMilliseconds())
+                                          at: epochMilliseconds())
         }
         if node.record.progress?.promptID == active.job.id { node.record.progress = nil }
         let checkpoint = active.requirements.checkpoint
@@ -343,7 +343,7 @@ extension Coordinator {
     /// A node went down: that is its last error until a job fails there.
     func recordHealth(_ health: NodeHealth, of name: String) {
         guard health == .down else { return }
-        nodes[name]?.record.lastError = .init(message: "stopped answering its polls (down)", at: Self.nowMilliseconds())
+        nodes[name]?.record.lastError = .init(message: "stopped answering its polls (down)", at: epochMilliseconds())
     }
 
     /// One utilisation sample of a node (taken at each of its polls): running a job or not.
@@ -354,7 +354,7 @@ extension Coordinator {
 
     /// A job started on its node: how long it waited since its submission.
     func recordStarted(_ job: Job) {
-        let waited = Self.nowMilliseconds() - job.createdAt
+        let waited = epochMilliseconds() - job.createdAt
         if waited >= 0 { metrics.recordQueueWait(.milliseconds(waited)) }
     }
 

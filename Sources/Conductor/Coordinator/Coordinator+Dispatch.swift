@@ -198,13 +198,13 @@ extension Coordinator {
             promptID: id, nodeID: firstNode, nodeType: answer["node_errors"]?[firstNode]?["class_type"]?.stringValue ?? "",
             executed: [], exceptionMessage: "\(error?["message"]?.stringValue ?? "Prompt rejected by node \(node)"): \(error?["details"]?.stringValue ?? "")",
             exceptionType: error?["type"]?.stringValue ?? "prompt_rejected", traceback: [],
-            currentInputs: answer["node_errors"] ?? [:], currentOutputs: [], timestamp: Self.nowMilliseconds())
+            currentInputs: answer["node_errors"] ?? [:], currentOutputs: [], timestamp: epochMilliseconds())
         let message = ServerMessage.executionError(failure)
         let status = HistoryStatus(statusStr: "error", completed: false,
                                    messages: [StatusMessage(event: "execution_error", data: message.json["data"]?.objectValue ?? [:])])
         let entry = HistoryEntry(prompt: active.job.queueItem, outputs: [:], status: status, meta: [:])
         do {
-            try await store.complete(id: id, node: node, entry: entry, completedAt: Self.nowMilliseconds())
+            try await store.complete(id: id, node: node, entry: entry, completedAt: epochMilliseconds())
         } catch {
             logger.error("could not store history", metadata: ["prompt.id": "\(id)", "error": "\(error)"])
             return

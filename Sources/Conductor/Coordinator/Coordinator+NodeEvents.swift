@@ -205,7 +205,7 @@ extension Coordinator {
             prompt: active.job.queueItem, outputs: OutputNames.present(nodeEntry.outputs, node: node),
             status: nodeEntry.status, meta: nodeEntry.meta)
         do {
-            try await store.complete(id: id, node: node, entry: entry, completedAt: Self.nowMilliseconds())
+            try await store.complete(id: id, node: node, entry: entry, completedAt: epochMilliseconds())
         } catch {
             logger.error("could not store history", metadata: ["prompt.id": "\(id)", "error": "\(error)"])
             jobs[id]?.finalizing = false

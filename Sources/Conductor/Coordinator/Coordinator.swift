@@ -251,11 +251,11 @@ public actor Coordinator {
         if let clientID = request["client_id"] { extra["client_id"] = clientID }
         extra.removeValue(forKey: "auth_token_comfy_org")
         extra.removeValue(forKey: "api_key_comfy_org")
-        extra["create_time"] = .number(JSONNumber(Self.nowMilliseconds()))
+        extra["create_time"] = .number(JSONNumber(epochMilliseconds()))
         let job: Job
         do {
             job = try await store.insert(id: promptID, number: number, clientID: clientID, prompt: prompt, extraData: extra,
-                                         outputs: outputs, createdAt: Self.nowMilliseconds())
+                                         outputs: outputs, createdAt: epochMilliseconds())
         } catch {
             // Two submits of one prompt_id at once both pass the check above; the store keeps the first.
             let stored = (try? await store.contains(id: promptID)) ?? false
@@ -305,5 +305,4 @@ public actor Coordinator {
         return catalog
     }
 
-    static func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 }

@@ -127,7 +127,7 @@ public final class UploadStore: Sendable {
     /// under `filename` (or an earlier `filename (n)`) reuse it, other bytes take the next free `(n)`,
     /// `overwrite` replaces. `subfolder` must be normalized.
     public func claim(_ blob: Blob, filename: String, subfolder: String, kind: FileReference.Kind, overwrite: Bool) async throws -> String {
-        let now = Self.now()
+        let now = epochMilliseconds()
         let file = try await database.write { db -> StoredFile in
             var n = 0
             while true {
@@ -162,7 +162,7 @@ public final class UploadStore: Sendable {
     /// Marks blobs as used now, for retention.
     public func touch(_ hashes: Set<String>) async {
         guard !hashes.isEmpty else { return }
-        let now = Self.now()
+        let now = epochMilliseconds()
         try? await database.write { db in
             for hash in hashes { try db.execute(sql: "UPDATE file SET used_at = ? WHERE hash = ?", arguments: [now, hash]) }
         }
@@ -173,7 +173,7 @@ public final class UploadStore: Sendable {
     /// Returns the hashes of the blobs deleted.
     @discardableResult
     public func evict(maxBytes: Int64, maxAge: Double, keep: Set<String>) async throws -> [String] {
-        let cutoff = Self.now() - Int64(maxAge * 1000)
+        let cutoff = epochMilliseconds() - Int64(maxAge * 1000)
         let (removedRows, deleted) = try await database.write { db -> ([Key], [String]) in
             var removed: [Key] = []
             // Least recently used blob first; a blob's age is its newest name's.
@@ -221,7 +221,7 @@ public final class UploadStore: Sendable {
     }
 
     public func record(_ copy: NodeCopy) async throws {
-        let now = Self.now()
+        let now = epochMilliseconds()
         try await database.write { db in
             try db.execute(
                 sql: """
@@ -235,7 +235,7 @@ public final class UploadStore: Sendable {
 
     public func touch(copies hashes: Set<String>, on node: String) async {
         guard !hashes.isEmpty else { return }
-        let now = Self.now()
+        let now = epochMilliseconds()
         try? await database.write { db in
             for hash in hashes {
                 try db.execute(sql: "UPDATE node_file SET used_at = ? WHERE node = ? AND hash = ?", arguments: [now, node, hash])
@@ -272,7 +272,6 @@ public final class UploadStore: Sendable {
         copies.withLock { _ = $0.removeValue(forKey: node) }
     }
 
-    static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 }
 
 /// Writes one blob to a temporary file while hashing it; `UploadStore.adopt` moves it into the store.

@@ -22,7 +22,7 @@ extension JobStore {
             try db.execute(sql: """
                 INSERT INTO fleet_node (name, config, removed, draining, changed_at) VALUES (?, ?, 0, 0, ?)
                 ON CONFLICT(name) DO UPDATE SET config = excluded.config, removed = 0, draining = 0, changed_at = excluded.changed_at
-                """, arguments: [node.name, text, Self.now()])
+                """, arguments: [node.name, text, epochMilliseconds()])
         }
     }
 
@@ -32,7 +32,7 @@ extension JobStore {
             try db.execute(sql: """
                 INSERT INTO fleet_node (name, config, removed, draining, changed_at) VALUES (?, NULL, 1, 0, ?)
                 ON CONFLICT(name) DO UPDATE SET config = NULL, removed = 1, draining = 0, changed_at = excluded.changed_at
-                """, arguments: [name, Self.now()])
+                """, arguments: [name, epochMilliseconds()])
         }
     }
 
@@ -42,9 +42,8 @@ extension JobStore {
             try db.execute(sql: """
                 INSERT INTO fleet_node (name, config, removed, draining, changed_at) VALUES (?, NULL, 0, ?, ?)
                 ON CONFLICT(name) DO UPDATE SET draining = excluded.draining
-                """, arguments: [name, draining ? 1 : 0, Self.now()])
+                """, arguments: [name, draining ? 1 : 0, epochMilliseconds()])
         }
     }
 
-    static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 }

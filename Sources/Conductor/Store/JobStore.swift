@@ -33,6 +33,9 @@ public struct Job: Sendable, Hashable {
     }
 }
 
+/// Milliseconds since the Unix epoch, as ComfyUI's timestamps count them.
+func epochMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+
 /// The durable queue and the merged history, in SQLite (WAL, synchronous=FULL: a job is on disk
 /// before the client hears 200).
 public final class JobStore: Sendable {
@@ -261,22 +264,22 @@ public final class JobStore: Sendable {
     /// A page of history as ComfyUI's `GET /history` body (`{"id": entry, …}`), spliced from the stored entries'
     /// JSON text without parsing them: the page costs what reading its rows costs.
     public func historyPageBody(maxItems: Int?, offset: Int) async throws -> [UInt8] {
-        var body: [UInt8] = Array("{".utf8)
-        for (index, (id, text)) in try await historyRows(maxItems: maxItems, offset: offset).enumerated() {
-            if index > 0 { body += Array(", ".utf8) }
-            body += JSONValue.string(id).serialized(.python)
-            body += Array(": ".utf8)
-            body += Array(text.utf8)
-        }
-        body += Array("}".utf8)
-        return body
+        Self.historyBody(try await historyRows(maxItems: maxItems, offset: offset))
     }
 
-    /// `GET /history/{id}`'s body, spliced like a page: `{"id": entry}`, or `{}`.
+    /// `GET /history/{id}`'s body, spliced the same way: `{"id": entry}`, or `{}`.
     public func historyEntryBody(id: String) async throws -> [UInt8] {
         let text = try await database.read { db in try String.fetchOne(db, sql: "SELECT entry FROM history WHERE id = ?", arguments: [id]) }
-        guard let text else { return Array("{}".utf8) }
-        return Array("{".utf8) + JSONValue.string(id).serialized(.python) + Array(": ".utf8) + Array(text.utf8) + Array("}".utf8)
+        return Self.historyBody(text.map { [(id, $0)] } ?? [])
+    }
+
+    static func historyBody(_ rows: [(id: String, entry: String)]) -> [UInt8] {
+        var body: [UInt8] = Array("{".utf8)
+        for (index, row) in rows.enumerated() {
+            if index > 0 { body += Array(", ".utf8) }
+            body += JSONValue.string(row.id).serialized(.python) + Array(": ".utf8) + Array(row.entry.utf8)
+        }
+        return body + Array("}".utf8)
     }
 
     /// (id, entry JSON text) of a page, oldest first.
