@@ -43,7 +43,8 @@ public struct ConductorServer: Service {
         let onListening = self.onListening
         let app = Application(
             router: router,
-            server: .http1WebSocketUpgrade(webSocketRouter: router),
+            // Frames as large as ComfyUI sends (one frame per message: a preview is tens of KB), not 16 KB fragments.
+            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 1 << 20))),
             configuration: .init(address: .hostname(config.listen.host, port: config.listen.port), serverName: nil),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0, coordinator) },
             logger: logger)

@@ -12,16 +12,22 @@ struct ClientSession {
     func run(inbound: WebSocketInboundStream, outbound: WebSocketOutboundWriter, request: Request) async throws {
         let requested = request.uri.queryParameters.get("clientId") ?? ""
         let sid = requested.isEmpty ? UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased() : requested
-        let (id, frames) = await coordinator.connectClient(sid: sid)
+        let (id, outbox) = await coordinator.connectClient(sid: sid)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask {
-                    for await frame in frames {
+                    for await frame in outbox.frames {
                         switch frame {
                         case .text(let text): try await outbound.write(.text(text))
                         case .binary(let bytes): try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
                         }
+                        outbox.written(frame)
                     }
+                }
+                group.addTask {
+                    // A client cut off for not reading is closed now, not after the frames it will never read.
+                    for await _ in outbox.dropped {}
+                    if outbox.wasCutOff { throw ClientCutOff() }
                 }
                 group.addTask {
                     var first = true
@@ -41,3 +47,6 @@ struct ClientSession {
         await coordinator.disconnectClient(sid: sid, id: id)
     }
 }
+
+/// The hub closed a client socket that stopped reading.
+struct ClientCutOff: Error {}

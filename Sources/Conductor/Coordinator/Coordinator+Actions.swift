@@ -123,7 +123,7 @@ extension Coordinator {
     }
 
     /// A client WebSocket arrives: its initial status (and the executing node of its running job).
-    func connectClient(sid: String) async -> (id: UUID, frames: AsyncStream<EventHub.Frame>) {
+    func connectClient(sid: String) async -> (id: UUID, outbox: EventHub.Outbox) {
         let connection = await hub.connect(sid: sid)
         await hub.send(.status(queueRemaining: queueRemaining, sid: sid), to: sid)
         if let node = executingNode(of: sid) {

@@ -73,7 +73,7 @@ public actor Coordinator {
     public internal(set) var bytesMoved: Int64 = 0
     /// Prometheus metrics, in this coordinator's own registry.
     public nonisolated let metrics = ConductorMetrics()
-    let hub = EventHub()
+    let hub: EventHub
     let logger: Logger
     let knobs: SchedulerKnobs
     var nodes: [String: NodeState] = [:]
@@ -103,6 +103,7 @@ public actor Coordinator {
         self.http = http
         self.instanceID = instanceID
         knobs = config.scheduler
+        hub = EventHub(bufferLimitBytes: config.limits.clientBufferBytes, metrics: metrics, logger: logger)
         nodeOrder = config.nodes.map(\.name)
         (dispatchSignals, dispatchSignal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         (linkChanges, linkChange) = AsyncStream<LinkChange>.makeStream()

@@ -1,41 +1,107 @@
 import ComfyWire
 import Foundation
+import Logging
+import Synchronization
 
 /// The WebSocket clients connected to Conductor, and ComfyUI's who-receives-what rules for them.
+///
+/// Every frame reaches a client in order or the client is cut off: a socket whose unwritten frames pass
+/// `bufferLimitBytes` (a client that stopped reading) is closed rather than allowed to lose a message, such as the
+/// `executing` null its script waits for, or to hold unbounded memory. A ComfyUI client reconnects and reads `/history`.
 actor EventHub {
     /// A frame queued for one client socket.
     enum Frame: Sendable {
         case text(String)
         case binary([UInt8])
+
+        var byteCount: Int {
+            switch self {
+            case .text(let text): text.utf8.count
+            case .binary(let bytes): bytes.count
+            }
+        }
     }
 
     struct Client {
         let id: UUID
         let sid: String
-        let continuation: AsyncStream<Frame>.Continuation
+        let outbox: Outbox
         var featureFlags: JSONObject = [:]
         var supportsPreviewMetadata: Bool { featureFlags["supports_preview_metadata"]?.boolValue == true }
     }
 
-    /// Frames buffered per client before the slowest reader starts losing its oldest previews.
-    static let bufferLimit = 4096
+    /// What one client socket has still to write: its frames, their bytes, and a signal that the hub gave up on it.
+    final class Outbox: Sendable {
+        let frames: AsyncStream<Frame>
+        /// Ends when the hub drops the client; the socket's session closes the socket at once if it was cut off.
+        let dropped: AsyncStream<Void>
+        private let framesIn: AsyncStream<Frame>.Continuation
+        private let droppedIn: AsyncStream<Void>.Continuation
+        private let queued = Atomic<Int>(0)
+        private let cut = Atomic<Bool>(false)
 
+        init() {
+            (frames, framesIn) = AsyncStream<Frame>.makeStream()
+            (dropped, droppedIn) = AsyncStream<Void>.makeStream()
+        }
+
+        /// Bytes queued and not yet written.
+        var queuedBytes: Int { queued.load(ordering: .relaxed) }
+        var wasCutOff: Bool { cut.load(ordering: .relaxed) }
+
+        /// Queues a frame; the bytes now waiting.
+        func enqueue(_ frame: Frame) -> Int {
+            let bytes = frame.byteCount
+            framesIn.yield(frame)
+            return queued.add(bytes, ordering: .relaxed).newValue
+        }
+
+        /// The session wrote a frame to the socket.
+        func written(_ frame: Frame) { queued.subtract(frame.byteCount, ordering: .relaxed) }
+
+        func finish(cutOff: Bool) {
+            if cutOff { cut.store(true, ordering: .relaxed) }
+            framesIn.finish()
+            droppedIn.finish()
+        }
+    }
+
+    /// Unwritten bytes one client may have before it is cut off (`limits.clientBufferBytes`).
+    let bufferLimitBytes: Int
+    let metrics: ConductorMetrics
+    let logger: Logger
     private var clients: [String: Client] = [:]
+
+    init(bufferLimitBytes: Int, metrics: ConductorMetrics, logger: Logger) {
+        self.bufferLimitBytes = bufferLimitBytes
+        self.metrics = metrics
+        self.logger = logger
+    }
 
     var count: Int { clients.count }
 
-    func connect(sid: String) -> (id: UUID, frames: AsyncStream<Frame>) {
-        let (stream, continuation) = AsyncStream<Frame>.makeStream(bufferingPolicy: .bufferingNewest(Self.bufferLimit))
-        let client = Client(id: UUID(), sid: sid, continuation: continuation)
-        // A second socket with the same clientId takes over, as on a ComfyUI node.
+    func connect(sid: String) -> (id: UUID, outbox: Outbox) {
+        let client = Client(id: UUID(), sid: sid, outbox: Outbox())
+        // A second socket with the same clientId takes over, as on a ComfyUI node (the first stays open, unfed).
         clients[sid] = client
-        return (client.id, stream)
+        return (client.id, client.outbox)
     }
 
     func disconnect(sid: String, id: UUID) {
         guard let client = clients[sid], client.id == id else { return }
-        client.continuation.finish()
+        client.outbox.finish(cutOff: false)
         clients[sid] = nil
+    }
+
+    /// Queues a frame for a client, or cuts the client off when it has stopped reading.
+    private func deliver(_ frame: Frame, to client: Client) {
+        guard client.outbox.enqueue(frame) > bufferLimitBytes else { return }
+        client.outbox.finish(cutOff: true)
+        if clients[client.sid]?.id == client.id { clients[client.sid] = nil }
+        metrics.recordWebSocketCutOff()
+        logger.warning("client socket cut off: it stopped reading", metadata: [
+            "client.id": "\(client.sid)", "client.queued_bytes": "\(client.outbox.queuedBytes)",
+        ])
     }
 
     func setFeatureFlags(_ flags: JSONObject, sid: String, id: UUID) {
@@ -48,12 +114,13 @@ actor EventHub {
 
     /// To one client, if connected (owner-only messages are dropped otherwise, as ComfyUI does).
     func send(_ message: ServerMessage, to sid: String) {
-        clients[sid]?.continuation.yield(.text(message.json.jsonString()))
+        guard let client = clients[sid] else { return }
+        deliver(.text(message.json.jsonString()), to: client)
     }
 
     func broadcast(_ message: ServerMessage) {
-        let text = message.json.jsonString()
-        for client in clients.values { client.continuation.yield(.text(text)) }
+        let frame = Frame.text(message.json.jsonString())
+        for client in clients.values { deliver(frame, to: client) }
     }
 
     /// Progress-type messages: the owner, or everyone when the prompt has no client_id.
@@ -69,17 +136,17 @@ actor EventHub {
             let frame: BinaryFrame = owner != nil && client.supportsPreviewMetadata
                 ? .previewImageWithMetadata(metadata: metadata, image: image)
                 : .previewImage(format: format, image: image)
-            client.continuation.yield(.binary(frame.bytes))
+            deliver(.binary(frame.bytes), to: client)
         }
     }
 
     /// Binary frames without a prompt (event 3 text): broadcast as ComfyUI does.
     func broadcastBinary(_ bytes: [UInt8]) {
-        for client in clients.values { client.continuation.yield(.binary(bytes)) }
+        for client in clients.values { deliver(.binary(bytes), to: client) }
     }
 
     func closeAll() {
-        for client in clients.values { client.continuation.finish() }
+        for client in clients.values { client.outbox.finish(cutOff: false) }
         clients.removeAll()
     }
 }

@@ -29,6 +29,9 @@ public struct NodeLink: Service {
     let objectInfoInterval: Double
     let events: AsyncStream<NodeEvent>.Continuation
     let logger: Logger
+    /// A node sends each message as one frame (a preview JPEG, an `executed` with many images): accept up to the
+    /// largest message read, not the library's 16 KB default, which would drop the socket on the first real preview.
+    static let webSocket = WebSocketClientConfiguration(maxFrameSize: 64 << 20)
 
     public init(client: NodeClient, sid: String, pollInterval: Double, objectInfoInterval: Double,
                 events: AsyncStream<NodeEvent>.Continuation, logger: Logger) {
@@ -60,7 +63,8 @@ public struct NodeLink: Service {
         while !Task.isCancelled {
             let opened = ManagedFlag()
             do {
-                try await WebSocketClient.connect(url: client.webSocketURL(clientID: sid), logger: logger) { inbound, outbound, _ in
+                try await WebSocketClient.connect(url: client.webSocketURL(clientID: sid), configuration: Self.webSocket, logger: logger) {
+                    inbound, outbound, _ in
                     // Ask for previews with metadata: they carry the prompt_id (comfyui-api.md §3.7).
                     let flags: JSONValue = ["type": "feature_flags", "data": ["supports_preview_metadata": true]]
                     try await outbound.write(.text(flags.jsonString(.compact)))

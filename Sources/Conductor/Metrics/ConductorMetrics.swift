@@ -11,6 +11,7 @@ public final class ConductorMetrics: Sendable {
     /// The total `bytesMoved` was last brought up to (Prometheus counters only go up, by increments).
     private let bytesReported = Mutex<Int64>(0)
     let webSocketClients: Gauge
+    let webSocketsCutOff: Counter
 
     /// Seconds from 5 ms to 2 h: queue waits and job runs span all of it.
     static let longBuckets: [Duration] = [
@@ -35,6 +36,8 @@ public final class ConductorMetrics: Sendable {
         bytesMoved = registry.makeCounter(
             descriptor: Self.name("bytes_moved", "total", "Bytes Conductor moved between itself and nodes for jobs (outputs fetched, copies delivered)."))
         webSocketClients = registry.makeGauge(descriptor: Self.name("websocket_clients", "", "Client WebSockets connected to Conductor."))
+        webSocketsCutOff = registry.makeCounter(descriptor: Self.name(
+            "websocket_cut_off", "total", "Client WebSockets closed because they stopped reading (limits.clientBufferBytes)."))
     }
 
     static func name(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -94,6 +97,8 @@ public final class ConductorMetrics: Sendable {
         registry.makeGauge(descriptor: Self.name("node_outstanding_jobs", "", "Jobs on the node (waiting there or running)."), labels: [("node", name)])
             .set(to: Double(outstanding))
     }
+
+    func recordWebSocketCutOff() { webSocketsCutOff.increment() }
 
     func setWebSocketClients(_ count: Int) { webSocketClients.set(to: Double(count)) }
 

@@ -90,6 +90,9 @@ public struct ClusterConfig: Sendable, Hashable {
         /// flapping fleet cannot turn into a storm of re-runs. Default 0.2 and 3.
         public var retryBudgetFraction: Double = 0.2
         public var minRetryConcurrency: Int = 3
+        /// Bytes queued for one client WebSocket and not yet written beyond which Conductor closes that socket (a
+        /// client that stopped reading), rather than drop a message or hold unbounded memory. Default 8 MiB.
+        public var clientBufferBytes: Int = 8 << 20
         public init() {}
     }
 
@@ -202,7 +205,7 @@ extension ClusterConfig {
         guard case .object(let object) = value else { throw ClusterConfigError(key: "limits", problem: "must be an object") }
         let known = ["maxQueuedJobs", "maxQueuedPerClient", "retryAfterSeconds", "runTimeMultiple", "runTimeFloorSeconds",
                      "maxNodeFailures", "ejectAfterFailures", "ejectBaseSeconds", "ejectMaxSeconds", "maxEjectedFraction",
-                     "retryBudgetFraction", "minRetryConcurrency"]
+                     "retryBudgetFraction", "minRetryConcurrency", "clientBufferBytes"]
         if let unknown = object.keys.first(where: { !known.contains($0) }) {
             throw ClusterConfigError(key: "limits.\(unknown)", problem: "unknown key (known: \(known.joined(separator: ", ")))")
         }
@@ -221,6 +224,7 @@ extension ClusterConfig {
         if let v = object["maxEjectedFraction"] { limits.maxEjectedFraction = try nonNegative(v, key: "limits.maxEjectedFraction") }
         if let v = object["retryBudgetFraction"] { limits.retryBudgetFraction = try nonNegative(v, key: "limits.retryBudgetFraction") }
         if let v = object["minRetryConcurrency"] { limits.minRetryConcurrency = try int(v, key: "limits.minRetryConcurrency", range: 1...100_000) }
+        if let v = object["clientBufferBytes"] { limits.clientBufferBytes = try int(v, key: "limits.clientBufferBytes", range: 1024...(1 << 34)) }
         return limits
     }
 

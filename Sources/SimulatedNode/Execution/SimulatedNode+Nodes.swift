@@ -78,7 +78,7 @@ extension SimulatedNode {
             for step in 1...steps {
                 guard await pause(simulatedSeconds: perStep, generation: generation) else { throw NodeStop.abandoned }
                 try checkInterrupt()
-                progress(step, steps, true)
+                progress(step, steps, step % profile.previewEverySteps == 0)
             }
             let seed = literal("seed")?.numberValue?.uint64 ?? UInt64(truncatingIfNeeded: literal("seed")?.intValue ?? 0)
             return NodeResult(outputs: [.latent(width: width, height: height, batch: batch, seed: seed)], steps: steps)

@@ -33,6 +33,10 @@ public struct NodeProfile: Codable, Sendable, Hashable {
     public var vaes: [ModelFile] = []
     /// Send JPEG previews while sampling (ComfyUI's `--preview-method`).
     public var previews: Bool = true
+    /// A preview every this many sampler steps (ComfyUI sends one per step).
+    public var previewEverySteps: Int = 1
+    /// Pads each preview JPEG to this many bytes with a comment segment (real previews are tens of KB); nil sends the 32×32 one.
+    public var previewBytes: Int? = nil
     /// `--max-upload-size` in bytes.
     public var maxUploadBytes: Int = 100 * 1024 * 1024
     /// Serve the fault-injection control route `/sim/faults` (off by default, as on a real node).
@@ -57,11 +61,16 @@ public struct NodeProfile: Codable, Sendable, Hashable {
         loras = try c.decodeIfPresent([ModelFile].self, forKey: .loras) ?? []
         vaes = try c.decodeIfPresent([ModelFile].self, forKey: .vaes) ?? []
         previews = try c.decodeIfPresent(Bool.self, forKey: .previews) ?? defaults.previews
+        previewEverySteps = try c.decodeIfPresent(Int.self, forKey: .previewEverySteps) ?? defaults.previewEverySteps
+        previewBytes = try c.decodeIfPresent(Int.self, forKey: .previewBytes)
         maxUploadBytes = try c.decodeIfPresent(Int.self, forKey: .maxUploadBytes) ?? defaults.maxUploadBytes
         faultControl = try c.decodeIfPresent(Bool.self, forKey: .faultControl) ?? defaults.faultControl
         webRoot = try c.decodeIfPresent(String.self, forKey: .webRoot)
         ramTotalBytes = try c.decodeIfPresent(Int64.self, forKey: .ramTotalBytes) ?? defaults.ramTotalBytes
         guard speed > 0 else { throw DecodingError.dataCorruptedError(forKey: .speed, in: c, debugDescription: "speed must be > 0") }
+        guard previewEverySteps >= 1 else {
+            throw DecodingError.dataCorruptedError(forKey: .previewEverySteps, in: c, debugDescription: "previewEverySteps must be >= 1")
+        }
         guard timeScale >= 0 else {
             throw DecodingError.dataCorruptedError(forKey: .timeScale, in: c, debugDescription: "timeScale must be >= 0")
         }

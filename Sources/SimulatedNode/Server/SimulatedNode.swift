@@ -10,6 +10,8 @@ public actor SimulatedNode {
     /// The `default` user's settings and saved files, under `user/default` in the node's directory.
     public nonisolated let users: UserDirectory
     let catalog = NodeCatalog.standard
+    /// The JPEG sent as each step preview (the profile's size).
+    let previewImage: [UInt8]
     let logger: Logger
 
     var gpu: SimulatedGPU
@@ -30,6 +32,8 @@ public actor SimulatedNode {
     /// Between a simulated crash (or refused-connections fault) and the listener coming back.
     var isDown = false
     var workSignal: AsyncStream<Void>.Continuation?
+    /// Told of every message as it is queued for the sockets (benchmarks time the way to a client from here).
+    var sentObserver: (@Sendable (SentMessage) -> Void)?
     var serverControl: AsyncStream<ServerCommand>.Continuation?
     /// Prompts executed to the end (any outcome), for tests counting duplicate executions.
     public internal(set) var executionCount = 0
@@ -44,6 +48,7 @@ public actor SimulatedNode {
         self.files = try FileStore(root: directory)
         self.users = UserDirectory(root: directory.appendingPathComponent("user/default", isDirectory: true))
         self.gpu = SimulatedGPU(profile: profile)
+        self.previewImage = profile.previewBytes.map(PreviewJPEG.padded(to:)) ?? PreviewJPEG.bytes
         var logger = logger
         logger[metadataKey: "node.name"] = .string(profile.name)
         self.logger = logger
@@ -183,12 +188,17 @@ public actor SimulatedNode {
     func send(_ message: ServerMessage, to sid: String?) {
         guard let sid, let socket = sockets[sid] else { return }
         socket.continuation.yield(.text(message.json.jsonString()))
+        sentObserver?(.message(message))
     }
 
     func broadcast(_ message: ServerMessage) {
         let text = message.json.jsonString()
         for socket in sockets.values { socket.continuation.yield(.text(text)) }
+        sentObserver?(.message(message))
     }
+
+    /// Calls `observer` with each message as it is queued for the sockets, on the node's actor: keep it short.
+    public func observeSent(_ observer: @escaping @Sendable (SentMessage) -> Void) { sentObserver = observer }
 
     func broadcastStatus() { broadcast(.status(queueRemaining: queueRemaining, sid: nil)) }
 
@@ -206,12 +216,13 @@ public actor SimulatedNode {
                 frame = .previewImageWithMetadata(
                     metadata: ["node_id": .string(node), "prompt_id": .string(promptID), "display_node_id": .string(node),
                                "parent_node_id": .null, "real_node_id": .string(node), "image_type": "image/jpeg"],
-                    image: PreviewJPEG.bytes)
+                    image: previewImage)
             } else {
-                frame = .previewImage(format: .jpeg, image: PreviewJPEG.bytes)
+                frame = .previewImage(format: .jpeg, image: previewImage)
             }
             socket.continuation.yield(.binary(frame.bytes))
         }
+        if !targets.isEmpty { sentObserver?(.preview(promptID: promptID)) }
     }
 
     // MARK: Features and stats
@@ -251,6 +262,13 @@ struct WebSocketClient: Sendable {
     let sid: String
     let continuation: AsyncStream<OutboundFrame>.Continuation
     var featureFlags: JSONObject = [:]
+}
+
+/// A message a node has queued for its sockets, as an observer hears of it.
+public enum SentMessage: Sendable {
+    case message(ServerMessage)
+    /// A step preview of this prompt (one per preview, however many sockets it went to).
+    case preview(promptID: String)
 }
 
 /// A frame waiting to be written to one socket.

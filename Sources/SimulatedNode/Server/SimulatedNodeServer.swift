@@ -46,7 +46,8 @@ public struct SimulatedNodeServer: Service {
             let router = SimulatedNodeRoutes(node: node).buildRouter()
             let app = Application(
                 router: router,
-                server: .http1WebSocketUpgrade(webSocketRouter: router),
+                // aiohttp sends each message as one frame, however large (a real preview is tens of KB).
+                server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 1 << 22))),
                 configuration: .init(address: .hostname(host, port: boundPort), serverName: nil),
                 onServerRunning: { channel in
                     portSink.yield(channel.localAddress?.port ?? 0)
