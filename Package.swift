@@ -55,6 +55,7 @@ let package = Package(
             dependencies: [
                 "ComfyWire", "ConductorBench", "ConductorCore", "Conductor", "SimulatedNode",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
             ],
             swiftSettings: swiftSettings
         ),

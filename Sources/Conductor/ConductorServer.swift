@@ -79,6 +79,7 @@ struct CoordinatorService: Service {
                 group.addTask { await coordinator.runEvents(events) }
                 group.addTask { await coordinator.runDispatcher() }
                 group.addTask { await coordinator.runWatchdog() }
+                group.addTask { await coordinator.runStatusBroadcasts() }
                 await group.next()
                 group.cancelAll()
             }

@@ -138,8 +138,15 @@ extension LiveBench {
     }
 
     static func json(_ url: String, _ load: LoadGenerator) async throws -> JSONValue {
+        try JSONValue(parsing: try await body(url, load).readableBytesView)
+    }
+
+    static func text(_ url: String, _ load: LoadGenerator) async throws -> String {
+        String(buffer: try await body(url, load))
+    }
+
+    static func body(_ url: String, _ load: LoadGenerator) async throws -> ByteBuffer {
         let response = try await load.http.execute(HTTPClientRequest(url: url), timeout: .seconds(30))
-        let body = try await response.body.collect(upTo: 256 << 20)
-        return try JSONValue(parsing: body.readableBytesView)
+        return try await response.body.collect(upTo: 256 << 20)
     }
 }

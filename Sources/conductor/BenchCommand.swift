@@ -11,15 +11,18 @@ import Foundation
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Run a benchmark scenario (p1, p2, p4–p8 of bench-scenarios.md) and print its table.",
+        abstract: "Run a benchmark scenario (p1–p8 of bench-scenarios.md) and print its table.",
         discussion: """
             p1  proxy overhead: direct to a simulated node vs through Conductor vs nginx (when installed), at a
                 constant rate from the intended send time, then saturation with Conductor on one core
             p2  64 concurrent 25 MB /view downloads, direct vs through Conductor vs nginx; Conductor's RSS
+            p3  WebSocket fan-out: 1,000 clients with a job each and 10 watchers, 8 nodes sending progress and
+                50 KB previews; node send → client receive, direct vs through Conductor, and with a client that
+                stops reading
             p4  durable submits per second, and /history with a million rows (seeded), restart time
             e2e a 60-job trace simulated (virtual clock) and run for real (4 simulated nodes, scaled time):
                 does the simulation predict the real mean completion within 10 %?
-            P1, P2 and P4 start their own `sim-node` and `serve` processes (build with -c release).
+            P1–P4 start their own `serve` (and P1, P2, P4 `sim-node`) processes (build with -c release).
             p5  simulator sanity: random / power-of-two / shortest queue vs queueing theory
             p6  scheduling quality on the P6 fleet vs the lower bound, at swap = 0, 0.5, 2, 5 × mean job
             p7  checkpoint affinity on vs off
@@ -29,10 +32,10 @@ struct BenchCommand: AsyncParsableCommand {
     )
 
     enum Scenario: String, ExpressibleByArgument, CaseIterable {
-        case p1, p2, p4, p5, p6, p7, p8, e2e
+        case p1, p2, p3, p4, p5, p6, p7, p8, e2e
     }
 
-    @Argument(help: "Scenario: p1, p2, p4, p5, p6, p7, p8 or e2e.")
+    @Argument(help: "Scenario: p1, p2, p3, p4, p5, p6, p7, p8 or e2e.")
     var scenario: Scenario
 
     @Option(help: "Seeds (traces) per figure; default 3.")
@@ -65,6 +68,12 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "e2e: real seconds per simulated second on the nodes.")
     var timeScale = 0.1
 
+    @Option(help: "p3: clients, each with one job.")
+    var clients = 1000
+
+    @Option(help: "p3: jobs of the client that stops reading (its traffic must outgrow the socket buffers and the cap).")
+    var stalledJobs = 250
+
     @Option(help: "p4: history rows to seed.")
     var historyRows = 1_000_000
 
@@ -75,6 +84,15 @@ struct BenchCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
+        if scenario == .p3 {
+            var fanOut = FanOutBench(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
+                                     directory: URL(fileURLWithPath: workDirectory))
+            fanOut.clients = clients
+            fanOut.stalledJobs = stalledJobs
+            emit([try await fanOut.run()])
+            try? FileManager.default.removeItem(atPath: workDirectory)
+            return
+        }
         if [.p1, .p2, .p4, .e2e].contains(scenario) {
             var live = LiveBench(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
                                  directory: URL(fileURLWithPath: workDirectory))
@@ -132,7 +150,7 @@ struct BenchCommand: AsyncParsableCommand {
             }
         case .p8:
             reports.append(P8DecisionCost(decisions: samples, rounds: max(30, samples / 1_000)).run())
-        case .p1, .p2, .p4, .e2e:
+        case .p1, .p2, .p3, .p4, .e2e:
             break
         }
         emit(reports)

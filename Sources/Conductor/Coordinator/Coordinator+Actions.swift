@@ -27,7 +27,7 @@ extension Coordinator {
             changed = true
         }
         if changed {
-            await broadcastStatus()
+            broadcastStatus()
             scheduleDispatch()
         }
     }

@@ -139,7 +139,7 @@ extension Coordinator {
                 for id in running { _ = try? await client.send(.POST, "/interrupt", json: ["prompt_id": .string(id)]) }
             }
         }
-        await broadcastStatus()
+        broadcastStatus()
         return .ok(["removed": .string(name), "requeued": .array(mine.map { .string($0.job.id) })])
     }
 

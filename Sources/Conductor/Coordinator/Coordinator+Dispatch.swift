@@ -214,7 +214,7 @@ extension Coordinator {
         if let owner = active.job.clientID {
             await hub.send(message, to: owner)
         }
-        await broadcastStatus()
+        broadcastStatus()
         if let owner = active.job.clientID { await hub.send(.executing(node: nil, displayNode: nil, promptID: id), to: owner) }
     }
 }

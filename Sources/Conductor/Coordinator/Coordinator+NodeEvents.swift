@@ -216,7 +216,7 @@ extension Coordinator {
         learn(from: nodeEntry, job: active, node: node)
         jobs[id] = nil
         if nodes[node]?.currentPrompt == id { nodes[node]?.currentPrompt = nil }
-        await broadcastStatus()
+        broadcastStatus()
         if let owner = active.job.clientID {
             await tellMissedOutcome(of: active, entry: nodeEntry, node: node, to: owner)
             await hub.send(.executing(node: nil, displayNode: nil, promptID: id), to: owner)

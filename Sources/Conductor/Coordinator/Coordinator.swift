@@ -92,6 +92,9 @@ public actor Coordinator {
     var counter: Int64 = 0
     let dispatchSignals: AsyncStream<Void>
     let dispatchSignal: AsyncStream<Void>.Continuation
+    /// The queue changed: clients are told its length by `runStatusBroadcasts`.
+    let statusSignals: AsyncStream<Void>
+    let statusSignal: AsyncStream<Void>.Continuation
 
     /// - Parameter http: the client toward nodes; it should not retry refused connections, so a dead
     ///   node is noticed at once rather than after a timeout.
@@ -106,6 +109,7 @@ public actor Coordinator {
         hub = EventHub(bufferLimitBytes: config.limits.clientBufferBytes, metrics: metrics, logger: logger)
         nodeOrder = config.nodes.map(\.name)
         (dispatchSignals, dispatchSignal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        (statusSignals, statusSignal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         (linkChanges, linkChange) = AsyncStream<LinkChange>.makeStream()
         for node in config.nodes {
             nodes[node.name] = Self.state(of: node, http: http, instanceID: instanceID, loadSeconds: config.checkpointLoadSeconds)
@@ -173,9 +177,23 @@ public actor Coordinator {
                 "queue_pending": .array(pending.map(\.job.queueItem.json))]
     }
 
-    func broadcastStatus() async {
-        await hub.broadcast(.status(queueRemaining: queueRemaining, sid: nil))
+    /// Tells every client the queue's new length, soon: see `runStatusBroadcasts`.
+    func broadcastStatus() { statusSignal.yield() }
+
+    /// Sends `status` to every client when the queue changes, at most once per `statusInterval`: the first change at
+    /// once, the changes during the interval as one message with the length at its end.
+    ///
+    /// A ComfyUI node broadcasts each change, to its few clients. In front of a fleet each change is one message to
+    /// every client, so a burst of submits (or of jobs ending) would be a burst of clients × changes messages that
+    /// delays every job's progress; clients only use the latest length.
+    public func runStatusBroadcasts() async {
+        for await _ in statusSignals {
+            await hub.broadcast(.status(queueRemaining: queueRemaining, sid: nil))
+            try? await Task.sleep(for: Self.statusInterval)
+        }
     }
+
+    static let statusInterval = Duration.milliseconds(100)
 
     // MARK: Submitting
 
@@ -268,7 +286,7 @@ public actor Coordinator {
             return (500, .null)
         }
         jobs[promptID] = ActiveJob(job: job, requirements: requirements, principal: principal ?? clientID)
-        await broadcastStatus()
+        broadcastStatus()
         scheduleDispatch()
         return (200, ["prompt_id": .string(promptID), "number": .number(number), "node_errors": .object(nodeErrors)])
     }

@@ -68,9 +68,13 @@ public struct NodeLink: Service {
                     // Ask for previews with metadata: they carry the prompt_id (comfyui-api.md §3.7).
                     let flags: JSONValue = ["type": "feature_flags", "data": ["supports_preview_metadata": true]]
                     try await outbound.write(.text(flags.jsonString(.compact)))
-                    opened.set()
-                    events.yield(.webSocket(node: name, connected: true))
                     for try await message in inbound.messages(maxSize: 64 << 20) {
+                        // Connected means the node has registered this socket, which it has once it sends its first
+                        // message (the initial `status`); a prompt dispatched earlier would run unheard.
+                        if !opened.value {
+                            opened.set()
+                            events.yield(.webSocket(node: name, connected: true))
+                        }
                         switch message {
                         case .text(let text):
                             guard let value = try? JSONValue(parsing: text), let parsed = try? ServerMessage(json: value) else { continue }
