@@ -62,7 +62,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "p1: seconds per constant-rate round.")
     var seconds = 2.0
 
-    @Option(help: "p1: alternated rounds per request and target.")
+    @Option(help: "p1: alternated rounds per request and target; p3: alternated pairs of Conductor runs.")
     var rounds = 3
 
     @Option(help: "e2e: real seconds per simulated second on the nodes.")
@@ -89,6 +89,7 @@ struct BenchCommand: AsyncParsableCommand {
                                      directory: URL(fileURLWithPath: workDirectory))
             fanOut.clients = clients
             fanOut.stalledJobs = stalledJobs
+            fanOut.rounds = rounds
             emit([try await fanOut.run()])
             try? FileManager.default.removeItem(atPath: workDirectory)
             return
