@@ -28,10 +28,9 @@ struct FleetProxy {
     func view(_ request: Request) async throws -> Response {
         let query = request.uri.queryParameters
         guard let filename = query.get("filename") else { return Response(status: .notFound) }
-        let names = await coordinator.nodeNames
-        guard let (nodeName, subfolder) = OutputNames.resolve(subfolder: query.get("subfolder") ?? "", nodes: names),
-            let client = await coordinator.nodeClient(nodeName)
-        else { return Response(status: .notFound) }
+        guard let (client, subfolder) = await coordinator.outputSource(subfolder: query.get("subfolder") ?? "") else {
+            return Response(status: .notFound)
+        }
         var parameters: [(String, String)] = [("filename", filename), ("subfolder", subfolder)]
         for (key, value) in query where !["filename", "subfolder"].contains(String(key)) {
             parameters.append((String(key), String(value)))
@@ -80,9 +79,18 @@ struct FleetProxy {
                 if let field = HTTPField.Name(name) { responseHeaders.append(HTTPField(name: field, value: value)) }
             }
         }
-        return Response(status: .init(code: Int(upstream.status.code)), headers: responseHeaders,
-                        body: ResponseBody(asyncSequence: upstream.body))
+        let status = HTTPResponse.Status(code: Int(upstream.status.code))
+        // A small body (a thumbnail, a settings file) is read whole and sent with its head in one write; streaming it
+        // chunk by chunk through the task that bridges the two connections costs more than the bytes.
+        if request.method == .get, let length = upstream.headers.first(name: "content-length").flatMap(Int.init), length <= Self.bufferedBodyBytes {
+            let body = try await upstream.body.collect(upTo: Self.bufferedBodyBytes)
+            return Response(status: status, headers: responseHeaders, body: ResponseBody(byteBuffer: body))
+        }
+        return Response(status: status, headers: responseHeaders, body: ResponseBody(asyncSequence: upstream.body))
     }
+
+    /// Bodies up to this size are passed on whole, larger ones streamed.
+    static let bufferedBodyBytes = 256 * 1024
 
     /// A JSON list route answered by every healthy node, united; 404 when no node knows it.
     func union(_ path: String, sorted: Bool = false) async throws -> Response {

@@ -87,6 +87,13 @@ extension Coordinator {
 
     public func nodeClient(_ name: String) -> NodeClient? { nodes[name]?.client }
 
+    /// The node an output subfolder names (`<node>/<its subfolder>`), and the subfolder on that node.
+    public func outputSource(subfolder: String) -> (client: NodeClient, subfolder: String)? {
+        guard let (name, nodeSubfolder) = OutputNames.resolve(subfolder: subfolder, nodes: nodeOrder), let client = nodes[name]?.client
+        else { return nil }
+        return (client, nodeSubfolder)
+    }
+
     /// `/readyz`: the store answers a query and at least one node is up.
     public func isReady() async -> (ready: Bool, reason: String) {
         do {
