@@ -97,6 +97,35 @@ struct RoutingTests {
         }
     }
 
+    @Test("fair shares: a client's one job does not wait behind another client's ten; front still jumps")
+    func fairShares() async throws {
+        // Jobs of about 50 ms, so their start times on the node (ms) tell their order.
+        let specs = [TestNodeSpec(.test("a", checkpoints: [Self.sd15], timeScale: 0.005), maxOutstanding: 1)]
+        try await withFleet(specs) { fleet in
+            func prompt(_ seed: Int) -> JSONValue { TestFleet.prompt(checkpoint: Self.sd15, seed: seed, steps: 10, size: 512) }
+            await fleet.node("a").inject(.hang(true))
+            var flood: [String] = []
+            for seed in 1...10 { flood.append(try await fleet.conductor.submit(["prompt": prompt(seed), "client_id": "flood"])) }
+            try await eventually("the flood's first job running") {
+                try await fleet.direct("a").get("/queue").json?["queue_running"]?[0]?[1]?.stringValue == flood[0]
+            }
+            let lone = try await fleet.conductor.submit(["prompt": prompt(50), "client_id": "lone"])
+            let urgent = try await fleet.conductor.submit(["prompt": prompt(51), "client_id": "flood", "front": true])
+            await fleet.node("a").inject(.hang(false))
+            func started(_ id: String) async throws -> Int64 {
+                let entry = try await fleet.conductor.waitForHistory(id, timeout: 20)
+                return try #require(entry["status"]?["messages"]?[0]?[1]?["timestamp"]?.numberValue?.int64)
+            }
+            var floodStarts: [Int64] = []
+            for id in flood { floodStarts.append(try await started(id)) }
+            let loneStart = try await started(lone)
+            let urgentStart = try await started(urgent)
+            #expect(urgentStart < loneStart, "front goes first")
+            #expect(floodStarts.dropFirst().allSatisfy { $0 > loneStart }, "the lone job started right after the flood's running one (FIFO: after all ten)")
+            #expect(floodStarts == floodStarts.sorted(), "a client's own jobs keep their order")
+        }
+    }
+
     @Test("a faster idle node gets work before a slow one")
     func fasterNodeFirst() async throws {
         let specs = [

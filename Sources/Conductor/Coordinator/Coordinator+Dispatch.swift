@@ -71,7 +71,7 @@ extension Coordinator {
         var snapshots = snapshots()
         // With every node full (or down, or drained) nothing can be placed: do not even order the queue.
         guard snapshots.contains(where: { $0.health == .up && !$0.draining && $0.outstanding < $0.maxOutstanding }) else { return }
-        let queued = withinRetryBudget(ordered(jobs.values.filter { $0.job.state == .queued }))
+        let queued = fairShares(withinRetryBudget(ordered(jobs.values.filter { $0.job.state == .queued })))
         guard !queued.isEmpty else { return }
         let needed = Set(queued.flatMap { $0.requirements.files.map(\.id) })
         let holders = fileHolders(for: needed)
@@ -89,6 +89,7 @@ extension Coordinator {
             let explanation = (try? JSONEncoder().encode(placement)).map { String(decoding: $0, as: UTF8.self) }
             active.job.state = .dispatched
             active.job.node = chosen
+            fairShare.dispatched(stamp: active.fairStamp)
             placed.insert(active.job.id)
             active.job.placement = explanation
             active.dispatchedAt = .now
@@ -100,6 +101,12 @@ extension Coordinator {
             }
             await send(active.job, to: node)
         }
+    }
+
+    /// Waiting jobs in the order the scheduler is offered them: `front` first, then each client's fair share
+    /// (`FairShare`), by the API key's name when keys are on, else by `client_id`.
+    func fairShares(_ queued: [ActiveJob]) -> [ActiveJob] {
+        FairShare.order(queued.map { ((($0.job.number.double ?? 0) < 0), $0.fairStamp) }).map { queued[$0] }
     }
 
     /// The waiting jobs the dispatcher may place now: every first try, and as many jobs being run again after losing

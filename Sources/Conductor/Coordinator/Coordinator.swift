@@ -53,8 +53,10 @@ public actor Coordinator {
         var finalizing = false
         /// Times the job was sent back because its node had lost a delivered copy (a wiped input directory).
         var lostCopyRetries = 0
-        /// Who the per-client limit counts it for (API key name, else client_id).
+        /// Who the per-client limit and fair shares count it for (API key name, else client_id).
         var principal: String?
+        /// Its virtual start among the clients' fair shares (`FairShare`); kept when it goes back to the queue.
+        var fairStamp = 0.0
         /// Predicted seconds from start to end on its node (load + run), for the run-time limit.
         var predictedSeconds: Double?
         /// Times the job was lost with its node (node died while running it, or it overran its time limit).
@@ -85,6 +87,8 @@ public actor Coordinator {
     public nonisolated let linkChanges: AsyncStream<LinkChange>
     let linkChange: AsyncStream<LinkChange>.Continuation
     var jobs: [String: ActiveJob] = [:]
+    /// The clients' fair shares of the fleet: stamps waiting jobs, advanced as jobs go to nodes.
+    var fairShare = FairShare()
     /// Ids of jobs sent to a node, so node-scoped questions do not scan (and copy) the whole queue. It may still
     /// hold a job that has since finished or come back to the queue: readers go through `jobs(on:)`.
     var placed: Set<String> = []
@@ -149,6 +153,10 @@ public actor Coordinator {
             if job.node != nil { placed.insert(job.id) }
             jobs[job.id] = ActiveJob(job: job, requirements: requirements, dispatchedAt: job.state == .queued ? nil : .now,
                                      principal: job.clientID)
+        }
+        // Shares restart level: waiting jobs are stamped again in queue order.
+        for active in ordered(jobs.values.filter { $0.job.state == .queued }) {
+            jobs[active.job.id]?.fairStamp = fairShare.stamp(client: active.principal ?? "", work: active.requirements.work)
         }
         if !jobs.isEmpty { logger.info("restored jobs", metadata: ["jobs.count": "\(jobs.count)"]) }
     }
@@ -285,7 +293,9 @@ public actor Coordinator {
             logger.error("could not store a job", metadata: ["prompt.id": "\(promptID)", "error": "\(error)"])
             return (500, .null)
         }
-        jobs[promptID] = ActiveJob(job: job, requirements: requirements, principal: principal ?? clientID)
+        var active = ActiveJob(job: job, requirements: requirements, principal: principal ?? clientID)
+        active.fairStamp = fairShare.stamp(client: active.principal ?? "", work: requirements.work)
+        jobs[promptID] = active
         broadcastStatus()
         scheduleDispatch()
         return (200, ["prompt_id": .string(promptID), "number": .number(number), "node_errors": .object(nodeErrors)])

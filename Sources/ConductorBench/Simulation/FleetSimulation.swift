@@ -52,6 +52,9 @@ extension FleetSimulation {
         var now = 0.0
         /// Fleet queue (job indices in arrival order) for policies that do not bind at arrival.
         var waiting: [Int] = []
+        /// Fair shares across the trace's clients, and each job's stamp, as the coordinator keeps them.
+        var fairShare = FairShare()
+        var stamps: [Double]
         var nextRoundRobin = 0
         var completions: [Int]
         var start: [Double]
@@ -68,6 +71,7 @@ extension FleetSimulation {
             nodes = fleet.speeds.map(VirtualNode.init(speed:))
             random = SplitMix64(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 1)
             completions = Array(repeating: 0, count: trace.jobs.count)
+            stamps = Array(repeating: 0, count: trace.jobs.count)
             start = Array(repeating: .nan, count: trace.jobs.count)
             finish = Array(repeating: .nan, count: trace.jobs.count)
         }
@@ -119,6 +123,7 @@ extension FleetSimulation {
                 nextRoundRobin += 1
             case .reference, .conductor, .conductorAffinityOff:
                 waiting.append(job)
+                stamps[job] = fairShare.stamp(client: jobs[job].client, work: jobs[job].work)
             }
         }
 
@@ -161,14 +166,17 @@ extension FleetSimulation {
         mutating func dispatchConductor(_ knobs: SchedulerKnobs) {
             guard nodes.contains(where: { $0.count < fleet.maxOutstanding }) else { return }
             let snapshots = nodes.indices.map(snapshot)
-            let assignments = Scheduler.assign(waiting.map { requirements[$0] }, to: snapshots, knobs: knobs)
+            // Offered in fair-share order across the trace's clients, as `Coordinator.dispatchPass` offers them.
+            let offered = FairShare.order(waiting.map { (false, stamps[$0]) }).map { waiting[$0] }
+            let assignments = Scheduler.assign(offered.map { requirements[$0] }, to: snapshots, knobs: knobs)
             guard !assignments.isEmpty else { return }
-            var taken = Array(repeating: false, count: waiting.count)
+            var sent = Set<Int>()
             for assignment in assignments {
-                taken[assignment.job] = true
-                send(waiting[assignment.job], to: assignment.node)
+                sent.insert(offered[assignment.job])
+                fairShare.dispatched(stamp: stamps[offered[assignment.job]])
+                send(offered[assignment.job], to: assignment.node)
             }
-            waiting = waiting.indices.filter { !taken[$0] }.map { waiting[$0] }
+            waiting.removeAll { sent.contains($0) }
         }
 
         /// What the coordinator would know of a node: its outstanding jobs replayed in order (loads included),
