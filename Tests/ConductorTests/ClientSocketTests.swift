@@ -63,36 +63,40 @@ struct ClientSocketTests {
                     let metrics = String(decoding: try await fleet.conductor.get("/metrics").body, as: UTF8.self)
                     #expect(metrics.contains("conductor_websocket_cut_off_total 1"))
                     // Reading again, the stalled client gets what was already on its way, then the socket ends.
-                    let (frames, ended) = try await stalled.resumeReading(timeout: 30)
+                    let (ended, finished) = try await stalled.resumeReading(timeout: 30)
                     #expect(ended)
-                    #expect(frames < 8 * 50, "it was cut off, not sent everything")
+                    #expect(!finished.contains(theirs.last!), "it was cut off long before its last job's end")
                 }
             }
         }
     }
 }
 
+/// What a stalled client read once it read again: whether the server had closed the socket, and the prompts whose end
+/// (`executing` null) it heard.
+typealias StalledOutcome = (ended: Bool, finished: Set<String>)
+
 /// A WebSocket client that does not read until told to.
 final class StalledSocket: Sendable {
     let resume: AsyncStream<Void>.Continuation
-    let result: AsyncStream<(frames: Int, ended: Bool)>
+    let result: AsyncStream<StalledOutcome>
 
-    init(resume: AsyncStream<Void>.Continuation, result: AsyncStream<(frames: Int, ended: Bool)>) {
+    init(resume: AsyncStream<Void>.Continuation, result: AsyncStream<StalledOutcome>) {
         self.resume = resume
         self.result = result
     }
 
-    /// Starts reading: the frames read until the server closed the socket, or `ended` false after `timeout`.
-    func resumeReading(timeout: Double) async throws -> (frames: Int, ended: Bool) {
+    /// Starts reading until the server closes the socket (`ended` false if it has not after `timeout`).
+    func resumeReading(timeout: Double) async throws -> StalledOutcome {
         resume.yield()
         resume.finish()
-        return try await withThrowingTaskGroup(of: (frames: Int, ended: Bool).self) { group in
-            group.addTask { for await outcome in self.result { return outcome }; return (0, false) }
+        return try await withThrowingTaskGroup(of: StalledOutcome.self) { group in
+            group.addTask { for await outcome in self.result { return outcome }; return (false, []) }
             group.addTask {
                 try await Task.sleep(for: .seconds(timeout))
-                return (0, false)
+                return (false, [])
             }
-            let first = try await group.next() ?? (0, false)
+            let first = try await group.next() ?? (false, [])
             group.cancelAll()
             return first
         }
@@ -101,7 +105,7 @@ final class StalledSocket: Sendable {
 
 func withStalledSocket<T: Sendable>(port: Int, clientID: String, _ body: @Sendable (StalledSocket) async throws -> T) async throws -> T {
     let (resumed, resume) = AsyncStream<Void>.makeStream()
-    let (result, report) = AsyncStream<(frames: Int, ended: Bool)>.makeStream()
+    let (result, report) = AsyncStream<StalledOutcome>.makeStream()
     let (opened, open) = AsyncStream<Void>.makeStream()
     let socket = StalledSocket(resume: resume, result: result)
     var logger = Logger(label: "test.stalled")
@@ -114,11 +118,16 @@ func withStalledSocket<T: Sendable>(port: Int, clientID: String, _ body: @Sendab
                 try await outbound.write(.text(flags.jsonString(.compact)))
                 open.finish()
                 for await _ in resumed {}
-                var frames = 0
-                for try await _ in inbound.messages(maxSize: 1 << 24) { frames += 1 }
-                report.yield((frames, true))
+                var finished = Set<String>()
+                for try await message in inbound.messages(maxSize: 1 << 24) {
+                    guard case .text(let text) = message, let json = try? JSONValue(parsing: text), json["type"] == "executing",
+                        json["data"]?["node"] == .null, let id = json["data"]?["prompt_id"]?.stringValue
+                    else { continue }
+                    finished.insert(id)
+                }
+                report.yield((true, finished))
             }
-            report.yield((0, true))
+            report.yield((true, []))
             return nil
         }
         for await _ in opened {}
