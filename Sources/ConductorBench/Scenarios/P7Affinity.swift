@@ -53,7 +53,49 @@ public struct P7Affinity: Sendable {
                 "swap = \(fixed(factor, 1))×: no job sent to a slower node while a faster idle holder exists",
                 a.slowerNodeChoices == 0, "\(a.slowerNodeChoices) over \(outcome.bounds.count) runs")
         }
-        report.tables = [table, waits]
+        report.tables = [table, waits, fairness(&report)]
         return report
+    }
+
+    /// Fair shares (#9): one client drops `floodJobs` jobs at once into P6's traffic (swap = 0.5× the mean job). The other
+    /// clients' waits for jobs arriving while the flood drains, with fair shares and with arrival order, against the
+    /// same traces without the flood.
+    func fairness(_ report: inout BenchReport) -> Table {
+        let floodJobs = 400
+        let floodAt = 1_000.0
+        let window = 1_200.0
+        let fleet = SimulatedFleet.p6(swapSeconds: 0.5 * P6Quality.generator.work.mean)
+        var waits: [String: [Double]] = [:]
+        var floodDone: [String: [Double]] = [:]
+        for trace in quality.traces() {
+            let flood = (0..<floodJobs).map { n in
+                TraceJob(id: trace.jobs.count + n, arrival: floodAt, checkpoint: trace.checkpointsByPopularity.first, work: 4, client: "flood")
+            }
+            let flooded = Trace(jobs: trace.jobs + flood)
+            for (label, input, fair) in [("no flood", trace, true), ("flood, fair shares", flooded, true), ("flood, arrival order", flooded, false)] {
+                var simulation = FleetSimulation(fleet: fleet, policy: .conductor(.recommended))
+                simulation.fairShares = fair
+                let result = simulation.run(input)
+                for (index, job) in input.jobs.enumerated() where job.client != "flood" && job.arrival >= floodAt && job.arrival < floodAt + window {
+                    waits[label, default: []].append(result.start[index] - job.arrival)
+                }
+                let floodFinishes = input.jobs.indices.filter { input.jobs[$0].client == "flood" }.map { result.finish[$0] }
+                precondition(!floodFinishes.contains(where: \.isNaN), "every flood job finishes")
+                if let last = floodFinishes.max() { floodDone[label, default: []].append(last - floodAt) }
+            }
+        }
+        var table = Table(
+            "Fair shares: one client submits \(floodJobs) jobs at once at t = \(Int(floodAt)) s into P6's traffic (swap 0.5×); the other clients' waits (s) for jobs arriving in the next \(Int(window)) s, all seeds:",
+            headers: ["run", "others' mean wait", "others' p99 wait", "flood's last job done after (s, mean over seeds)"])
+        for label in ["no flood", "flood, fair shares", "flood, arrival order"] {
+            let summary = Summary(waits[label] ?? [])
+            let done = floodDone[label].map { $0.reduce(0, +) / Double($0.count) }
+            table.rows.append([.text(label), .number(summary.mean, digits: 1), .number(summary.p99, digits: 1), done.map { .number($0, digits: 0) } ?? .text("–")])
+        }
+        let normal = Summary(waits["no flood"] ?? []).p99
+        let fair = Summary(waits["flood, fair shares"] ?? []).p99
+        report.check("a client's \(floodJobs)-job burst does not starve the others: their p99 wait ≤ 2× without it (fair shares)",
+                     fair <= 2 * max(normal, 1), "\(fixed(fair, 1)) s vs \(fixed(normal, 1)) s without the burst")
+        return table
     }
 }

@@ -12,6 +12,9 @@ public struct FleetSimulation {
     public var seed: UInt64
     /// Share of the earliest jobs left out of the statistics (the fleet starts empty); 0 keeps them all.
     public var warmupFraction: Double
+    /// Conductor's policies offer waiting jobs in fair-share order across the trace's clients (as the coordinator
+    /// does); false offers them in arrival order, to measure what fair shares change.
+    public var fairShares = true
 
     public init(fleet: SimulatedFleet, policy: DispatchPolicy, seed: UInt64 = 1, warmupFraction: Double = 0) {
         self.fleet = fleet
@@ -23,6 +26,7 @@ public struct FleetSimulation {
     /// Runs the whole trace to completion.
     public func run(_ trace: Trace) -> SimulationResult {
         var state = State(fleet: fleet, policy: policy, trace: trace, seed: seed)
+        state.fairShares = fairShares
         state.run()
         let jobs = trace.jobs
         let first = min(jobs.count, Int((warmupFraction * Double(jobs.count)).rounded(.down)))
@@ -54,6 +58,7 @@ extension FleetSimulation {
         var waiting: [Int] = []
         /// Fair shares across the trace's clients, and each job's stamp, as the coordinator keeps them.
         var fairShare = FairShare()
+        var fairShares = true
         var stamps: [Double]
         var nextRoundRobin = 0
         var completions: [Int]
@@ -167,7 +172,7 @@ extension FleetSimulation {
             guard nodes.contains(where: { $0.count < fleet.maxOutstanding }) else { return }
             let snapshots = nodes.indices.map(snapshot)
             // Offered in fair-share order across the trace's clients, as `Coordinator.dispatchPass` offers them.
-            let offered = FairShare.order(waiting.map { (false, stamps[$0]) }).map { waiting[$0] }
+            let offered = fairShares ? FairShare.order(waiting.map { (false, stamps[$0]) }).map { waiting[$0] } : waiting
             let assignments = Scheduler.assign(offered.map { requirements[$0] }, to: snapshots, knobs: knobs)
             guard !assignments.isEmpty else { return }
             var sent = Set<Int>()
