@@ -10,7 +10,7 @@ struct FairShareTests {
         var served: [Int] = []
         while !waiting.isEmpty {
             let next = FairShare.order(waiting.map { ($0.front, $0.stamp) })[0]
-            share.dispatched(stamp: waiting[next].stamp)
+            share.dispatched(stamp: waiting[next].stamp, front: waiting[next].front)
             served.append(waiting.remove(at: next).index)
         }
         return served
@@ -30,6 +30,17 @@ struct FairShareTests {
     @Test("front still jumps every share")
     func frontJumps() {
         #expect(Self.served([("a", 20), ("b", 20), ("a", 20)], front: [2]) == [2, 0, 1])
+    }
+
+    @Test("a front job does not push newcomers behind its client's queue")
+    func frontMovesNoVirtualTime() {
+        var share = FairShare()
+        let flood = (0..<100).map { _ in share.stamp(client: "flood", work: 20) }
+        let urgent = share.stamp(client: "flood", work: 20)
+        share.dispatched(stamp: urgent, front: true)
+        let lone = share.stamp(client: "lone", work: 20)
+        let order = FairShare.order(flood.map { (false, $0) } + [(false, lone)])
+        #expect(order.prefix(2).contains(flood.count), "the lone job is offered first or second, not after the flood's 100")
     }
 
     @Test("shares are of work: a client with short jobs gets more of them through")

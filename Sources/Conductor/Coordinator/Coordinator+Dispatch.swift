@@ -89,7 +89,7 @@ extension Coordinator {
             let explanation = (try? JSONEncoder().encode(placement)).map { String(decoding: $0, as: UTF8.self) }
             active.job.state = .dispatched
             active.job.node = chosen
-            fairShare.dispatched(stamp: active.fairStamp)
+            fairShare.dispatched(stamp: active.fairStamp, front: (active.job.number.double ?? 0) < 0)
             placed.insert(active.job.id)
             active.job.placement = explanation
             active.dispatchedAt = .now

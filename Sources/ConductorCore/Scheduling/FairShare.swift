@@ -25,9 +25,11 @@ public struct FairShare: Sendable, Hashable {
         return start
     }
 
-    /// A job left the queue for a node: the fleet's virtual time reaches its stamp.
-    public mutating func dispatched(stamp: Double) {
-        guard stamp > virtualTime else { return }
+    /// A job left the queue for a node: the fleet's virtual time reaches its stamp. A `front` job jumped the shares, so
+    /// it moves nothing: otherwise its stamp (behind all its client's queued work) would push every newcomer behind
+    /// that whole queue.
+    public mutating func dispatched(stamp: Double, front: Bool = false) {
+        guard !front, stamp > virtualTime else { return }
         virtualTime = stamp
         if finish.count > 1024 { finish = finish.filter { $0.value > virtualTime } }
     }
