@@ -85,8 +85,6 @@ extension Coordinator {
     /// Clients of nodes that are up, in configuration order.
     public var upNodes: [NodeClient] { nodeOrder.compactMap { nodes[$0] }.filter { $0.health == .up }.map(\.client) }
 
-    public func nodeClient(_ name: String) -> NodeClient? { nodes[name]?.client }
-
     /// The node an output subfolder names (`<node>/<its subfolder>`), and the subfolder on that node.
     public func outputSource(subfolder: String) -> (client: NodeClient, subfolder: String)? {
         guard let (name, nodeSubfolder) = OutputNames.resolve(subfolder: subfolder, nodes: nodeOrder), let client = nodes[name]?.client

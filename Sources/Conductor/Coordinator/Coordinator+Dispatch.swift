@@ -89,7 +89,7 @@ extension Coordinator {
             let explanation = (try? JSONEncoder().encode(placement)).map { String(decoding: $0, as: UTF8.self) }
             active.job.state = .dispatched
             active.job.node = chosen
-            fairShare.dispatched(stamp: active.fairStamp, front: (active.job.number.double ?? 0) < 0)
+            fairShare.dispatched(stamp: active.fairStamp, front: active.isFront)
             placed.insert(active.job.id)
             active.job.placement = explanation
             active.dispatchedAt = .now
@@ -106,7 +106,7 @@ extension Coordinator {
     /// Waiting jobs in the order the scheduler is offered them: `front` first, then each client's fair share
     /// (`FairShare`), by the API key's name when keys are on, else by `client_id`.
     func fairShares(_ queued: [ActiveJob]) -> [ActiveJob] {
-        FairShare.order(queued.map { ((($0.job.number.double ?? 0) < 0), $0.fairStamp) }).map { queued[$0] }
+        FairShare.order(queued.map { ($0.isFront, $0.fairStamp) }).map { queued[$0] }
     }
 
     /// The waiting jobs the dispatcher may place now: every first try, and as many jobs being run again after losing

@@ -57,6 +57,8 @@ public actor Coordinator {
         var principal: String?
         /// Its virtual start among the clients' fair shares (`FairShare`); kept when it goes back to the queue.
         var fairStamp = 0.0
+        /// Sent with `front` (a negative number): ahead of every share.
+        var isFront: Bool { (job.number.double ?? 0) < 0 }
         /// Predicted seconds from start to end on its node (load + run), for the run-time limit.
         var predictedSeconds: Double?
         /// Times the job was lost with its node (node died while running it, or it overran its time limit).
