@@ -1,6 +1,7 @@
 import ArgumentParser
 import ComfyWire
 import ConductorBench
+import ConductorCore
 import ConductorLiveBench
 import Foundation
 
@@ -27,21 +28,23 @@ struct BenchCommand: AsyncParsableCommand {
             p6  scheduling quality on the P6 fleet vs the lower bound, at swap = 0, 0.5, 2, 5 × mean job
             p7  checkpoint affinity on vs off
             p8  decision cost with 64 nodes and 10,000 queued jobs (build with -c release)
-            P5–P7 run on a virtual clock and drive the real scheduler; P6/P7 first check P5.
+            robust  the P6-tuned scheduler on traces it was not tuned on: other speeds, 2–10 checkpoints, LoRAs,
+                bursts, a node leaving or joining; against the P6 reference and shortest queue
+            P5–P7 and robust run on a virtual clock and drive the real scheduler; P6/P7 and robust first check P5.
             """
     )
 
     enum Scenario: String, ExpressibleByArgument, CaseIterable {
-        case p1, p2, p3, p4, p5, p6, p7, p8, e2e
+        case p1, p2, p3, p4, p5, p6, p7, p8, robust, e2e
     }
 
-    @Argument(help: "Scenario: p1, p2, p3, p4, p5, p6, p7, p8 or e2e.")
+    @Argument(help: "Scenario: p1, p2, p3, p4, p5, p6, p7, p8, robust or e2e.")
     var scenario: Scenario
 
     @Option(help: "Seeds (traces) per figure; default 3.")
     var seeds = 3
 
-    @Option(help: "Jobs per trace; default 400000 for p5, 4000 for p6/p7.")
+    @Option(help: "Jobs per trace; default 400000 for p5, 4000 for p6/p7/robust.")
     var jobs: Int?
 
     @Option(help: "Replay this JSON-lines trace (p6/p7) instead of generated ones; see BENCHMARKS.md.")
@@ -49,6 +52,12 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Option(help: "Write the first generated trace of the scenario to this file (JSON lines) and exit.")
     var writeTrace: String?
+
+    @Option(help: "p6/robust: scheduler knobs as in cluster.json's \"scheduler\" object, e.g. '{\"evictionWeight\": 2}' (the other knobs stay recommended).")
+    var knobs: String?
+
+    @Option(help: "p6/robust: swap costs as multiples of the mean job, comma-separated (default 0,0.5,2,5 for p6, 0.5,2 for robust).")
+    var swaps: String?
 
     @Option(help: "Jobs per seed of the P5 check run before p6/p7 (0 skips it).")
     var sanityJobs = 200_000
@@ -129,7 +138,7 @@ struct BenchCommand: AsyncParsableCommand {
         switch scenario {
         case .p5:
             reports.append(P5Sanity(jobs: jobs ?? 400_000, seeds: seeds).run().report)
-        case .p6, .p7:
+        case .p6, .p7, .robust:
             if sanityJobs > 0 {
                 var check = P5Sanity(jobs: sanityJobs, seeds: 1)
                 check.includeConductor = false
@@ -144,8 +153,29 @@ struct BenchCommand: AsyncParsableCommand {
                     print("P5 check (1 seed × \(sanityJobs) jobs): random \(fixed(random, 2)) (known 10.0), power-of-two \(fixed(p2c, 2)) (known 2.61): within ±5 %.\n")
                 }
             }
+            var chosen = SchedulerKnobs.recommended
+            if let knobs {
+                do { chosen = try ClusterConfig.knobs(JSONValue(parsing: knobs)) } catch {
+                    throw ValidationError("--knobs: \(error)")
+                }
+            }
+            let factors = try swaps.map { list in
+                try list.split(separator: ",").map { item in
+                    guard let factor = Double(item.trimmingCharacters(in: .whitespaces)), factor >= 0 else {
+                        throw ValidationError("--swaps: '\(item)' is not a swap cost ≥ 0")
+                    }
+                    return factor
+                }
+            }
             if scenario == .p6 {
-                reports.append(P6Quality(jobs: jobs ?? 4_000, seeds: seeds, trace: replay).run())
+                var quality = P6Quality(jobs: jobs ?? 4_000, seeds: seeds, trace: replay, knobs: chosen)
+                if let factors { quality.swapFactors = factors }
+                reports.append(quality.run())
+            } else if scenario == .robust {
+                var robust = Robustness(jobs: jobs ?? 4_000, seeds: seeds)
+                robust.knobs = chosen
+                if let factors { robust.swapFactors = factors }
+                reports.append(robust.run())
             } else {
                 reports.append(P7Affinity(jobs: jobs ?? 4_000, seeds: seeds, trace: replay).run())
             }

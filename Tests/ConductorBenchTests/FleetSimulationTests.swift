@@ -59,6 +59,32 @@ struct FleetSimulationTests {
         #expect(abs((means["power-of-two"] ?? 0) / 2.61 - 1) < 0.12)
         #expect((means["shortest queue"] ?? .infinity) <= (means["power-of-two"] ?? 0) * 1.02)
     }
+
+    @Test("a LoRA other than the node's last one costs its switch time; the same one costs nothing")
+    func loraSwitches() {
+        var fleet = SimulatedFleet(speeds: [1], swapSeconds: 0)
+        fleet.loraSeconds = 2
+        let trace = Trace(jobs: [
+            TraceJob(id: 0, arrival: 0, checkpoint: "a", work: 1, lora: "x"),
+            TraceJob(id: 1, arrival: 10, checkpoint: "a", work: 1, lora: "x"),
+            TraceJob(id: 2, arrival: 20, checkpoint: "a", work: 1, lora: "y"),
+            TraceJob(id: 3, arrival: 30, checkpoint: "a", work: 1),
+        ])
+        let result = FleetSimulation(fleet: fleet, policy: .conductor(.recommended)).run(trace)
+        #expect(trace.jobs.indices.map { result.finish[$0] - trace.jobs[$0].arrival } == [3, 1, 3, 3])
+    }
+
+    @Test("a node that has left takes no new job and one that has not joined yet takes none either", arguments: policies)
+    func nodesLeaveAndJoin(policy: DispatchPolicy) {
+        var fleet = SimulatedFleet.p6(swapSeconds: 2)
+        fleet.outages = [.init(node: 0, from: 200), .init(node: 1, from: 0, until: 200)]
+        let trace = P6Quality.generator.trace(jobs: 400, seed: 6)
+        let result = FleetSimulation(fleet: fleet, policy: policy).run(trace)
+        #expect(result.completions.allSatisfy { $0 == 1 })
+        for index in trace.jobs.indices where result.node[index] == 0 { #expect(result.sent[index] < 200) }
+        for index in trace.jobs.indices where result.node[index] == 1 { #expect(result.sent[index] >= 200) }
+        #expect(result.node.contains(0) && result.node.contains(1))
+    }
 }
 
 extension DispatchPolicy: CustomTestStringConvertible {

@@ -33,6 +33,29 @@ struct TraceTests {
         #expect(try Trace(jsonLines: text) == trace)
     }
 
+    @Test("LoRAs survive the file format, and half the jobs carry one")
+    func loras() throws {
+        var generator = generator
+        generator.loras = 4
+        let trace = generator.trace(jobs: 2_000, seed: 3)
+        let share = Double(trace.jobs.count { $0.lora != nil }) / 2_000
+        #expect(abs(share - 0.5) < 0.05)
+        #expect(Set(trace.jobs.compactMap(\.lora)) == Set((0..<4).map(TraceGenerator.loraName)))
+        #expect(try Trace(jsonLines: trace.jsonLines()) == trace)
+    }
+
+    @Test("bursts keep the mean rate and put the burst's share of arrivals inside the burst windows")
+    func bursts() {
+        var generator = generator
+        generator.burst = .init(period: 600, seconds: 60, factor: 4)
+        let trace = generator.trace(jobs: 20_000, seed: 4)
+        let span = trace.jobs.last!.arrival
+        #expect(abs(Double(trace.jobs.count) / span / generator.arrivalRate - 1) < 0.05)
+        // 60 of every 600 s at 4× the rate between: 4 × 0.1 / (4 × 0.1 + 0.9) ≈ 31 % of arrivals.
+        let inside = Double(trace.jobs.count { $0.arrival.truncatingRemainder(dividingBy: 600) < 60 }) / 20_000
+        #expect(abs(inside - 0.4 / 1.3) < 0.03)
+    }
+
     @Test("a hand-written line needs only arrival and work; a bad line names its number")
     func minimalLines() throws {
         let trace = try Trace(jsonLines: "{\"arrival\": 1.5, \"work\": 2}\n{\"arrival\": 0.5, \"work\": 3, \"checkpoint\": \"x\"}")

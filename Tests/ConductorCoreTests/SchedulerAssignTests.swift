@@ -30,6 +30,26 @@ import Testing
         #expect(Scheduler.assign(queue, to: fleet, knobs: knobs) == [.init(job: 2, node: 0)])
     }
 
+    @Test func aNodeIsKeptForLaterQueuedJobsOfItsCheckpoint() {
+        // A holds b and has room; B holds a and is busy. The oldest job is for a, the next for b.
+        let fleet = [
+            Fleet.node("A", maxOutstanding: 1, resident: "b.safetensors", load: 4),
+            Fleet.node("B", outstanding: 1, maxOutstanding: 1, resident: "a.safetensors", committed: 30, load: 4),
+        ]
+        let queue = [Fleet.job("a.safetensors", work: 4), Fleet.job("b.safetensors", work: 4)]
+        // Plain predicted finish: the a job loads on A (8 s, not 34 s on B), and the b job finds A taken.
+        #expect(Scheduler.assign(queue, to: fleet, knobs: SchedulerKnobs(waitForFullNodeGainSeconds: 0)) == [.init(job: 0, node: 0)])
+        // With an eviction weight A is kept for the b job; the a job waits for B, which holds a.
+        let kept = SchedulerKnobs(evictionWeight: 1, waitForFullNodeGainSeconds: 0)
+        #expect(Scheduler.assign(queue, to: fleet, knobs: kept) == [.init(job: 1, node: 0)])
+        // Alone in the queue, the a job may load on A after all.
+        #expect(Scheduler.assign([queue[0]], to: fleet, knobs: kept) == [.init(job: 0, node: 0)])
+        #expect(Scheduler.place(queue[0], on: fleet, knobs: kept).node == "A")
+        let explained = Scheduler.place(queue[0], on: fleet, knobs: kept, queuedBehind: [queue[1]])
+        #expect(explained.node == nil && explained.waitingFor == "B")
+        #expect(explained.candidates.first?.reason == "kept for queued jobs of b.safetensors")
+    }
+
     @Test func lookaheadBoundsHowFarARoundLooks() {
         let fleet = [Fleet.node("A", classes: ["KSampler"])]
         let queue = [Fleet.job(), Fleet.job(), Fleet.job(nil, classes: ["KSampler"])]

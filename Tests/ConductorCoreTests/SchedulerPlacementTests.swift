@@ -9,13 +9,14 @@ import Testing
     static func node(
         _ name: String, health: NodeHealth = .up, draining: Bool = false, outstanding: Int = 0, maxOutstanding: Int = 2,
         classes: Set<String> = classes, checkpoints: Set<String>? = nil, vramTotal: Int64 = 0,
-        resident: String? = nil, speed: Double = 1, committed: Double = 0, load: Double = 0
+        resident: String? = nil, planned: String? = nil, speed: Double = 1, committed: Double = 0, load: Double = 0
     ) -> NodeSnapshot {
         NodeSnapshot(
             name: name, health: health, draining: draining, outstanding: outstanding, maxOutstanding: maxOutstanding,
             classTypes: classes,
             comboValues: checkpoints.map { ["CheckpointLoaderSimple": ["ckpt_name": $0]] } ?? [:],
-            vramTotal: vramTotal, residentCheckpoint: resident, speed: speed, committedSeconds: committed,
+            vramTotal: vramTotal, residentCheckpoint: resident, plannedCheckpoint: planned, speed: speed,
+            committedSeconds: committed,
             checkpointLoadSeconds: load)
     }
 
@@ -104,10 +105,21 @@ import Testing
                     node("D", resident: "c.safetensors", load: 5)],
             job: job(), expected: "A"),
         Case(
-            testDescription: "an eviction weight spares the last holder of another checkpoint",
-            nodes: [node("A", resident: "b.safetensors", load: 5), node("C", resident: "c.safetensors", load: 5),
-                    node("D", resident: "c.safetensors", load: 5)],
+            testDescription: "an eviction weight sends a load to the node the plan gives the job's checkpoint",
+            nodes: [node("A", resident: "b.safetensors", planned: "b.safetensors", load: 5),
+                    node("C", resident: "c.safetensors", planned: "a.safetensors", load: 5),
+                    node("D", resident: "c.safetensors", planned: "c.safetensors", load: 5)],
             job: job(), knobs: SchedulerKnobs(evictionWeight: 1), expected: "C"),
+        Case(
+            testDescription: "an eviction weight lets a faster node planned elsewhere lose to a slower one planned for the job",
+            nodes: [node("A", resident: "b.safetensors", planned: "a.safetensors", speed: 1, load: 5),
+                    node("B", resident: "c.safetensors", planned: "c.safetensors", speed: 1.5, load: 5)],
+            job: job(), knobs: SchedulerKnobs(evictionWeight: 1), expected: "A"),
+        Case(
+            testDescription: "without an eviction weight the plan changes nothing: the faster node wins",
+            nodes: [node("A", resident: "b.safetensors", planned: "a.safetensors", speed: 1, load: 5),
+                    node("B", resident: "c.safetensors", planned: "c.safetensors", speed: 1.5, load: 5)],
+            job: job(), expected: "B"),
         Case(
             testDescription: "the recommended knobs hold a job for its full holder rather than load it elsewhere",
             nodes: [node("A", load: 20), node("B", outstanding: 2, resident: "a.safetensors", committed: 8, load: 20)],

@@ -51,6 +51,7 @@ extension Coordinator {
                             "max": .int(node.config.maxOutstanding)],
             "current": current,
             "checkpoint": .string(orNull: node.loadedCheckpoint),
+            "planned_checkpoint": .string(orNull: plan[name]),
             "speed": ["units_per_second": .double(node.speed.unitsPerSecond), "declared": .double(node.config.speed),
                       "samples": .int(node.speed.samples), "relative_error": node.speed.relativeError.map(JSONValue.double) ?? .null],
             "checkpoint_load": ["seconds": .double(node.loadSeconds.seconds), "samples": .int(node.loadSeconds.samples)],

@@ -80,12 +80,14 @@ extension Coordinator {
             for (id, nodes) in holders where nodes.contains(snapshots[index].name) { snapshots[index].heldFiles.insert(id) }
         }
         let decisionStarted = ContinuousClock.now
+        planCheckpoints(&snapshots)
         let assignments = Scheduler.assign(queued.map(\.requirements), to: snapshots, knobs: knobs)
         metrics.recordDispatchDecision(.now - decisionStarted)
         for assignment in assignments {
             let chosen = snapshots[assignment.node].name
             guard var active = jobs[queued[assignment.job].job.id], active.job.state == .queued, let node = nodes[chosen] else { continue }
-            let placement = Scheduler.place(active.requirements, on: snapshots, knobs: knobs)
+            let behind = queued[(assignment.job + 1)...].lazy.map(\.requirements)
+            let placement = Scheduler.place(active.requirements, on: snapshots, knobs: knobs, queuedBehind: behind)
             let explanation = (try? JSONEncoder().encode(placement)).map { String(decoding: $0, as: UTF8.self) }
             active.job.state = .dispatched
             active.job.node = chosen
@@ -100,6 +102,23 @@ extension Coordinator {
                 logger.error("could not record a dispatch", metadata: ["prompt.id": "\(active.job.id)", "error": "\(error)"])
             }
             await send(active.job, to: node)
+        }
+    }
+
+    /// Moves the fleet's checkpoint plan on to the demand of the last minutes (`CheckpointPlan`), starting from the
+    /// last plan, and marks each snapshot with its node's planned checkpoint. Nodes that take no work are left out.
+    func planCheckpoints(_ snapshots: inout [NodeSnapshot]) {
+        let planned = CheckpointPlan.plan(
+            snapshots.map { node in
+                CheckpointPlan.Node(
+                    speed: node.health == .up && !node.draining ? node.speed : 0,
+                    current: plan[node.name] ?? node.residentCheckpoint, loadSeconds: node.checkpointLoadSeconds)
+            },
+            demand: demand.rates(at: secondsSinceStart))
+        plan = [:]
+        for index in snapshots.indices {
+            snapshots[index].plannedCheckpoint = planned[index]
+            if let checkpoint = planned[index] { plan[snapshots[index].name] = checkpoint }
         }
     }
 

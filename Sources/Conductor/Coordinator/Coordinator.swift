@@ -91,6 +91,11 @@ public actor Coordinator {
     var jobs: [String: ActiveJob] = [:]
     /// The clients' fair shares of the fleet: stamps waiting jobs, advanced as jobs go to nodes.
     var fairShare = FairShare()
+    /// The work asked for per checkpoint over the last minutes, and the checkpoint it plans for each node (by name):
+    /// see `CheckpointPlan`. Times are seconds since `started`.
+    var demand = CheckpointDemand()
+    var plan: [String: String] = [:]
+    let started = ContinuousClock.now
     /// Ids of jobs sent to a node, so node-scoped questions do not scan (and copy) the whole queue. It may still
     /// hold a job that has since finished or come back to the queue: readers go through `jobs(on:)`.
     var placed: Set<String> = []
@@ -159,8 +164,15 @@ public actor Coordinator {
         // Shares restart level: waiting jobs are stamped again in queue order.
         for active in ordered(jobs.values.filter { $0.job.state == .queued }) {
             jobs[active.job.id]?.fairStamp = fairShare.stamp(client: active.principal ?? "", work: active.requirements.work)
+            demand.record(checkpoint: active.requirements.checkpoint, work: active.requirements.work, at: secondsSinceStart)
         }
         if !jobs.isEmpty { logger.info("restored jobs", metadata: ["jobs.count": "\(jobs.count)"]) }
+    }
+
+    /// Seconds since this coordinator started, on the monotonic clock.
+    var secondsSinceStart: Double {
+        let elapsed = ContinuousClock.now - started
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
     }
 
     // MARK: Queue views
@@ -297,6 +309,7 @@ public actor Coordinator {
         }
         var active = ActiveJob(job: job, requirements: requirements, principal: principal ?? clientID)
         active.fairStamp = fairShare.stamp(client: active.principal ?? "", work: requirements.work)
+        demand.record(checkpoint: requirements.checkpoint, work: requirements.work, at: secondsSinceStart)
         jobs[promptID] = active
         broadcastStatus()
         scheduleDispatch()

@@ -8,15 +8,24 @@ public struct P6Quality: Sendable {
     public var seeds = 3
     /// A trace to replay instead of the generated ones (then `seeds` only seeds the policies' randomness).
     public var trace: Trace?
-    public var policies: [DispatchPolicy] = [
-        .roundRobin, .shortestQueue, .random, .powerOfTwo, .reference, .conductorAffinityOff(.recommended),
-        .conductor(.recommended),
-    ]
+    /// The traces' generator and the fleet (its swap cost is set per swap factor): P6's unless a robustness case
+    /// changes them.
+    public var generator = P6Quality.generator
+    public var fleet = SimulatedFleet.p6(swapSeconds: 0)
+    /// Nodes that join or leave: `from` and `until` are shares of each trace's span (0.5 = halfway).
+    public var outageShares: [SimulatedFleet.Outage] = []
+    public var policies: [DispatchPolicy]
+    /// Conductor's knobs, whose row the goals are checked on (`conductor bench p6 --knobs JSON` to try others).
+    public var knobs: SchedulerKnobs
 
     /// The reference policy's ratios to the bound given in bench-scenarios.md, at swap = 0, 0.5, 2, 5 × mean job.
     public static let statedReference: [Double: Double] = [0: 1.30, 0.5: 1.64, 2: 1.98, 5: 2.19]
 
-    public init(jobs: Int = 4_000, seeds: Int = 3, trace: Trace? = nil) {
+    public init(jobs: Int = 4_000, seeds: Int = 3, trace: Trace? = nil, knobs: SchedulerKnobs = .recommended) {
+        self.knobs = knobs
+        policies = [
+            .roundRobin, .shortestQueue, .random, .powerOfTwo, .reference, .conductorAffinityOff(knobs), .conductor(knobs),
+        ]
         self.jobs = jobs
         self.seeds = seeds
         self.trace = trace
@@ -52,18 +61,19 @@ public struct P6Quality: Sendable {
 
     public func traces() -> [Trace] {
         if let trace { return [trace] }
-        return (1...UInt64(max(1, seeds))).map { Self.generator.trace(jobs: jobs, seed: $0) }
+        return (1...UInt64(max(1, seeds))).map { generator.trace(jobs: jobs, seed: $0) }
     }
 
     public func simulate() -> Outcome {
         let traces = traces()
-        let meanJob = trace?.meanWork ?? Self.generator.work.mean
-        let speeds = SimulatedFleet.p6(swapSeconds: 0).speeds
+        let meanJob = trace?.meanWork ?? generator.work.mean
+        let speeds = fleet.speeds
         let bounds = traces.map { LowerBound(trace: $0, speeds: speeds).value }
         let popularity = traces[0].checkpointsByPopularity
         var cells: [Cell] = []
         for factor in swapFactors {
-            let fleet = SimulatedFleet.p6(swapSeconds: factor * meanJob)
+            var fleet = fleet
+            fleet.swapSeconds = factor * meanJob
             for policy in policies {
                 var summaries: [Summary] = []
                 var ratios: [Double] = []
@@ -71,6 +81,8 @@ public struct P6Quality: Sendable {
                 var waits = Array(repeating: 0.0, count: popularity.count)
                 var slower = 0
                 for (index, trace) in traces.enumerated() {
+                    let span = trace.jobs.last?.arrival ?? 0
+                    fleet.outages = outageShares.map { .init(node: $0.node, from: $0.from * span, until: $0.until * span) }
                     let result = FleetSimulation(fleet: fleet, policy: policy, seed: UInt64(index + 1)).run(trace)
                     summaries.append(result.completion)
                     ratios.append(result.completion.mean / bounds[index])
@@ -113,7 +125,7 @@ public struct P6Quality: Sendable {
             table.rows.append([.text("lower bound"), .number(boundMean, digits: 2), .ratio(1), .text("–"), .text("–"), .number(0, digits: 3)])
             report.tables.append(table)
         }
-        let conductor = DispatchPolicy.conductor(.recommended)
+        let conductor = DispatchPolicy.conductor(knobs)
         if let free = outcome.cell(conductor, 0) {
             report.check("Conductor ≤ 1.35× bound, free swaps", free.ratioToBound <= 1.35, "\(fixed(free.ratioToBound, 2))×")
         }

@@ -81,6 +81,15 @@ public struct P8DecisionCost: Sendable {
             }
             return best
         }
+        // The checkpoint plan a dispatch round starts with: the queue's jobs as the last 600 s of demand, every node
+        // starting from what it holds (the most moves; a running coordinator starts from its last plan).
+        var demand = CheckpointDemand()
+        for (index, job) in queue.enumerated() {
+            demand.record(checkpoint: job.checkpoint, work: job.work, at: 600 * Double(index) / Double(queue.count))
+        }
+        let rates = demand.rates(at: 600)
+        let planNodes = fleet.map { CheckpointPlan.Node(speed: $0.speed, current: $0.residentCheckpoint, loadSeconds: 8) }
+        let plan = sample(max(rounds, decisions / 20)) { _ in CheckpointPlan.plan(planNodes, demand: rates).count }
         let roundRecommended = sample(rounds) { _ in Scheduler.assign(queue, to: fleet, knobs: .recommended).count }
         let roundDefault = sample(rounds) { _ in Scheduler.assign(queue, to: fleet, knobs: SchedulerKnobs()).count }
         let placed = Scheduler.assign(queue, to: fleet, knobs: .recommended).count
@@ -99,6 +108,7 @@ public struct P8DecisionCost: Sendable {
         row("baseline: least-committed node with room (no scheduler)", decisions, baseline)
         row("Scheduler.decide, one job (.recommended)", decisions, decide)
         row("Scheduler.place, one job with every node's reason", decisions / 4, place)
+        row("CheckpointPlan.plan from what the nodes hold (once per round)", max(rounds, decisions / 20), plan)
         row("Scheduler.assign, one round over the 10,000-job queue (.recommended)", rounds, roundRecommended, "\(placed)")
         row("Scheduler.assign, one round (default knobs)", rounds, roundDefault, "\(placedDefault)")
         report.tables.append(table)

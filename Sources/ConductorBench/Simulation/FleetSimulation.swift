@@ -36,7 +36,8 @@ public struct FleetSimulation {
             waits[jobs[index].checkpoint ?? "none", default: []].append(state.start[index] - jobs[index].arrival)
         }
         return SimulationResult(
-            completions: state.completions, start: state.start, finish: state.finish, swaps: state.swaps,
+            completions: state.completions, start: state.start, finish: state.finish, node: state.node, sent: state.sent,
+            swaps: state.swaps,
             slowerNodeChoices: state.slowerNodeChoices,
             completion: Summary(measured.map { state.finish[$0] - jobs[$0].arrival }),
             p99WaitByCheckpoint: waits.mapValues { Summary($0).p99 }, jobs: jobs.count)
@@ -60,10 +61,15 @@ extension FleetSimulation {
         var fairShare = FairShare()
         var fairShares = true
         var stamps: [Double]
+        /// The work asked for per checkpoint, and the checkpoint planned for each node, as the coordinator keeps them.
+        var demand = CheckpointDemand()
+        var planned: [String?]
         var nextRoundRobin = 0
         var completions: [Int]
         var start: [Double]
         var finish: [Double]
+        var node: [Int]
+        var sent: [Double]
         var swaps = 0
         var slowerNodeChoices = 0
 
@@ -77,8 +83,11 @@ extension FleetSimulation {
             random = SplitMix64(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 1)
             completions = Array(repeating: 0, count: trace.jobs.count)
             stamps = Array(repeating: 0, count: trace.jobs.count)
+            planned = Array(repeating: nil, count: fleet.speeds.count)
             start = Array(repeating: .nan, count: trace.jobs.count)
             finish = Array(repeating: .nan, count: trace.jobs.count)
+            node = Array(repeating: -1, count: trace.jobs.count)
+            sent = Array(repeating: .nan, count: trace.jobs.count)
         }
 
         mutating func run() {
@@ -90,7 +99,10 @@ extension FleetSimulation {
                     if soonest.map({ nodes[index].finish < nodes[$0].finish }) ?? true { soonest = index }
                 }
                 let arrival = next < jobs.count ? jobs[next].arrival : .infinity
-                if let node = soonest, nodes[node].finish <= arrival {
+                let change = fleet.outages.flatMap { [$0.from, $0.until] }.filter { $0 > now }.min() ?? .infinity
+                if change < arrival, change < (soonest.map { nodes[$0].finish } ?? .infinity) {
+                    now = change  // a node joins or leaves: nothing else happens, but the dispatcher looks again
+                } else if let node = soonest, nodes[node].finish <= arrival {
                     now = nodes[node].finish
                     let job = nodes[node].removeFirst()
                     nodes[node].running = false
@@ -110,25 +122,33 @@ extension FleetSimulation {
             }
         }
 
+        /// Whether a node takes new work now (see `SimulatedFleet.outages`).
+        func isUp(_ node: Int) -> Bool {
+            !fleet.outages.contains { $0.node == node && $0.from <= now && now < $0.until }
+        }
+
         mutating func arrive(_ job: Int) {
+            // Policies that bind at arrival choose among the nodes that take work (all of them without outages).
+            let up = fleet.outages.isEmpty ? Array(nodes.indices) : nodes.indices.filter(isUp)
             switch policy {
             case .random:
-                send(job, to: Int(random.next() % UInt64(nodes.count)))
+                send(job, to: up[Int(random.next() % UInt64(up.count))])
             case .powerOfTwo:
-                let a = Int(random.next() % UInt64(nodes.count))
-                var b = Int(random.next() % UInt64(max(1, nodes.count - 1)))
-                if nodes.count > 1 && b >= a { b += 1 }
-                send(job, to: nodes[b].count < nodes[a].count ? b : a)
+                let a = Int(random.next() % UInt64(up.count))
+                var b = Int(random.next() % UInt64(max(1, up.count - 1)))
+                if up.count > 1 && b >= a { b += 1 }
+                send(job, to: nodes[up[b]].count < nodes[up[a]].count ? up[b] : up[a])
             case .shortestQueue:
-                var best = 0
-                for index in nodes.indices where nodes[index].count < nodes[best].count { best = index }
+                var best = up[0]
+                for index in up where nodes[index].count < nodes[best].count { best = index }
                 send(job, to: best)
             case .roundRobin:
-                send(job, to: nextRoundRobin % nodes.count)
+                send(job, to: up[nextRoundRobin % up.count])
                 nextRoundRobin += 1
             case .reference, .conductor, .conductorAffinityOff:
                 waiting.append(job)
                 stamps[job] = fairShare.stamp(client: jobs[job].client, work: jobs[job].work)
+                demand.record(checkpoint: requirements[job].checkpoint, work: requirements[job].work, at: now)
             }
         }
 
@@ -136,11 +156,15 @@ extension FleetSimulation {
         mutating func send(_ job: Int, to node: Int) {
             if let checkpoint = jobs[job].checkpoint {
                 let speed = nodes[node].speed
-                if nodes.contains(where: { $0.isIdle && $0.resident == checkpoint && $0.speed > speed }) {
+                if nodes.indices.contains(where: {
+                    nodes[$0].isIdle && nodes[$0].resident == checkpoint && nodes[$0].speed > speed && isUp($0)
+                }) {
                     slowerNodeChoices += 1
                 }
             }
             nodes[node].append(job)
+            self.node[job] = node
+            sent[job] = now
             startIfIdle(node)
         }
 
@@ -152,6 +176,10 @@ extension FleetSimulation {
                 load = fleet.swapSeconds
                 if nodes[node].resident != nil { swaps += 1 }
                 nodes[node].resident = checkpoint
+            }
+            if fleet.loraSeconds > 0, nodes[node].lora != jobs[job].lora {
+                load += fleet.loraSeconds
+                nodes[node].lora = jobs[job].lora
             }
             nodes[node].running = true
             nodes[node].finish = now + load + jobs[job].work / nodes[node].speed
@@ -169,7 +197,13 @@ extension FleetSimulation {
 
         /// One round of the real scheduler over the fleet queue, as `Coordinator.dispatchPass` does.
         mutating func dispatchConductor(_ knobs: SchedulerKnobs) {
-            guard nodes.contains(where: { $0.count < fleet.maxOutstanding }) else { return }
+            guard nodes.indices.contains(where: { nodes[$0].count < fleet.maxOutstanding && isUp($0) }) else { return }
+            planned = CheckpointPlan.plan(
+                nodes.indices.map {
+                    CheckpointPlan.Node(
+                        speed: isUp($0) ? nodes[$0].speed : 0, current: planned[$0] ?? nodes[$0].resident, loadSeconds: fleet.swapSeconds)
+                },
+                demand: demand.rates(at: now))
             let snapshots = nodes.indices.map(snapshot)
             // Offered in fair-share order across the trace's clients, as `Coordinator.dispatchPass` offers them.
             let offered = fairShares ? FairShare.order(waiting.map { (false, stamps[$0]) }).map { waiting[$0] } : waiting
@@ -190,8 +224,8 @@ extension FleetSimulation {
             let node = nodes[index]
             let agnostic = if case .conductorAffinityOff = policy { true } else { false }
             var snapshot = NodeSnapshot(
-                name: "node-\(index)", outstanding: 0, maxOutstanding: fleet.maxOutstanding,
-                residentCheckpoint: agnostic ? nil : node.resident, speed: node.speed, committedSeconds: 0,
+                name: "node-\(index)", draining: !isUp(index), outstanding: 0, maxOutstanding: fleet.maxOutstanding,
+                residentCheckpoint: agnostic ? nil : node.resident, plannedCheckpoint: planned[index], speed: node.speed, committedSeconds: 0,
                 checkpointLoadSeconds: agnostic ? 0 : fleet.swapSeconds)
             for job in node.jobs {
                 if job == node.first, node.running {
@@ -206,7 +240,7 @@ extension FleetSimulation {
 
         /// P6's reference policy: only idle nodes pull work.
         mutating func dispatchReference() {
-            for node in nodes.indices where nodes[node].isIdle && !waiting.isEmpty {
+            for node in nodes.indices where nodes[node].isIdle && !waiting.isEmpty && isUp(node) {
                 let resident = nodes[node].resident
                 if let position = waiting.firstIndex(where: { jobs[$0].checkpoint == resident }) {
                     send(waiting.remove(at: position), to: node)

@@ -4,6 +4,9 @@ public struct SimulationResult: Sendable {
     public var completions: [Int]
     public var start: [Double]
     public var finish: [Double]
+    /// Per job: the node it ran on, and when it was sent there.
+    public var node: [Int]
+    public var sent: [Double]
     /// Checkpoint loads that replaced a resident checkpoint.
     public var swaps: Int
     /// Jobs sent to a node while a faster idle node already holding their checkpoint existed.

@@ -9,6 +9,8 @@ struct VirtualNode {
     var finish = Double.infinity
     /// Checkpoint in VRAM (the last one loaded).
     var resident: String?
+    /// LoRA applied last.
+    var lora: String?
 
     init(speed: Double) { self.speed = speed }
 

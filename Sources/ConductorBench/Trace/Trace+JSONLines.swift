@@ -15,17 +15,18 @@ extension Trace {
         var out = ""
         for line in comment { out += "# \(line)\n" }
         for job in jobs {
-            let value: JSONValue = [
+            var object: JSONObject = [
                 "id": .int(job.id), "arrival": .double(job.arrival), "checkpoint": .string(orNull: job.checkpoint),
                 "work": .double(job.work), "client": .string(job.client),
             ]
-            out += value.jsonString(.compact) + "\n"
+            if let lora = job.lora { object["lora"] = .string(lora) }
+            out += JSONValue.object(object).jsonString(.compact) + "\n"
         }
         return out
     }
 
     /// Reads JSON lines; blank lines and lines starting with `#` are skipped. `arrival` and `work` are required;
-    /// `id` defaults to the job's position, `checkpoint` to none, `client` to "client-1".
+    /// `id` defaults to the job's position, `checkpoint` and `lora` to none, `client` to "client-1".
     public init(jsonLines text: String) throws(TraceFormatError) {
         var jobs: [TraceJob] = []
         var number = 0
@@ -50,7 +51,7 @@ extension Trace {
                 TraceJob(
                     id: object["id"]?.numberValue?.int ?? jobs.count, arrival: arrival,
                     checkpoint: object["checkpoint"]?.stringValue, work: work,
-                    client: object["client"]?.stringValue ?? "client-1"))
+                    client: object["client"]?.stringValue ?? "client-1", lora: object["lora"]?.stringValue))
         }
         self.init(jobs: jobs)
     }

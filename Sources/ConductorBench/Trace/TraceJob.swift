@@ -10,8 +10,13 @@ public struct TraceJob: Sendable, Hashable {
     public var work: Double
     /// Client that submitted it.
     public var client: String
+    /// LoRA applied on top of the checkpoint; nil = none. The scheduler is not told: a cost it does not model.
+    public var lora: String?
 
-    public init(id: Int, arrival: Double, checkpoint: String?, work: Double, client: String = "client-1") {
+    public init(
+        id: Int, arrival: Double, checkpoint: String?, work: Double, client: String = "client-1", lora: String? = nil
+    ) {
+        self.lora = lora
         self.id = id
         self.arrival = arrival
         self.checkpoint = checkpoint

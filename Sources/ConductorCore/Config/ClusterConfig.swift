@@ -332,7 +332,8 @@ extension ClusterConfig.Node {
 }
 
 extension ClusterConfig {
-    static func knobs(_ value: JSONValue) throws(ClusterConfigError) -> SchedulerKnobs {
+    /// cluster.json's `"scheduler"` object: the recommended knobs with the keys given replaced.
+    public static func knobs(_ value: JSONValue) throws(ClusterConfigError) -> SchedulerKnobs {
         guard case .object(let object) = value else { throw ClusterConfigError(key: "scheduler", problem: "must be an object") }
         let known = ["affinitySlackSeconds", "startDelayWeight", "evictionWeight", "waitForFullNodeGainSeconds"]
         if let unknown = object.keys.first(where: { !known.contains($0) }) {

@@ -18,6 +18,9 @@ public struct NodeSnapshot: Sendable, Hashable {
     /// Checkpoint a new prompt will find loaded, as far as the runtime knows: the checkpoint of the last prompt
     /// committed to the node, or the one in VRAM when the node is idle; nil = none or unknown (a load is predicted).
     public var residentCheckpoint: String?
+    /// The checkpoint `CheckpointPlan` gives this node; nil = none. A load of any other checkpoint that evicts the
+    /// resident one costs `SchedulerKnobs.evictionWeight` × the load in the node's score.
+    public var plannedCheckpoint: String?
     /// Measured speed in work units per second (1 unit = one 512×512 sampling step); > 0.
     public var speed: Double
     /// Predicted seconds until the node finishes what is already committed to it: what is left of the running
@@ -41,6 +44,7 @@ public struct NodeSnapshot: Sendable, Hashable {
         vramTotal: Int64 = 0,
         vramFree: Int64 = 0,
         residentCheckpoint: String? = nil,
+        plannedCheckpoint: String? = nil,
         speed: Double = 1,
         committedSeconds: Double = 0,
         checkpointLoadSeconds: Double = 0,
@@ -59,6 +63,7 @@ public struct NodeSnapshot: Sendable, Hashable {
         self.vramTotal = vramTotal
         self.vramFree = vramFree
         self.residentCheckpoint = residentCheckpoint
+        self.plannedCheckpoint = plannedCheckpoint
         self.speed = speed
         self.committedSeconds = committedSeconds
         self.checkpointLoadSeconds = checkpointLoadSeconds

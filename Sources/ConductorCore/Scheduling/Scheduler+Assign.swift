@@ -20,22 +20,24 @@ extension Scheduler {
         _ queue: [JobRequirements], to nodes: [NodeSnapshot], knobs: SchedulerKnobs = .init(), lookahead: Int = .max
     ) -> [Assignment] {
         var nodes = nodes
-        var view = FleetView(nodes)
+        let offered = queue.prefix(max(0, lookahead))
+        var view = FleetView(nodes, queue: offered)
         var withRoom = nodes.count { takesWork($0) }
         var assignments: [Assignment] = []
-        for (position, job) in queue.prefix(max(0, lookahead)).enumerated() {
+        for (position, job) in offered.enumerated() {
             guard withRoom > 0 else { break }
+            view.placed(job.checkpoint)
             let decision = decide(job, on: nodes, view: view, knobs: knobs)
             if let index = decision.node {
                 assignments.append(Assignment(job: position, node: index))
                 nodes[index] = nodes[index].committing(job)
-                view.node(index, willHold: job.checkpoint, speed: nodes[index].speed)
+                view.node(index, willHold: job.checkpoint)
                 if !takesWork(nodes[index]) { withRoom -= 1 }
             } else if let index = decision.waitingFor {
                 var reserved = nodes[index].committing(job)
                 reserved.outstanding = nodes[index].outstanding
                 nodes[index] = reserved
-                view.node(index, willHold: job.checkpoint, speed: nodes[index].speed)
+                view.node(index, willHold: job.checkpoint)
             }
         }
         return assignments

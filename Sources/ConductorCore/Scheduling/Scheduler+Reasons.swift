@@ -20,6 +20,8 @@ extension Scheduler {
             return "not enough VRAM (needs \(gibibytes(job.vramNeeded ?? 0)) of \(gibibytes(node.vramTotal)))"
         case (.full, nil):
             return "full (\(node.outstanding)/\(node.maxOutstanding))"
+        case (.room, nil) where assessment.keptForQueue:
+            return "kept for queued jobs of \(node.residentCheckpoint ?? "its checkpoint")"
         case (.room, nil):
             let parts = predictedFinish(job, on: node)
             let transfer = transferSeconds(job, to: node)
@@ -27,7 +29,9 @@ extension Scheduler {
             let finish =
                 "finish in \(tenths(assessment.finish)) s (\(start) + load \(tenths(parts.load))"
                 + " + run \(tenths(parts.run)))"
-            return assessment.score == assessment.finish ? finish : finish + ", score \(tenths(assessment.score))"
+            let scored = assessment.score == assessment.finish ? finish : finish + ", score \(tenths(assessment.score))"
+            guard parts.load > 0, let planned = node.plannedCheckpoint, planned != job.checkpoint else { return scored }
+            return scored + "; planned for \(planned)"
         }
     }
 

@@ -14,51 +14,69 @@ extension Scheduler {
         /// What nodes are compared by: the finish with queue and load weighted by `startDelayWeight`, plus any
         /// eviction penalty.
         var score: Double
+        /// Whether the node is kept for later queued jobs of the checkpoint it holds (see `SchedulerKnobs.evictionWeight`):
+        /// it is not a candidate for this job.
+        var keptForQueue = false
     }
 
-    /// The job-independent facts scoring needs: which checkpoint each node holds (as small integers, so a decision
-    /// compares no strings) and how much speed holds each checkpoint among nodes that take work.
+    /// The job-independent facts scoring needs: which checkpoint each node holds and is planned for, as small
+    /// integers, so a decision compares no strings.
     struct FleetView {
         private(set) var checkpointIDs: [String: Int] = [:]
         /// Per node: id of its resident checkpoint, or -1.
         private(set) var residentIDs: [Int]
-        /// Per checkpoint id: summed speed of the up, non-draining nodes holding it.
-        private(set) var holderSpeed: [Double] = []
+        /// Per node: id of its planned checkpoint, or -1.
+        private(set) var plannedIDs: [Int]
+        /// Per checkpoint id: jobs of the round's queue not placed yet (none when one job is decided alone).
+        private(set) var waiting: [Int] = []
+        /// Per checkpoint id: nodes that take work and hold it.
+        private(set) var holders: [Int] = []
+        /// Per node: whether it takes work (up, not draining).
+        private let working: [Bool]
 
-        init(_ nodes: [NodeSnapshot]) {
+        init(_ nodes: [NodeSnapshot], queue: some Collection<JobRequirements> = [JobRequirements]()) {
             residentIDs = Array(repeating: -1, count: nodes.count)
+            plannedIDs = Array(repeating: -1, count: nodes.count)
+            working = nodes.map { $0.health == .up && !$0.draining }
             for index in nodes.indices {
-                guard let resident = nodes[index].residentCheckpoint else { continue }
-                let id = intern(resident)
-                residentIDs[index] = id
-                if nodes[index].health == .up && !nodes[index].draining {
-                    holderSpeed[id] += nonNegative(nodes[index].speed)
+                if let resident = nodes[index].residentCheckpoint {
+                    residentIDs[index] = intern(resident)
+                    if working[index] { holders[residentIDs[index]] += 1 }
                 }
+                if let planned = nodes[index].plannedCheckpoint { plannedIDs[index] = intern(planned) }
             }
+            for job in queue { if let checkpoint = job.checkpoint { waiting[intern(checkpoint)] += 1 } }
         }
 
-        /// The id of a checkpoint no node holds is -2, so it never matches a resident one.
+        /// A job of the round's queue was placed or held back: it no longer waits.
+        mutating func placed(_ checkpoint: String?) {
+            guard let checkpoint, let id = checkpointIDs[checkpoint], waiting[id] > 0 else { return }
+            waiting[id] -= 1
+        }
+
+        /// The id of a checkpoint no node holds or is planned for is -2, so it never matches one.
         func id(of checkpoint: String?) -> Int {
             guard let checkpoint else { return -1 }
             return checkpointIDs[checkpoint] ?? -2
         }
 
-        /// Records that `node` (which takes work) will hold `checkpoint` after the job just committed to it.
-        mutating func node(_ index: Int, willHold checkpoint: String?, speed: Double) {
+        /// Records that `node` will hold `checkpoint` after the job just committed to it.
+        mutating func node(_ index: Int, willHold checkpoint: String?) {
             guard let checkpoint else { return }
             let id = intern(checkpoint)
-            let old = residentIDs[index]
-            guard old != id else { return }
-            if old >= 0 { holderSpeed[old] -= nonNegative(speed) }
-            holderSpeed[id] += nonNegative(speed)
+            if working[index], residentIDs[index] != id {
+                if residentIDs[index] >= 0 { holders[residentIDs[index]] -= 1 }
+                holders[id] += 1
+            }
             residentIDs[index] = id
         }
 
         private mutating func intern(_ checkpoint: String) -> Int {
             if let id = checkpointIDs[checkpoint] { return id }
-            let id = holderSpeed.count
+            let id = checkpointIDs.count
             checkpointIDs[checkpoint] = id
-            holderSpeed.append(0)
+            waiting.append(0)
+            holders.append(0)
             return id
         }
     }
@@ -88,12 +106,18 @@ extension Scheduler {
             let run = runSeconds(job.work, speed: nodes[index].speed)
             let finish = queue + load + run
             var score = weight == 1 ? finish : weight * (queue + load) + run
-            if eviction > 0, checkpoint != -1, resident >= 0, !holds, view.holderSpeed[resident] > 0 {
-                // Evicting one of few holders costs that checkpoint's next jobs a load elsewhere.
-                let share = min(1, nonNegative(nodes[index].speed) / view.holderSpeed[resident])
-                if share > 0 { score += eviction * load * share }
+            if eviction > 0, checkpoint != -1, resident >= 0, !holds {
+                if view.plannedIDs[index] != checkpoint {
+                    // Evicting a checkpoint for one the plan did not give this node: its jobs will pay a load back.
+                    score += eviction * load
+                }
             }
-            assessments.append(Assessment(status: status, holdsCheckpoint: holds, finish: finish, score: score))
+            // Jobs later in the queue want the checkpoint this node holds, and this job has holders to wait for: the
+            // node is kept for them, as in the P6 reference, where a freed node takes its own checkpoint's oldest job.
+            let kept = eviction > 0 && resident >= 0 && !holds && checkpoint >= 0 && view.waiting[resident] > 0
+                && view.holders[checkpoint] > 0
+            assessments.append(
+                Assessment(status: status, holdsCheckpoint: holds, finish: finish, score: score, keptForQueue: kept))
         }
         return assessments
     }

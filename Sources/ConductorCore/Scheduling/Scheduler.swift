@@ -19,10 +19,14 @@ public enum Scheduler {
     }
 
     /// Filter → score → pick, with every node's reason. Pure and deterministic (ties broken by node name).
+    ///
+    /// `queuedBehind` are the jobs after this one in the dispatcher's queue: with an eviction weight, a node is kept
+    /// for those that want the checkpoint it holds (see `SchedulerKnobs.evictionWeight`).
     public static func place(
-        _ job: JobRequirements, on nodes: [NodeSnapshot], knobs: SchedulerKnobs = .init()
+        _ job: JobRequirements, on nodes: [NodeSnapshot], knobs: SchedulerKnobs = .init(),
+        queuedBehind: some Collection<JobRequirements> = [JobRequirements]()
     ) -> Placement {
-        let assessments = assess(job, on: nodes, view: FleetView(nodes), knobs: knobs)
+        let assessments = assess(job, on: nodes, view: FleetView(nodes, queue: queuedBehind), knobs: knobs)
         let problems = nodes.map { capabilityProblem(job, on: $0) }
         let decision = select(on: nodes, assessments, knobs: knobs) { problems[$0] == nil }
         var candidates: [Candidate] = []
@@ -36,7 +40,7 @@ public enum Scheduler {
             candidates.append(
                 Candidate(
                     node: node.name,
-                    eligible: problems[index] == nil && assessment.status == .room,
+                    eligible: problems[index] == nil && assessment.status == .room && !assessment.keptForQueue,
                     reason: reason(assessment, problem: problems[index], job: job, node: node),
                     predictedFinishSeconds: hasFinish ? assessment.finish : nil
                 ))

@@ -1,7 +1,8 @@
 /// Knobs of the scheduler, read from cluster.json; a missing key keeps its default.
 ///
 /// Nodes are compared by a score in seconds:
-/// `startDelayWeight × (queue + load) + run + evictionWeight × load × share of the evicted checkpoint's holders`.
+/// `startDelayWeight × (queue + load) + run + evictionWeight × load` (the last term only when the load evicts a checkpoint
+/// for one the node is not planned for; see `CheckpointPlan`).
 /// With the defaults the score is the plain predicted finish (queue + load + run).
 public struct SchedulerKnobs: Sendable, Hashable, Codable {
     /// Prefer the node holding the checkpoint unless its score is later than the best other node's by more than
@@ -14,8 +15,9 @@ public struct SchedulerKnobs: Sendable, Hashable, Codable {
     /// Values below 1 count as 1.
     public var startDelayWeight: Double = 1
     /// Weight of the reload that evicting a node's checkpoint costs that checkpoint's later jobs: a node that would
-    /// swap out checkpoint X scores worse by this × its load seconds × its share of the speed of X's holders (the
-    /// last holder of X pays the full load). Default 0: not counted.
+    /// swap out its checkpoint for one `CheckpointPlan` did not give it scores worse by this × its load seconds.
+    /// When > 0, a node whose checkpoint jobs later in the queue wait for is also kept for them: it does not load
+    /// another checkpoint for a job that has holders of its own to wait for. Default 0: neither.
     public var evictionWeight: Double = 0
     /// Hold a job back for a full node when that node's score beats the best node with room by more than this many
     /// seconds (default nil: never hold back; a job goes to the best node with room). 0 = hold back whenever the
@@ -38,7 +40,7 @@ public struct SchedulerKnobs: Sendable, Hashable, Codable {
     /// Settings that beat the P6 reference policy at every swap cost (0, 0.5×, 2×, 5× the mean job) in a
     /// discrete-event simulation of the P6 fleet, with ≤ 0.03 loads per job at 2×.
     public static let recommended = SchedulerKnobs(
-        startDelayWeight: 3, evictionWeight: 2, waitForFullNodeGainSeconds: 0)
+        startDelayWeight: 3, evictionWeight: 5, waitForFullNodeGainSeconds: 0)
 
     enum CodingKeys: String, CodingKey {
         case affinitySlackSeconds, startDelayWeight, evictionWeight, waitForFullNodeGainSeconds
