@@ -56,6 +56,15 @@ import Testing
         #expect(CheckpointPlan.plan(Self.nodes(["a", "b", "c", nil, nil, nil, nil, nil]), demand: [:]).allSatisfy { $0 == nil })
     }
 
+    @Test func aNodeIsOnlyPlannedForCheckpointsItCanLoad() {
+        var nodes = Self.nodes()
+        nodes[0].checkpoints = ["b", "c"]
+        nodes[1].checkpoints = ["b", "c"]
+        let plan = CheckpointPlan.plan(nodes, demand: Self.zipf)
+        #expect(plan[0] != "a" && plan[1] != "a")
+        #expect(plan.contains("a"))
+    }
+
     @Test func moreCheckpointsThanNodesServeTheMostAskedFor() {
         let nodes = [1.0, 1].map { CheckpointPlan.Node(speed: $0, current: nil, loadSeconds: 8) }
         let demand: [String: CheckpointDemand.Rate] = [

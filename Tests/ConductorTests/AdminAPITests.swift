@@ -87,6 +87,38 @@ struct AdminAPITests {
         }
     }
 
+    @Test("nodes show the checkpoint the plan gives them, only one they can load, and it follows the demand")
+    func nodesShowTheirPlannedCheckpoint() async throws {
+        let specs = [
+            TestNodeSpec(.test("a", checkpoints: [Self.sd15])),
+            TestNodeSpec(.test("b", checkpoints: [Self.sd15, Self.sdxl])),
+            TestNodeSpec(.test("c", checkpoints: [Self.sd15, Self.sdxl])),
+        ]
+        try await withFleet(specs) { fleet in
+            func planned() async throws -> [String: String] {
+                let nodes = try await fleet.conductor.get("/conductor/api/nodes").json?["nodes"]?.arrayValue ?? []
+                return Dictionary(uniqueKeysWithValues: nodes.compactMap { node in
+                    node["planned_checkpoint"]?.stringValue.map { (node["name"]?.stringValue ?? "", $0) }
+                })
+            }
+            #expect(try await planned().isEmpty, "no demand yet, no plan")
+            for seed in 1...3 {
+                let id = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sdxl, seed: seed), "client_id": "ops"])
+                #expect(try await fleet.nodeThatRan(id) != nil)
+            }
+            let sdxlOnly = try await planned()
+            #expect(sdxlOnly["a"] == nil, "a cannot load the only checkpoint asked for")
+            #expect(sdxlOnly.values.contains(Self.sdxl))
+            for seed in 1...3 {
+                let id = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15, seed: seed), "client_id": "ops"])
+                #expect(try await fleet.nodeThatRan(id) != nil)
+            }
+            let both = try await planned()
+            #expect(both["a"] == Self.sd15)
+            #expect(both.values.contains(Self.sdxl))
+        }
+    }
+
     @Test("jobs show their state, node and placement, running and after they finished")
     func jobsKeepTheirPlacement() async throws {
         try await withFleet(Self.specs()) { fleet in

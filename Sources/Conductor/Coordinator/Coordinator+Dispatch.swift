@@ -112,7 +112,8 @@ extension Coordinator {
             snapshots.map { node in
                 CheckpointPlan.Node(
                     speed: node.health == .up && !node.draining ? node.speed : 0,
-                    current: plan[node.name] ?? node.residentCheckpoint, loadSeconds: node.checkpointLoadSeconds)
+                    current: plan[node.name] ?? node.residentCheckpoint, loadSeconds: node.checkpointLoadSeconds,
+                    checkpoints: node.loadableCheckpoints)
             },
             demand: demand.rates(at: secondsSinceStart))
         plan = [:]

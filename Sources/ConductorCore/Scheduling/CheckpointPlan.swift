@@ -27,12 +27,17 @@ public enum CheckpointPlan {
         public var current: String?
         /// Seconds it takes to load a checkpoint.
         public var loadSeconds: Double
+        /// The checkpoints it can load; nil = any.
+        public var checkpoints: Set<String>?
 
-        public init(speed: Double, current: String?, loadSeconds: Double) {
+        public init(speed: Double, current: String?, loadSeconds: Double, checkpoints: Set<String>? = nil) {
             self.speed = speed
             self.current = current
             self.loadSeconds = loadSeconds
+            self.checkpoints = checkpoints
         }
+
+        func canLoad(_ checkpoint: String) -> Bool { checkpoints?.contains(checkpoint) ?? true }
     }
 
     /// The checkpoint planned for each node, in the order given; nil for nodes that take no work or when no
@@ -43,7 +48,10 @@ public enum CheckpointPlan {
         let ids = Dictionary(uniqueKeysWithValues: checkpoints.enumerated().map { ($1, $0) })
         let rates = checkpoints.map { demand[$0]! }
         // Per node: index of its planned checkpoint, or -1.
-        var assigned = nodes.map { node in node.speed > 0 ? node.current.flatMap { ids[$0] } ?? -1 : -1 }
+        var assigned = nodes.map { node in
+            guard node.speed > 0, let current = node.current, node.canLoad(current) else { return -1 }
+            return ids[current] ?? -1
+        }
         var pools = Array(repeating: Pool(), count: checkpoints.count)
         for (index, id) in assigned.enumerated() where id >= 0 { pools[id].add(nodes[index].speed) }
 
@@ -55,7 +63,7 @@ public enum CheckpointPlan {
                 // What its current checkpoint's jobs lose when it leaves them.
                 let leaving = from >= 0 ? cost(rates[from], pools[from].removing(speed)) - cost(rates[from], pools[from]) : 0
                 let threshold = 0.05 * max(0, nodes[index].loadSeconds) + 0.01
-                for to in checkpoints.indices where to != from {
+                for to in checkpoints.indices where to != from && nodes[index].canLoad(checkpoints[to]) {
                     let gain = cost(rates[to], pools[to]) - cost(rates[to], pools[to].adding(speed)) - leaving
                     guard gain > threshold, best.map({ gain > $0.gain }) ?? true else { continue }
                     best = (gain, index, to)

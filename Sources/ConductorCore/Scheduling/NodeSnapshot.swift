@@ -69,6 +69,17 @@ public struct NodeSnapshot: Sendable, Hashable {
         self.checkpointLoadSeconds = checkpointLoadSeconds
     }
 
+    /// The checkpoints the node lists for its checkpoint loaders (`comboValues`); nil when it lists none, so any may
+    /// be tried.
+    public var loadableCheckpoints: Set<String>? {
+        var found: Set<String>?
+        for (loader, input) in JobRequirements.checkpointInputs {
+            guard let values = comboValues[loader]?[input] else { continue }
+            found = (found ?? []).union(values)
+        }
+        return found
+    }
+
     /// The node as it will look once `job` is dispatched to it: one more prompt outstanding, the job's predicted
     /// time added to the committed seconds, and the job's checkpoint the one a later prompt will find.
     ///
