@@ -22,6 +22,8 @@ struct ClusterConfigTests {
             {"listen": {"host": "0.0.0.0", "port": 9000}, "dataDirectory": "/var/lib/conductor",
              "pollIntervalSeconds": 0.5, "objectInfoRefreshSeconds": 30, "checkpointLoadSeconds": 8,
              "scheduler": {"affinitySlackSeconds": 2, "waitForFullNodeGainSeconds": null},
+             "auth": {"keys": [{"name": "studio", "key": "studio-key-0123456789", "weight": 2.5},
+                               {"name": "ops", "key": "ops-key-0123456789ab", "role": "admin"}]},
              "nodes": [{"name": "a", "url": "https://a.example:8443", "headers": {"Authorization": "Bearer x"},
                         "maxOutstanding": 3, "speed": 1.5, "labels": {"rack": "1"}}]}
             """)
@@ -29,6 +31,7 @@ struct ClusterConfigTests {
         #expect(config.nodes[0].headers == ["Authorization": "Bearer x"] && config.nodes[0].maxOutstanding == 3)
         #expect(config.scheduler.affinitySlackSeconds == 2 && config.scheduler.waitForFullNodeGainSeconds == nil)
         #expect(config.checkpointLoadSeconds == 8)
+        #expect(config.auth.keys.map(\.weight) == [2.5, 1] && config.auth.keys.map(\.role) == [.user, .admin])
     }
 
     @Test("a bad file fails with an error naming the field", arguments: [
@@ -44,6 +47,7 @@ struct ClusterConfigTests {
         (#"{"nodes": [], "scheduler": {"speed": 1}}"#, "scheduler.speed"),
         (#"{"nodes": [], "dataDir": "x"}"#, "dataDir"),
         (#"{"nodes": [}"#, "(file)"),
+        (#"{"nodes": [], "auth": {"keys": [{"name": "a", "key": "0123456789abcdef", "weight": 0}]}}"#, "auth.keys[0].weight"),
     ])
     func badFile(text: String, key: String) {
         #expect(throws: ClusterConfigError.self) { try ClusterConfig(json: text) }

@@ -27,6 +27,20 @@ struct FairShareTests {
         #expect(order.prefix(2).contains(flood.count), "the lone job is offered first or second, not after 990 others")
     }
 
+    @Test("a client of weight 2 gets twice the work through while both queue")
+    func weights() {
+        var share = FairShare()
+        var stamps: [(client: String, stamp: Double)] = []
+        for _ in 0..<30 {
+            stamps.append(("heavy", share.stamp(client: "heavy", work: 10, weight: 2)))
+            stamps.append(("light", share.stamp(client: "light", work: 10)))
+        }
+        let first = FairShare.order(stamps.map { (false, $0.stamp) }).prefix(30).map { stamps[$0].client }
+        #expect(first.count { $0 == "heavy" } == 20)
+        var bad = FairShare()
+        #expect(bad.stamp(client: "x", work: 10, weight: 0) == 0 && bad.stamp(client: "x", work: 10, weight: -1) == 10)
+    }
+
     @Test("front still jumps every share")
     func frontJumps() {
         #expect(Self.served([("a", 20), ("b", 20), ("a", 20)], front: [2]) == [2, 0, 1])

@@ -3,6 +3,7 @@ import Conductor
 import ConductorCore
 import ConductorTesting
 import Foundation
+import NIOHTTP1
 import SimulatedNode
 import Testing
 
@@ -123,6 +124,50 @@ struct RoutingTests {
             #expect(urgentStart < loneStart, "front goes first")
             #expect(floodStarts.dropFirst().allSatisfy { $0 > loneStart }, "the lone job started right after the flood's running one (FIFO: after all ten)")
             #expect(floodStarts == floodStarts.sorted(), "a client's own jobs keep their order")
+        }
+    }
+
+    @Test("an API key's weight is its share: weight 3 gets more of its jobs through than weight 1 while both queue")
+    func weightedShares() async throws {
+        let heavyKey = "heavy-key-0123456789abcdef"
+        let lightKey = "light-key-0123456789abcdef"
+        let specs = [TestNodeSpec(.test("a", checkpoints: [Self.sd15], timeScale: 0.005), maxOutstanding: 1)]
+        try await withFleet(specs, configure: { config in
+            config.auth.keys = [
+                .init(name: "heavy", key: heavyKey, role: .admin, weight: 3), .init(name: "light", key: lightKey, role: .user),
+            ]
+        }) { fleet in
+            func submit(_ seed: Int, key: String) async throws -> String {
+                let prompt = TestFleet.prompt(checkpoint: Self.sd15, seed: seed, steps: 10, size: 512)
+                let answer = try await fleet.conductor.request(
+                    .POST, "/prompt", json: ["prompt": prompt], headers: [("Authorization", "Bearer \(key)")])
+                return try #require(answer.json?["prompt_id"]?.stringValue)
+            }
+            await fleet.node("a").inject(.hang(true))
+            let first = try await submit(1, key: heavyKey)
+            try await eventually("the first job running") {
+                try await fleet.direct("a").get("/queue").json?["queue_running"]?[0]?[1]?.stringValue == first
+            }
+            var heavy: Set<String> = []
+            var all: [String] = []
+            for seed in 2...9 {
+                let h = try await submit(seed, key: heavyKey)
+                heavy.insert(h)
+                all += [h, try await submit(seed + 100, key: lightKey)]
+            }
+            await fleet.node("a").inject(.hang(false))
+            var starts: [(String, Int64)] = []
+            for id in all {
+                try await eventually(timeout: 20, "\(id) in the node's history") {
+                    try await fleet.direct("a").get("/history/\(id)").json?[id] != nil
+                }
+                let entry = try #require(try await fleet.direct("a").get("/history/\(id)").json?[id])
+                starts.append((id, try #require(entry["status"]?["messages"]?[0]?[1]?["timestamp"]?.numberValue?.int64)))
+            }
+            let firstEight = starts.sorted { $0.1 < $1.1 }.prefix(8)
+            // Stamps 1/3, 2/3, 1 … for the heavy key against 0, 1, 2 … for the light one: 5 of the first 8 are
+            // heavy (4 with equal weights).
+            #expect(firstEight.count { heavy.contains($0.0) } == 5)
         }
     }
 

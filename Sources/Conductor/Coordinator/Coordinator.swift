@@ -163,10 +163,17 @@ public actor Coordinator {
         }
         // Shares restart level: waiting jobs are stamped again in queue order.
         for active in ordered(jobs.values.filter { $0.job.state == .queued }) {
-            jobs[active.job.id]?.fairStamp = fairShare.stamp(client: active.principal ?? "", work: active.requirements.work)
+            jobs[active.job.id]?.fairStamp = fairShare.stamp(
+                client: active.principal ?? "", work: active.requirements.work, weight: shareWeight(of: active.principal))
             demand.record(checkpoint: active.requirements.checkpoint, work: active.requirements.work, at: secondsSinceStart)
         }
         if !jobs.isEmpty { logger.info("restored jobs", metadata: ["jobs.count": "\(jobs.count)"]) }
+    }
+
+    /// A client's weight in the fair shares: its API key's `weight` (the largest, if one name holds several keys), else 1.
+    func shareWeight(of principal: String?) -> Double {
+        guard let principal else { return 1 }
+        return config.auth.keys.filter { $0.name == principal }.map(\.weight).max() ?? 1
     }
 
     /// Seconds since this coordinator started, on the monotonic clock.
@@ -308,7 +315,8 @@ public actor Coordinator {
             return (500, .null)
         }
         var active = ActiveJob(job: job, requirements: requirements, principal: principal ?? clientID)
-        active.fairStamp = fairShare.stamp(client: active.principal ?? "", work: requirements.work)
+        active.fairStamp = fairShare.stamp(
+            client: active.principal ?? "", work: requirements.work, weight: shareWeight(of: active.principal))
         demand.record(checkpoint: requirements.checkpoint, work: requirements.work, at: secondsSinceStart)
         jobs[promptID] = active
         broadcastStatus()

@@ -106,14 +106,18 @@ public struct ClusterConfig: Sendable, Hashable {
         }
 
         public struct Key: Sendable, Hashable {
-            /// Who holds it: logs, per-client limits.
+            /// Who holds it: logs, per-client limits, fair shares.
             public var name: String
             public var key: String
             public var role: Role
-            public init(name: String, key: String, role: Role) {
+            /// Its holder's share of the fleet when several clients queue at once, relative to other keys (default 1;
+            /// 2 = twice the work of a weight-1 key).
+            public var weight: Double
+            public init(name: String, key: String, role: Role, weight: Double = 1) {
                 self.name = name
                 self.key = key
                 self.role = role
+                self.weight = weight
             }
         }
 
@@ -240,8 +244,8 @@ extension ClusterConfig {
             for (index, entry) in list.enumerated() {
                 let path = "auth.keys[\(index)]"
                 guard case .object(let fields) = entry else { throw ClusterConfigError(key: path, problem: "must be an object") }
-                if let unknown = fields.keys.first(where: { !["name", "key", "role"].contains($0) }) {
-                    throw ClusterConfigError(key: "\(path).\(unknown)", problem: "unknown key (known: name, key, role)")
+                if let unknown = fields.keys.first(where: { !["name", "key", "role", "weight"].contains($0) }) {
+                    throw ClusterConfigError(key: "\(path).\(unknown)", problem: "unknown key (known: name, key, role, weight)")
                 }
                 guard let name = fields["name"] else { throw ClusterConfigError(key: "\(path).name", problem: "required") }
                 guard let key = fields["key"] else { throw ClusterConfigError(key: "\(path).key", problem: "required") }
@@ -249,7 +253,8 @@ extension ClusterConfig {
                 guard secret.utf8.count >= 16 else { throw ClusterConfigError(key: "\(path).key", problem: "must be at least 16 characters") }
                 let roleName = try fields["role"].map { v throws(ClusterConfigError) in try string(v, key: "\(path).role") } ?? "user"
                 guard let role = Auth.Role(rawValue: roleName) else { throw ClusterConfigError(key: "\(path).role", problem: "must be user or admin") }
-                auth.keys.append(Auth.Key(name: try string(name, key: "\(path).name"), key: secret, role: role))
+                let weight = try fields["weight"].map { v throws(ClusterConfigError) in try positive(v, key: "\(path).weight") } ?? 1
+                auth.keys.append(Auth.Key(name: try string(name, key: "\(path).name"), key: secret, role: role, weight: weight))
             }
             var seen = Set<String>()
             for (index, key) in auth.keys.enumerated() where !seen.insert(key.key).inserted {

@@ -1,8 +1,9 @@
 /// Fair shares: the order in which waiting jobs are offered to the scheduler when several clients queue at once.
 ///
-/// Start-time fair queueing with equal weights. A job joining the queue is stamped with a virtual start: the later of
-/// the fleet's virtual time (the stamp of the last job sent to a node) and the virtual finish of its client's previous
-/// job; its client's virtual finish then moves on by the job's work. Jobs are offered in stamp order, queue order among
+/// Start-time fair queueing. A job joining the queue is stamped with a virtual start: the later of the fleet's virtual
+/// time (the stamp of the last job sent to a node) and the virtual finish of its client's previous job; its client's
+/// virtual finish then moves on by the job's work divided by the client's weight (default 1; an API key's `weight`), so
+/// a client of weight 2 gets twice the work of a client of weight 1 through while both queue. Jobs are offered in stamp order, queue order among
 /// equal stamps. So one client's thousand jobs cannot hold back another client's one (that job is stamped level with
 /// the flood's next job, not behind its last), a client with short jobs gets more of them through than a client with
 /// long ones, and an idle client does not bank credit. A job sent with `front` (a negative number) keeps its place
@@ -19,9 +20,11 @@ public struct FairShare: Sendable, Hashable {
     public static let minimumWork = 1.0
 
     /// Stamps a job joining the queue for `client` (the API key's name when keys are on, else its `client_id`).
-    public mutating func stamp(client: String, work: Double) -> Double {
+    /// A weight that is not > 0 counts as 1.
+    public mutating func stamp(client: String, work: Double, weight: Double = 1) -> Double {
         let start = max(virtualTime, finish[client] ?? 0)
-        finish[client] = start + max(work, Self.minimumWork)
+        let share = weight > 0 && weight.isFinite ? weight : 1
+        finish[client] = start + max(work, Self.minimumWork) / share
         return start
     }
 
