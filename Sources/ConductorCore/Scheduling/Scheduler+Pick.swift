@@ -5,27 +5,18 @@ extension Scheduler {
         on nodes: [NodeSnapshot], _ assessments: [Assessment], knobs: SchedulerKnobs, capable: (Int) -> Bool
     ) -> Decision {
         let holdBack = knobs.waitForFullNodeGainSeconds
-        // Nodes kept for the queue's jobs of their checkpoint come last: the job goes to (or waits for) one of them
-        // only when no other node could take it.
         var room: [Int] = []
         var full: [Int] = []
-        var keptRoom: [Int] = []
-        var keptFull: [Int] = []
         for index in assessments.indices {
-            let kept = assessments[index].keptForQueue
             switch assessments[index].status {
-            case .room: if kept { keptRoom.append(index) } else { room.append(index) }
-            case .full where holdBack != nil: if kept { keptFull.append(index) } else { full.append(index) }
+            case .room: room.append(index)
+            case .full where holdBack != nil: full.append(index)
             default: break
             }
         }
         let slack = nonNegative(knobs.affinitySlackSeconds)
         var chosen = best(among: room, nodes, assessments, slack: slack, capable: capable)
-        var fullBest = holdBack == nil ? nil : best(among: full, nodes, assessments, slack: slack, capable: capable)
-        if chosen == nil, fullBest == nil {
-            chosen = best(among: keptRoom, nodes, assessments, slack: slack, capable: capable)
-            fullBest = best(among: keptFull, nodes, assessments, slack: slack, capable: capable)
-        }
+        let fullBest = holdBack == nil ? nil : best(among: full, nodes, assessments, slack: slack, capable: capable)
         var waitingFor: Int?
         if let gain = holdBack, let fullBest {
             if let pick = chosen {

@@ -20,8 +20,6 @@ extension Scheduler {
             return "not enough VRAM (needs \(gibibytes(job.vramNeeded ?? 0)) of \(gibibytes(node.vramTotal)))"
         case (.full, nil):
             return "full (\(node.outstanding)/\(node.maxOutstanding))"
-        case (.room, nil) where assessment.keptForQueue:
-            return "kept for queued jobs of \(node.residentCheckpoint ?? "its checkpoint")"
         case (.room, nil):
             let parts = predictedFinish(job, on: node)
             let transfer = transferSeconds(job, to: node)
@@ -29,9 +27,14 @@ extension Scheduler {
             let finish =
                 "finish in \(tenths(assessment.finish)) s (\(start) + load \(tenths(parts.load))"
                 + " + run \(tenths(parts.run)))"
-            let scored = assessment.score == assessment.finish ? finish : finish + ", score \(tenths(assessment.score))"
-            guard parts.load > 0, let planned = node.plannedCheckpoint, planned != job.checkpoint else { return scored }
-            return scored + "; planned for \(planned)"
+            var scored = assessment.score == assessment.finish ? finish : finish + ", score \(tenths(assessment.score))"
+            if parts.load > 0, let planned = node.plannedCheckpoint, planned != job.checkpoint {
+                scored += "; planned for \(planned)"
+            }
+            if assessment.wantedByQueue, let resident = node.residentCheckpoint {
+                scored += "; queued jobs want its \(resident)"
+            }
+            return scored
         }
     }
 

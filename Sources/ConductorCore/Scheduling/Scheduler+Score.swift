@@ -14,9 +14,8 @@ extension Scheduler {
         /// What nodes are compared by: the finish with queue and load weighted by `startDelayWeight`, plus any
         /// eviction penalty.
         var score: Double
-        /// Whether the node is kept for later queued jobs of the checkpoint it holds (see `SchedulerKnobs.evictionWeight`):
-        /// it is not a candidate for this job.
-        var keptForQueue = false
+        /// Whether jobs later in the queue want the checkpoint the node holds (see `SchedulerKnobs.evictionWeight`).
+        var wantedByQueue = false
     }
 
     /// The job-independent facts scoring needs: which checkpoint each node holds and is planned for, as small
@@ -106,18 +105,21 @@ extension Scheduler {
             let run = runSeconds(job.work, speed: nodes[index].speed)
             let finish = queue + load + run
             var score = weight == 1 ? finish : weight * (queue + load) + run
+            var wanted = false
             if eviction > 0, checkpoint != -1, resident >= 0, !holds {
                 if view.plannedIDs[index] != checkpoint {
                     // Evicting a checkpoint for one the plan did not give this node: its jobs will pay a load back.
                     score += eviction * load
                 }
+                if checkpoint >= 0, view.waiting[resident] > 0, view.holders[checkpoint] > 0 {
+                    // Jobs later in the queue want the checkpoint this node holds, and this job has holders of its
+                    // own: the node is spared for them unless waiting for a holder costs more.
+                    wanted = true
+                    score += eviction * load
+                }
             }
-            // Jobs later in the queue want the checkpoint this node holds, and this job has holders to wait for: the
-            // node is kept for them, as in the P6 reference, where a freed node takes its own checkpoint's oldest job.
-            let kept = eviction > 0 && resident >= 0 && !holds && checkpoint >= 0 && view.waiting[resident] > 0
-                && view.holders[checkpoint] > 0
             assessments.append(
-                Assessment(status: status, holdsCheckpoint: holds, finish: finish, score: score, keptForQueue: kept))
+                Assessment(status: status, holdsCheckpoint: holds, finish: finish, score: score, wantedByQueue: wanted))
         }
         return assessments
     }

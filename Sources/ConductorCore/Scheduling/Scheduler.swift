@@ -40,7 +40,7 @@ public enum Scheduler {
             candidates.append(
                 Candidate(
                     node: node.name,
-                    eligible: problems[index] == nil && assessment.status == .room && !assessment.keptForQueue,
+                    eligible: problems[index] == nil && assessment.status == .room,
                     reason: reason(assessment, problem: problems[index], job: job, node: node),
                     predictedFinishSeconds: hasFinish ? assessment.finish : nil
                 ))

@@ -16,8 +16,9 @@ public struct SchedulerKnobs: Sendable, Hashable, Codable {
     public var startDelayWeight: Double = 1
     /// Weight of the reload that evicting a node's checkpoint costs that checkpoint's later jobs: a node that would
     /// swap out its checkpoint for one `CheckpointPlan` did not give it scores worse by this × its load seconds.
-    /// When > 0, a node whose checkpoint jobs later in the queue wait for is also kept for them: it does not load
-    /// another checkpoint for a job that has holders of its own to wait for. Default 0: neither.
+    /// The same penalty is added once more when jobs later in the queue want the checkpoint the node holds and the job
+    /// has holders of its own to wait for, so a freed node serves its own checkpoint's queue first, as in the P6
+    /// reference. Default 0: neither.
     public var evictionWeight: Double = 0
     /// Hold a job back for a full node when that node's score beats the best node with room by more than this many
     /// seconds (default nil: never hold back; a job goes to the best node with room). 0 = hold back whenever the
