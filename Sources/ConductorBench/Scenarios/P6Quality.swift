@@ -52,6 +52,8 @@ public struct P6Quality: Sendable {
     public struct Outcome: Sendable {
         public var cells: [Cell]
         public var bounds: [Double]
+        /// Per trace: `LowerBound.capacityRunFloor`.
+        public var floors: [Double] = []
         public var meanJob: Double
 
         public func cell(_ policy: DispatchPolicy, _ factor: Double) -> Cell? {
@@ -68,7 +70,8 @@ public struct P6Quality: Sendable {
         let traces = traces()
         let meanJob = trace?.meanWork ?? generator.work.mean
         let speeds = fleet.speeds
-        let bounds = traces.map { LowerBound(trace: $0, speeds: speeds).value }
+        let lowerBounds = traces.map { LowerBound(trace: $0, speeds: speeds) }
+        let bounds = lowerBounds.map(\.value)
         let popularity = traces[0].checkpointsByPopularity
         var cells: [Cell] = []
         for factor in swapFactors {
@@ -98,7 +101,7 @@ public struct P6Quality: Sendable {
                         p99Wait: zip(popularity, waits).map { ($0, $1 / n) }, slowerNodeChoices: slower))
             }
         }
-        return Outcome(cells: cells, bounds: bounds, meanJob: meanJob)
+        return Outcome(cells: cells, bounds: bounds, floors: lowerBounds.map(\.capacityRunFloor), meanJob: meanJob)
     }
 
     public func run() -> BenchReport {
@@ -123,6 +126,12 @@ public struct P6Quality: Sendable {
                 table.rows.append([.text("P6 reference as stated"), .text("–"), .ratio(stated), .text("–"), .text("–"), .text("–")])
             }
             table.rows.append([.text("lower bound"), .number(boundMean, digits: 2), .ratio(1), .text("–"), .text("–"), .number(0, digits: 3)])
+            let floorRatio = zip(outcome.floors, outcome.bounds).reduce(0) { $0 + $1.0 / $1.1 } / Double(max(1, outcome.bounds.count))
+            table.rows.append([
+                .text("run-time floor at the fleet's capacity (no waiting; not a policy)"),
+                .number(outcome.floors.reduce(0, +) / Double(max(1, outcome.floors.count)), digits: 2), .ratio(floorRatio),
+                .text("–"), .text("–"), .text("–"),
+            ])
             report.tables.append(table)
         }
         let conductor = DispatchPolicy.conductor(knobs)

@@ -8,6 +8,11 @@ public struct LowerBound: Sendable, Hashable {
     public var srptOnPooledMachine: Double
     /// (b): mean of work / max speed.
     public var fastestNodeNoWait: Double
+    /// Not part of P6's bound, a tighter floor on the mean run time alone: the trace's work spread over the nodes
+    /// fastest first, each busy at most its speed × the trace's span (a fleet cannot run more than that in the time the
+    /// jobs arrive; work beyond that counts at the fastest speed), then Σ work ÷ speed per job. It assumes the nodes busy
+    /// all the time with no waiting, so no policy reaches it either.
+    public var capacityRunFloor: Double
 
     public var value: Double { max(srptOnPooledMachine, fastestNodeNoWait) }
 
@@ -16,6 +21,16 @@ public struct LowerBound: Sendable, Hashable {
         let fastest = speeds.max() ?? 1
         fastestNodeNoWait = jobs.isEmpty ? 0 : jobs.reduce(0) { $0 + $1.work / fastest } / Double(jobs.count)
         srptOnPooledMachine = Self.srpt(jobs, speed: speeds.reduce(0, +))
+        var left = jobs.reduce(0) { $0 + $1.work }
+        var runTime = 0.0
+        let span = jobs.last?.arrival ?? 0
+        for speed in speeds.sorted(by: >) where speed > 0 && left > 0 {
+            let share = min(left, speed * span)
+            runTime += share / speed
+            left -= share
+        }
+        if left > 0, let fastest = speeds.max(), fastest > 0 { runTime += left / fastest }  // past the span: a floor
+        capacityRunFloor = jobs.isEmpty ? 0 : runTime / Double(jobs.count)
     }
 
     /// Mean response time of preemptive shortest-remaining-processing-time on one machine.
