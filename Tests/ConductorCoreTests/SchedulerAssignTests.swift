@@ -46,7 +46,7 @@ import Testing
         // Alone in the queue, the a job may load on A after all.
         #expect(Scheduler.assign([queue[0]], to: fleet, knobs: kept) == [.init(job: 0, node: 0)])
         #expect(Scheduler.place(queue[0], on: fleet, knobs: kept).node == "A")
-        let explained = Scheduler.place(queue[0], on: fleet, knobs: kept, queuedBehind: [queue[1]])
+        let explained = Scheduler.place(queue[0], on: fleet, knobs: kept, waitingBehind: ["b.safetensors": 1])
         #expect(explained.node == nil && explained.waitingFor == "B")
         #expect(explained.candidates.first?.reason.hasSuffix("; queued jobs want its b.safetensors") == true)
     }

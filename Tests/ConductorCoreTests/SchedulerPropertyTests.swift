@@ -113,7 +113,8 @@ import Testing
             for (position, job) in queue.enumerated() {
                 guard fleet.contains(where: { $0.health == .up && !$0.draining && $0.outstanding < $0.maxOutstanding })
                 else { break }
-                let placement = Scheduler.place(job, on: fleet, knobs: knobs, queuedBehind: queue[(position + 1)...])
+                let behind = Scheduler.waitingBehind(position, in: queue, nodes: fleet.count)
+                let placement = Scheduler.place(job, on: fleet, knobs: knobs, waitingBehind: behind)
                 if let name = placement.node, let index = fleet.firstIndex(where: { $0.name == name }) {
                     expected.append(.init(job: position, node: index))
                     fleet[index] = fleet[index].committing(job)

@@ -81,13 +81,14 @@ extension Coordinator {
         }
         let decisionStarted = ContinuousClock.now
         planCheckpoints(&snapshots)
-        let assignments = Scheduler.assign(queued.map(\.requirements), to: snapshots, knobs: knobs)
+        let requirements = queued.map(\.requirements)
+        let assignments = Scheduler.assign(requirements, to: snapshots, knobs: knobs)
         metrics.recordDispatchDecision(.now - decisionStarted)
         for assignment in assignments {
             let chosen = snapshots[assignment.node].name
             guard var active = jobs[queued[assignment.job].job.id], active.job.state == .queued, let node = nodes[chosen] else { continue }
-            let behind = queued[(assignment.job + 1)...].lazy.map(\.requirements)
-            let placement = Scheduler.place(active.requirements, on: snapshots, knobs: knobs, queuedBehind: behind)
+            let behind = Scheduler.waitingBehind(assignment.job, in: requirements, nodes: snapshots.count)
+            let placement = Scheduler.place(active.requirements, on: snapshots, knobs: knobs, waitingBehind: behind)
             let explanation = (try? JSONEncoder().encode(placement)).map { String(decoding: $0, as: UTF8.self) }
             active.job.state = .dispatched
             active.job.node = chosen

@@ -21,13 +21,17 @@ extension Scheduler {
     ) -> [Assignment] {
         var nodes = nodes
         let offered = queue.prefix(max(0, lookahead))
-        var view = FleetView(nodes, queue: offered)
+        var view = FleetView(nodes)
+        // Checkpoint ids of the jobs that entered the window of `waitingHorizon` jobs behind the one decided.
+        var ids: [Int] = []
+        let horizon = waitingHorizon(nodes: nodes.count)
         var withRoom = nodes.count { takesWork($0) }
         var assignments: [Assignment] = []
         for (position, job) in offered.enumerated() {
             guard withRoom > 0 else { break }
-            view.placed(job.checkpoint)
-            let decision = decide(job, on: nodes, view: view, knobs: knobs)
+            while ids.count < min(offered.count, position + 1 + horizon) { ids.append(view.enqueue(offered[ids.count])) }
+            view.dequeue(ids[position])
+            let decision = decide(job, on: nodes, view: view, knobs: knobs, checkpointID: ids[position])
             if let index = decision.node {
                 assignments.append(Assignment(job: position, node: index))
                 nodes[index] = nodes[index].committing(job)
@@ -41,6 +45,21 @@ extension Scheduler {
             }
         }
         return assignments
+    }
+
+    /// How many jobs behind the one being decided count as waiting for their checkpoint (see
+    /// `SchedulerKnobs.evictionWeight`): 4 per node, about two rounds' worth. Jobs further back will not be dispatched
+    /// before the fleet's nodes have turned over, so no node is spared for them.
+    public static func waitingHorizon(nodes: Int) -> Int { 4 * max(1, nodes) }
+
+    /// Per checkpoint, the jobs within `waitingHorizon` behind `position` in `queue`: what `place` is told, to explain
+    /// the decision `assign` made for that job.
+    public static func waitingBehind(_ position: Int, in queue: [JobRequirements], nodes: Int) -> [String: Int] {
+        var counts: [String: Int] = [:]
+        let end = min(queue.count, position + 1 + waitingHorizon(nodes: nodes))
+        guard position + 1 < end else { return counts }
+        for job in queue[(position + 1)..<end] { if let checkpoint = job.checkpoint { counts[checkpoint, default: 0] += 1 } }
+        return counts
     }
 
     static func takesWork(_ node: NodeSnapshot) -> Bool {

@@ -33,7 +33,8 @@ extension Scheduler {
         /// Per node: whether it takes work (up, not draining).
         private let working: [Bool]
 
-        init(_ nodes: [NodeSnapshot], queue: some Collection<JobRequirements> = [JobRequirements]()) {
+        /// - Parameter waiting: jobs queued behind the one being decided, per checkpoint.
+        init(_ nodes: [NodeSnapshot], waiting counts: [String: Int] = [:]) {
             residentIDs = Array(repeating: -1, count: nodes.count)
             plannedIDs = Array(repeating: -1, count: nodes.count)
             working = nodes.map { $0.health == .up && !$0.draining }
@@ -44,13 +45,21 @@ extension Scheduler {
                 }
                 if let planned = nodes[index].plannedCheckpoint { plannedIDs[index] = intern(planned) }
             }
-            for job in queue { if let checkpoint = job.checkpoint { waiting[intern(checkpoint)] += 1 } }
+            for (checkpoint, count) in counts { waiting[intern(checkpoint)] += max(0, count) }
         }
 
-        /// A job of the round's queue was placed or held back: it no longer waits.
-        mutating func placed(_ checkpoint: String?) {
-            guard let checkpoint, let id = checkpointIDs[checkpoint], waiting[id] > 0 else { return }
-            waiting[id] -= 1
+        /// Counts a job of the round's queue as waiting; returns its checkpoint id (-1 = none), so the round hashes each
+        /// checkpoint name once.
+        mutating func enqueue(_ job: JobRequirements) -> Int {
+            guard let checkpoint = job.checkpoint else { return -1 }
+            let id = intern(checkpoint)
+            waiting[id] += 1
+            return id
+        }
+
+        /// A job of the round's queue is being decided: it no longer waits.
+        mutating func dequeue(_ id: Int) {
+            if id >= 0, waiting[id] > 0 { waiting[id] -= 1 }
         }
 
         /// The id of a checkpoint no node holds or is planned for is -2, so it never matches one.
@@ -80,12 +89,13 @@ extension Scheduler {
         }
     }
 
+    /// - Parameter checkpointID: the job's checkpoint id in `view`, when the caller has it already.
     static func assess(
-        _ job: JobRequirements, on nodes: [NodeSnapshot], view: FleetView, knobs: SchedulerKnobs
+        _ job: JobRequirements, on nodes: [NodeSnapshot], view: FleetView, knobs: SchedulerKnobs, checkpointID: Int? = nil
     ) -> [Assessment] {
         let weight = knobs.startDelayWeight > 1 && knobs.startDelayWeight.isFinite ? knobs.startDelayWeight : 1
         let eviction = knobs.evictionWeight > 0 && knobs.evictionWeight.isFinite ? knobs.evictionWeight : 0
-        let checkpoint = view.id(of: job.checkpoint)
+        let checkpoint = checkpointID ?? view.id(of: job.checkpoint)
         var assessments: [Assessment] = []
         assessments.reserveCapacity(nodes.count)
         for index in nodes.indices {

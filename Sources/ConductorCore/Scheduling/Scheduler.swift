@@ -20,13 +20,13 @@ public enum Scheduler {
 
     /// Filter → score → pick, with every node's reason. Pure and deterministic (ties broken by node name).
     ///
-    /// `queuedBehind` are the jobs after this one in the dispatcher's queue: with an eviction weight, a node is kept
-    /// for those that want the checkpoint it holds (see `SchedulerKnobs.evictionWeight`).
+    /// `waitingBehind` counts, per checkpoint, the jobs after this one in the dispatcher's queue: with an eviction
+    /// weight, a node whose checkpoint they want is spared for them (see `SchedulerKnobs.evictionWeight`).
     public static func place(
         _ job: JobRequirements, on nodes: [NodeSnapshot], knobs: SchedulerKnobs = .init(),
-        queuedBehind: some Collection<JobRequirements> = [JobRequirements]()
+        waitingBehind: [String: Int] = [:]
     ) -> Placement {
-        let assessments = assess(job, on: nodes, view: FleetView(nodes, queue: queuedBehind), knobs: knobs)
+        let assessments = assess(job, on: nodes, view: FleetView(nodes, waiting: waitingBehind), knobs: knobs)
         let problems = nodes.map { capabilityProblem(job, on: $0) }
         let decision = select(on: nodes, assessments, knobs: knobs) { problems[$0] == nil }
         var candidates: [Candidate] = []
@@ -61,11 +61,12 @@ public enum Scheduler {
     }
 
     static func decide(
-        _ job: JobRequirements, on nodes: [NodeSnapshot], view: FleetView, knobs: SchedulerKnobs
+        _ job: JobRequirements, on nodes: [NodeSnapshot], view: FleetView, knobs: SchedulerKnobs, checkpointID: Int? = nil
     ) -> Decision {
         // 0 = not checked yet, 1 = capable, 2 = not.
         var capability = [UInt8](repeating: 0, count: nodes.count)
-        return select(on: nodes, assess(job, on: nodes, view: view, knobs: knobs), knobs: knobs) { index in
+        let assessments = assess(job, on: nodes, view: view, knobs: knobs, checkpointID: checkpointID)
+        return select(on: nodes, assessments, knobs: knobs) { index in
             if capability[index] == 0 { capability[index] = capabilityProblem(job, on: nodes[index]) == nil ? 1 : 2 }
             return capability[index] == 1
         }
