@@ -5,6 +5,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Synchronization
 import Testing
 
 /// `submit --wait` in a real terminal: tmux runs it in a pane and the test reads the screen.
@@ -59,16 +60,13 @@ struct TerminalDisplayTests {
 
     /// Runs a command to the end and returns its standard output (when captured).
     static func run(_ executable: String, _ arguments: [String], capture: Bool = true) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = capture ? pipe : FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let data = capture ? pipe.fileHandleForReading.readDataToEndOfFile() : Data()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
+        let child = try Spawned(executable, arguments, captureStdout: capture, captureStderr: false)
+        let output = Mutex<[UInt8]>([])
+        let ends = DispatchSemaphore(value: 0)
+        Spawned.drain(child.stdout, { chunk in output.withLock { $0 += chunk } }, done: { ends.signal() })
+        Spawned.drain(child.stderr, { _ in }, done: { ends.signal() })
+        child.onExit { _ in ends.signal() }
+        for _ in 0..<3 { ends.wait() }
+        return String(decoding: output.withLock { $0 }, as: UTF8.self)
     }
 }

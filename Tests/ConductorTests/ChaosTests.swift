@@ -58,6 +58,53 @@ struct ChaosTests {
         }
     }
 
+    @Test("a job that runs out of VRAM moves to a node with more, unheard by its client; its checkpoint then goes there first")
+    func outOfMemoryTeachesTheCheckpointsNeed() async throws {
+        let large = "sdxl-large-10gb.safetensors"
+        // The small node is faster, so the scheduler tries it first; the checkpoint does not fit its 8 GiB.
+        var small = NodeProfile.test("small", checkpoints: [], speed: 4)
+        small.vramTotalBytes = 8 << 30
+        small.checkpoints = [NodeProfile.ModelFile(name: large, sizeBytes: 10_000_000_000)]
+        var big = NodeProfile.test("big", checkpoints: [], speed: 1)
+        big.vramTotalBytes = 24 << 30
+        big.checkpoints = [NodeProfile.ModelFile(name: large, sizeBytes: 10_000_000_000)]
+        try await withFleet([TestNodeSpec(small), TestNodeSpec(big)]) { fleet in
+            try await withWebSocket(port: fleet.conductor.port, clientID: "oom") { socket in
+                let first = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: large), "client_id": "oom"])
+                let entry = try await fleet.conductor.waitForHistory(first, timeout: 15)
+                #expect(entry["status"]?["status_str"] == "success")
+                #expect(try await fleet.nodeThatRan(first) == "big")
+                #expect(await fleet.node("small").executionCount == 1, "it was tried on the small node first")
+                try await socket.waitForEnd(of: first)
+                try await Task.sleep(for: .milliseconds(300))
+                let heard = Self.completions(first, socket)
+                #expect(heard.ends == 1 && heard.successes == 1, "the client heard \(heard)")
+                #expect(!socket.messages.contains { $0["type"] == "execution_error" }, "the out-of-memory error was not relayed")
+                // The next job with that checkpoint is not sent to the small node again.
+                let second = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: large, seed: 2), "client_id": "oom"])
+                #expect(try await fleet.nodeThatRan(second) == "big")
+                #expect(await fleet.node("small").executionCount == 1)
+                let placement = try #require(try await fleet.conductor.get("/conductor/api/jobs/\(second)").json?["placement"])
+                let reasons = placement["candidates"]?.arrayValue?.compactMap { $0["reason"]?.stringValue } ?? []
+                #expect(reasons.contains { $0.hasPrefix("not enough VRAM") }, "\(reasons)")
+            }
+        }
+    }
+
+    @Test("a job that runs out of VRAM on the largest node fails as on ComfyUI, and teaches nothing")
+    func outOfMemoryOnTheLargestNodeStands() async throws {
+        let huge = "too-large-40gb.safetensors"
+        var only = NodeProfile.test("only", checkpoints: [])
+        only.checkpoints = [NodeProfile.ModelFile(name: huge, sizeBytes: 40_000_000_000)]
+        try await withFleet([TestNodeSpec(only)]) { fleet in
+            let id = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: huge), "client_id": "oom"])
+            let entry = try await fleet.conductor.waitForHistory(id, timeout: 15)
+            #expect(entry["status"]?["status_str"] == "error")
+            let error = entry["status"]?["messages"]?.arrayValue?.last { $0[0] == "execution_error" }
+            #expect(error?[1]?["exception_type"]?.stringValue?.hasSuffix("OutOfMemoryError") == true)
+        }
+    }
+
     @Test("a node restarted without its queue: jobs it forgot are found and run, each once")
     func nodeForgetsItsQueue() async throws {
         try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.model]), maxOutstanding: 2)]) { fleet in

@@ -16,6 +16,11 @@ public struct ExecutionError: Sendable, Hashable {
     /// Epoch milliseconds; nil for the `ExecutionBlocked` form, which has no timestamp and does not end the prompt.
     public var timestamp: Int64?
 
+    /// Whether the node ran out of GPU memory (PyTorch's `torch.OutOfMemoryError`, or CUDA's "out of memory").
+    public var isOutOfMemory: Bool {
+        exceptionType.hasSuffix("OutOfMemoryError") || exceptionMessage.lowercased().contains("out of memory")
+    }
+
     public init(
         promptID: String, nodeID: String, nodeType: String, executed: [String], exceptionMessage: String,
         exceptionType: String, traceback: [String], currentInputs: JSONValue, currentOutputs: JSONValue,

@@ -81,14 +81,14 @@ extension Coordinator {
         }
         let decisionStarted = ContinuousClock.now
         planCheckpoints(&snapshots)
-        let requirements = queued.map(\.requirements)
+        let requirements = queued.map { withLearnedVRAM($0.requirements) }
         let assignments = Scheduler.assign(requirements, to: snapshots, knobs: knobs)
         metrics.recordDispatchDecision(.now - decisionStarted)
         for assignment in assignments {
             let chosen = snapshots[assignment.node].name
             guard var active = jobs[queued[assignment.job].job.id], active.job.state == .queued, let node = nodes[chosen] else { continue }
             let behind = Scheduler.waitingBehind(assignment.job, in: requirements, nodes: snapshots.count)
-            let placement = Scheduler.place(active.requirements, on: snapshots, knobs: knobs, waitingBehind: behind)
+            let placement = Scheduler.place(requirements[assignment.job], on: snapshots, knobs: knobs, waitingBehind: behind)
             let explanation = (try? JSONEncoder().encode(placement)).map { String(decoding: $0, as: UTF8.self) }
             active.job.state = .dispatched
             active.job.node = chosen
@@ -122,6 +122,32 @@ extension Coordinator {
             snapshots[index].plannedCheckpoint = planned[index]
             if let checkpoint = planned[index] { plan[snapshots[index].name] = checkpoint }
         }
+    }
+
+    /// A job's requirements with the VRAM its checkpoint was seen to need (`vramNeeds`).
+    func withLearnedVRAM(_ requirements: JobRequirements) -> JobRequirements {
+        guard let checkpoint = requirements.checkpoint, let need = vramNeeds[checkpoint] else { return requirements }
+        var learned = requirements
+        learned.vramNeeded = max(requirements.vramNeeded ?? 0, need)
+        return learned
+    }
+
+    /// A job ran out of VRAM on its node. When a node with more VRAM could run it, its checkpoint is taught to need
+    /// more than this node has, and the job goes back to the queue for such a node without its client hearing the
+    /// error; true then. Otherwise (no larger node) the error stands, as on a single ComfyUI, and nothing is learned.
+    func retryOutOfMemory(_ id: String, on node: String) async -> Bool {
+        guard let active = jobs[id], active.job.node == node, !active.finalizing, let total = nodes[node]?.vramTotal, total > 0
+        else { return false }
+        var larger = withLearnedVRAM(active.requirements)
+        larger.vramNeeded = max(larger.vramNeeded ?? 0, total + 1)
+        guard capabilitySnapshots().contains(where: { $0.vramTotal > total && Scheduler.canRun(larger, on: $0) }) else { return false }
+        if let checkpoint = active.requirements.checkpoint { vramNeeds[checkpoint] = larger.vramNeeded }
+        jobs[id]?.requirements.vramNeeded = larger.vramNeeded
+        logger.warning("out of VRAM; requeued for a node with more", metadata: [
+            "prompt.id": "\(id)", "node.name": "\(node)", "checkpoint": "\(active.requirements.checkpoint ?? "none")",
+            "vram.needed": "\(larger.vramNeeded ?? 0)"])
+        await requeue(id, from: node)
+        return true
     }
 
     /// Waiting jobs in the order the scheduler is offered them: `front` first, then each client's fair share

@@ -123,6 +123,11 @@ extension Coordinator {
             if case .other = message, message.promptID == nil { await hub.broadcast(message) }
             return
         }
+        if case .executionError(let error) = message, error.timestamp != nil, error.isOutOfMemory,
+            await retryOutOfMemory(promptID, on: node)
+        {
+            return
+        }
         let owner = active.job.clientID
         noteProgress(message, node: node)
         record(message, for: promptID)

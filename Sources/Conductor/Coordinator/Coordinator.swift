@@ -95,6 +95,8 @@ public actor Coordinator {
     /// see `CheckpointPlan`. Times are seconds since `started`.
     var demand = CheckpointDemand()
     var plan: [String: String] = [:]
+    /// VRAM (bytes) a checkpoint was seen to need: more than a node that ran out of memory with it had.
+    var vramNeeds: [String: Int64] = [:]
     let started = ContinuousClock.now
     /// Ids of jobs sent to a node, so node-scoped questions do not scan (and copy) the whole queue. It may still
     /// hold a job that has since finished or come back to the queue: readers go through `jobs(on:)`.

@@ -23,50 +23,34 @@ final class CLIProcess: Sendable {
             .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/debug/conductor")
     }()
 
-    private let process: Process
+    private let child: Spawned
     private let stdoutBuffer = Bytes()
     private let stderrBuffer = Bytes()
-    private let stdoutPipe = Pipe()
-    private let stderrPipe = Pipe()
     private let exited: AsyncStream<Int32>
-    private let exitSink: AsyncStream<Int32>.Continuation
     private let drained: AsyncStream<Void>
-    private let drainSink: AsyncStream<Void>.Continuation
+    private let running = Flag()
 
     /// Starts `conductor ARGS` in `directory`; `CONDUCTOR_SERVER` is removed from the environment unless given.
     init(_ arguments: [String], directory: URL? = nil, environment: [String: String] = [:]) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.executable.path) else {
             throw CLIMissing(description: "\(Self.executable.path) does not exist: run `swift build --build-tests` first")
         }
-        process = Process()
-        process.executableURL = Self.executable
-        process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["CONDUCTOR_SERVER"] = nil
         env.merge(environment) { $1 }
-        process.environment = env
-        if let directory { process.currentDirectoryURL = directory }
-        process.standardOutput = stdoutPipe
-        process.standardError = stderrPipe
-        process.standardInput = FileHandle.nullDevice
-        (exited, exitSink) = AsyncStream<Int32>.makeStream(bufferingPolicy: .bufferingNewest(1))
-        (drained, drainSink) = AsyncStream<Void>.makeStream()
-        let sink = exitSink
-        process.terminationHandler = { sink.yield($0.terminationStatus) }
-        try process.run()
-        // Plain threads read the pipes, so blocking reads never hold a thread of the test's task pool.
-        for (pipe, buffer) in [(stdoutPipe, stdoutBuffer), (stderrPipe, stderrBuffer)] {
-            let handle = pipe.fileHandleForReading
-            let sink = drainSink
-            Thread.detachNewThread {
-                while true {
-                    let data = handle.availableData
-                    if data.isEmpty { break }
-                    buffer.append(data)
-                }
-                sink.yield()
-            }
+        child = try Spawned(Self.executable.path, arguments, directory: directory?.path, environment: env)
+        let (exited, exitSink) = AsyncStream<Int32>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let (drained, drainSink) = AsyncStream<Void>.makeStream()
+        self.exited = exited
+        self.drained = drained
+        let running = running
+        child.onExit { status in
+            running.value.store(false, ordering: .sequentiallyConsistent)
+            exitSink.yield(status)
         }
+        let (out, err) = (stdoutBuffer, stderrBuffer)
+        Spawned.drain(child.stdout, { out.append($0) }, done: { drainSink.yield() })
+        Spawned.drain(child.stderr, { err.append($0) }, done: { drainSink.yield() })
     }
 
     /// What the process printed on stdout so far.
@@ -75,7 +59,7 @@ final class CLIProcess: Sendable {
     /// Stops a process that runs until stopped (`watch`). SIGKILL, because a process started from a test
     /// thread may inherit a signal mask that blocks SIGINT and SIGTERM; its output is unbuffered, so none is lost.
     func stop() {
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        if running.value.load(ordering: .sequentiallyConsistent) { kill(child.pid, SIGKILL) }
     }
 
     /// Waits for the process to end and collects everything it printed.
@@ -94,10 +78,15 @@ final class CLIProcess: Sendable {
     }
 }
 
-/// Bytes a pipe delivered, appended from its readability handler.
+/// Whether the process still runs.
+private final class Flag: Sendable {
+    let value = Atomic<Bool>(true)
+}
+
+/// Bytes a pipe delivered, appended by the thread that reads it.
 private final class Bytes: Sendable {
     private let bytes = Mutex<[UInt8]>([])
-    func append(_ data: Data) { bytes.withLock { $0 += data } }
+    func append(_ chunk: [UInt8]) { bytes.withLock { $0 += chunk } }
     var text: String { String(decoding: bytes.withLock { $0 }, as: UTF8.self) }
 }
 
