@@ -8,9 +8,10 @@ import Synchronization
 /// A child process started with `posix_spawn`, its stdout and stderr on pipes.
 ///
 /// Not Foundation's `Process`: on Linux with Swift 6.3.1 its `run()` sometimes crashes the whole test run with a
-/// bad read while it lists `/proc/self/fd` (swift-corelibs-foundation PR #5472, fixed after this toolchain). Here the
-/// pipes are close-on-exec, so a child inherits only its own two, and spawns are serialised so no child inherits
-/// another's pipe between `pipe` and `fcntl`.
+/// bad read while it lists `/proc/self/fd` (swift-corelibs-foundation PR #5472, fixed after this toolchain). Like it,
+/// the child gets no descriptor of the test process but its stdin, stdout and stderr (glibc's
+/// `posix_spawn_file_actions_addclosefrom_np`): a child that kept a simulated node's listening socket would stop
+/// that node from restarting on its port.
 struct Spawned: Sendable {
     let pid: pid_t
     let stdout: Int32
@@ -46,6 +47,13 @@ struct Spawned: Sendable {
             else { posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0) }
             if captureStderr { posix_spawn_file_actions_adddup2(&actions, err[1], 2) }
             else { posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0) }
+            if let closeFrom = Self.addCloseFrom {
+                _ = closeFrom(&actions, 3)
+            } else {
+                for fd in 3..<min(getdtablesize(), 65536) where fcntl(fd, F_GETFD) != -1 {
+                    posix_spawn_file_actions_addclose(&actions, fd)
+                }
+            }
             if let directory {
                 guard let addChdir = Self.addChdir else {
                     problem = "posix_spawn_file_actions_addchdir_np is not available"
@@ -122,6 +130,11 @@ struct Spawned: Sendable {
         }, box)
         pthread_detach(thread)
     }
+
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34+), which the Glibc module does not import.
+    private static let addCloseFrom: AddCloseFrom? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+        .map { unsafeBitCast($0, to: AddCloseFrom.self) }
 
     private typealias AddChdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
     /// glibc's `posix_spawn_file_actions_addchdir_np` (2.29+), which the Glibc module does not import.
