@@ -99,6 +99,21 @@ extension LiveBench {
                 runs[node, default: []].append((began, job.checkpoint ?? ""))
             }
         }
+        // Learned run times (#9): what Conductor predicted, when it placed each job, for its time on the node it chose
+        // (load + work at the learned speed), against the time it took there; in submission order, so the later
+        // jobs show what the learning did.
+        var predictionErrors: [Double] = []
+        for job in trace.jobs {
+            let entry = history["e2e-\(job.id)"]
+            let messages = entry?["status"]?["messages"]?.arrayValue ?? []
+            func time(_ event: String) -> Double? { messages.first(where: { $0[0] == .string(event) })?[1]?["timestamp"]?.doubleValue }
+            guard let done = time("execution_success"), let began = time("execution_start"), done > began,
+                let placement = try? await Self.json(base + "/conductor/api/jobs/e2e-\(job.id)", load)["placement"],
+                let chosen = placement["node"]?.stringValue,
+                let predicted = placement["candidates"]?.arrayValue?.first(where: { $0["node"]?.stringValue == chosen })?["predictedRunSeconds"]?.doubleValue
+            else { continue }
+            predictionErrors.append(predicted / ((done - began) / 1000) - 1)
+        }
         // Swaps as the simulation counts them: a load that replaces another checkpoint on the node.
         let realSwaps = runs.values.reduce(0) { total, list in
             let order = list.sorted { $0.0 < $1.0 }.map(\.1)
@@ -133,6 +148,21 @@ extension LiveBench {
         report.check("simulation (with the measured node speed) predicts the real mean completion within 10 %",
                      completions.count == count && abs(error) <= 0.10,
                      "real ÷ simulated mean = \(fixed(1 + error, 3)) (declared speeds: \(fixed(real.mean / max(0.001, predicted.completion.mean), 3)); \(completions.count) of \(count) finished)")
+        if !predictionErrors.isEmpty {
+            func line(_ label: String, _ errors: ArraySlice<Double>) -> [Table.Cell] {
+                let absolute = Summary(errors.map { abs($0) })
+                return [.text(label), .text("\(errors.count)"), .text(signedPercent(errors.reduce(0, +) / Double(max(1, errors.count)))),
+                        .text(signedPercent(absolute.median)), .text(signedPercent(absolute.p99))]
+            }
+            var errors = Table(
+                "Learned run times: Conductor's prediction, at placement, of each job's time on the node it chose (load if not resident + work at the node's learned speed) against the time it took (execution_start → execution_success); error = predicted ÷ actual − 1:",
+                headers: ["jobs", "count", "mean error (bias)", "median |error|", "p99 |error|"])
+            let half = predictionErrors.count / 2
+            errors.rows.append(line("all", predictionErrors[...]))
+            errors.rows.append(line("first half (speeds still the declared ones)", predictionErrors[..<half]))
+            errors.rows.append(line("second half (learned)", predictionErrors[half...]))
+            report.tables.append(errors)
+        }
         report.notes.append("The real run adds what the simulation leaves out: HTTP and WebSocket hops, PNG encoding, Conductor's learned (not given) node speeds, and polling delays; at time scale \(timeScale) one millisecond of overhead is \(fixed(0.001 / timeScale, 2)) simulated seconds.")
         return report
     }

@@ -76,6 +76,6 @@ public struct P5Sanity: Sendable {
     }
 }
 
-func signedPercent(_ fraction: Double) -> String {
+public func signedPercent(_ fraction: Double) -> String {
     (fraction >= 0 ? "+" : "−") + fixed(abs(fraction) * 100, 1) + " %"
 }

@@ -8,11 +8,18 @@ public struct Candidate: Sendable, Hashable, Codable {
     public var reason: String
     /// Predicted finish on this node for eligible nodes and for nodes that are only full; nil otherwise.
     public var predictedFinishSeconds: Double?
+    /// Of that, the seconds the job itself would take there once started: its checkpoint's load if not resident plus
+    /// its work at the node's learned speed. What the prediction error is measured on.
+    public var predictedRunSeconds: Double?
 
-    public init(node: String, eligible: Bool, reason: String, predictedFinishSeconds: Double? = nil) {
+    public init(
+        node: String, eligible: Bool, reason: String, predictedFinishSeconds: Double? = nil,
+        predictedRunSeconds: Double? = nil
+    ) {
         self.node = node
         self.eligible = eligible
         self.reason = reason
         self.predictedFinishSeconds = predictedFinishSeconds
+        self.predictedRunSeconds = predictedRunSeconds
     }
 }

@@ -37,12 +37,14 @@ public enum Scheduler {
             let assessment = assessments[index]
             if problems[index] == nil { capable.append(node.name) }
             let hasFinish = problems[index] == nil && (assessment.status == .room || assessment.status == .full)
+            let parts = hasFinish ? predictedFinish(job, on: node) : nil
             candidates.append(
                 Candidate(
                     node: node.name,
                     eligible: problems[index] == nil && assessment.status == .room,
                     reason: reason(assessment, problem: problems[index], job: job, node: node),
-                    predictedFinishSeconds: hasFinish ? assessment.finish : nil
+                    predictedFinishSeconds: hasFinish ? assessment.finish : nil,
+                    predictedRunSeconds: parts.map { $0.load + $0.run }
                 ))
         }
         return Placement(
