@@ -10,7 +10,9 @@ import NIOHTTP1
 /// virtual clock, and run for real — simulated nodes in their own processes in scaled time, Conductor in its own, over
 /// HTTP — then compared on mean completion time.
 extension LiveBench {
-    public func endToEnd(jobs count: Int = 60, timeScale: Double = 0.1, swapSeconds: Double = 4, seed: UInt64 = 1) async throws -> BenchReport {
+    public func endToEnd(
+        jobs count: Int = 60, timeScale: Double = 0.1, swapSeconds: Double = 4, seed: UInt64 = 1, maxOutstanding: Int = 2
+    ) async throws -> BenchReport {
         let speeds = [1.0, 1.0, 0.5, 0.5]
         let generator = TraceGenerator(arrivalRate: 0.7 * speeds.reduce(0, +) / 4, work: .uniform(low: 2, high: 6), checkpoints: 3, clients: 4)
         // Whole work units on the nodes (one 512×512 step each: few steps, so per-step overheads stay small), plus the
@@ -21,7 +23,7 @@ extension LiveBench {
             job.work = max(1, job.work.rounded()) + decode
             return job
         })
-        let fleet = SimulatedFleet(speeds: speeds, swapSeconds: swapSeconds, maxOutstanding: 2)
+        let fleet = SimulatedFleet(speeds: speeds, swapSeconds: swapSeconds, maxOutstanding: maxOutstanding)
         let predicted = FleetSimulation(fleet: fleet, policy: .conductor(.recommended), seed: seed).run(trace)
         try? FileManager.default.removeItem(at: directory)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -46,7 +48,7 @@ extension LiveBench {
             processes.append(process)
             let port = try await process.port(after: "listening on http://127.0.0.1:")
             // Conductor sees real time: at time scale T a node does speed ÷ T units per real second.
-            nodes.append(["name": .string(name), "url": .string("http://127.0.0.1:\(port)"), "speed": .double(speed / timeScale), "maxOutstanding": 2])
+            nodes.append(["name": .string(name), "url": .string("http://127.0.0.1:\(port)"), "speed": .double(speed / timeScale), "maxOutstanding": .int(maxOutstanding)])
         }
         let cluster: JSONValue = [
             "nodes": .array(nodes), "dataDirectory": .string(directory.appendingPathComponent("conductor").path),

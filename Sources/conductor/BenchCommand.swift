@@ -56,6 +56,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "p6/robust: scheduler knobs as in cluster.json's \"scheduler\" object, e.g. '{\"evictionWeight\": 2}' (the other knobs stay recommended).")
     var knobs: String?
 
+    @Option(help: "p6/p7/robust/e2e: prompts a node may hold at once (cluster.json's maxOutstanding).")
+    var maxOutstanding = 2
+
     @Option(help: "p6/robust: swap costs as multiples of the mean job, comma-separated (default 0,0.5,2,5 for p6, 0.5,2 for robust).")
     var swaps: String?
 
@@ -113,7 +116,7 @@ struct BenchCommand: AsyncParsableCommand {
             let report = switch scenario {
             case .p1: try await live.p1()
             case .p2: try await live.p2()
-            case .e2e: try await live.endToEnd(jobs: jobs ?? 60, timeScale: timeScale)
+            case .e2e: try await live.endToEnd(jobs: jobs ?? 60, timeScale: timeScale, maxOutstanding: maxOutstanding)
             default: try await live.p4()
             }
             emit([report])
@@ -169,15 +172,17 @@ struct BenchCommand: AsyncParsableCommand {
             }
             if scenario == .p6 {
                 var quality = P6Quality(jobs: jobs ?? 4_000, seeds: seeds, trace: replay, knobs: chosen)
+                quality.fleet.maxOutstanding = maxOutstanding
                 if let factors { quality.swapFactors = factors }
                 reports.append(quality.run())
             } else if scenario == .robust {
                 var robust = Robustness(jobs: jobs ?? 4_000, seeds: seeds)
                 robust.knobs = chosen
+                robust.maxOutstanding = maxOutstanding
                 if let factors { robust.swapFactors = factors }
                 reports.append(robust.run())
             } else {
-                reports.append(P7Affinity(jobs: jobs ?? 4_000, seeds: seeds, trace: replay).run())
+                reports.append(P7Affinity(jobs: jobs ?? 4_000, seeds: seeds, trace: replay, maxOutstanding: maxOutstanding).run())
             }
         case .p8:
             reports.append(P8DecisionCost(decisions: samples, rounds: max(30, samples / 1_000)).run())

@@ -4,8 +4,9 @@ import ConductorCore
 public struct P7Affinity: Sendable {
     public var quality: P6Quality
 
-    public init(jobs: Int = 4_000, seeds: Int = 3, trace: Trace? = nil) {
+    public init(jobs: Int = 4_000, seeds: Int = 3, trace: Trace? = nil, maxOutstanding: Int = 2) {
         quality = P6Quality(jobs: jobs, seeds: seeds, trace: trace)
+        quality.fleet.maxOutstanding = maxOutstanding
         quality.swapFactors = [0, 0.5, 1, 2, 5]
         quality.policies = [.conductor(.recommended), .conductorAffinityOff(.recommended)]
     }
@@ -64,7 +65,8 @@ public struct P7Affinity: Sendable {
         let floodJobs = 400
         let floodAt = 1_000.0
         let window = 1_200.0
-        let fleet = SimulatedFleet.p6(swapSeconds: 0.5 * P6Quality.generator.work.mean)
+        var fleet = quality.fleet
+        fleet.swapSeconds = 0.5 * P6Quality.generator.work.mean
         var waits: [String: [Double]] = [:]
         var floodDone: [String: [Double]] = [:]
         for trace in quality.traces() {

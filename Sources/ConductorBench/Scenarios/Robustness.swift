@@ -14,6 +14,8 @@ public struct Robustness: Sendable {
     public var swapFactors: [Double] = [0.5, 2]
     /// Conductor's knobs (`conductor bench robust --knobs JSON` to try others).
     public var knobs = SchedulerKnobs.recommended
+    /// Prompts a node may hold at once (cluster.json's `maxOutstanding`).
+    public var maxOutstanding = 2
 
     public init(jobs: Int = 4_000, seeds: Int = 3) {
         self.jobs = jobs
@@ -35,7 +37,7 @@ public struct Robustness: Sendable {
             var quality = P6Quality(jobs: jobs, seeds: seeds)
             quality.swapFactors = swapFactors
             quality.policies = [.conductor(knobs), .reference, .shortestQueue]
-            quality.fleet = SimulatedFleet(speeds: speeds)
+            quality.fleet = SimulatedFleet(speeds: speeds, maxOutstanding: maxOutstanding)
             quality.generator = Self.generator(speeds: speeds, checkpoints: checkpoints)
             change(&quality)
             return Case(name: name, quality: quality)
