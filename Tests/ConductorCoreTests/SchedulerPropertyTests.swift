@@ -105,7 +105,8 @@ import Testing
     @Test func aDispatchRoundMatchesPlacingTheQueueOneJobAtATime() {
         var rng = SplitMix64(seed: 0xD15_9A7C)
         for _ in 0..<300 {
-            var fleet = Self.randomFleet(&rng)
+            let original = Self.randomFleet(&rng)
+            var fleet = original
             let queue = (0..<Int.random(in: 1...8, using: &rng)).map { _ in Self.randomJob(&rng) }
             let knobs = Self.randomKnobs(&rng)
             let assignments = Scheduler.assign(queue, to: fleet, knobs: knobs)
@@ -125,6 +126,13 @@ import Testing
                 }
             }
             #expect(assignments == expected)
+            // Explained, the round makes the same choices, and each record names the node the job went to.
+            let explained = Scheduler.assign(queue, to: original, knobs: knobs, explain: true)
+            #expect(explained.map { Scheduler.Assignment(job: $0.job, node: $0.node) } == expected)
+            for assignment in explained {
+                #expect(assignment.placement?.node == original[assignment.node].name)
+                #expect(assignment.placement?.candidates[assignment.node].eligible == true)
+            }
         }
     }
 }

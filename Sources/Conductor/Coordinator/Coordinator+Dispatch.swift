@@ -82,14 +82,13 @@ extension Coordinator {
         let decisionStarted = ContinuousClock.now
         planCheckpoints(&snapshots)
         let requirements = queued.map { withLearnedVRAM($0.requirements) }
-        let assignments = Scheduler.assign(requirements, to: snapshots, knobs: knobs)
+        let assignments = Scheduler.assign(requirements, to: snapshots, knobs: knobs, explain: true)
         metrics.recordDispatchDecision(.now - decisionStarted)
         for assignment in assignments {
             let chosen = snapshots[assignment.node].name
             guard var active = jobs[queued[assignment.job].job.id], active.job.state == .queued, let node = nodes[chosen] else { continue }
-            let behind = Scheduler.waitingBehind(assignment.job, in: requirements, nodes: snapshots.count)
-            let placement = Scheduler.place(requirements[assignment.job], on: snapshots, knobs: knobs, waitingBehind: behind)
-            let explanation = (try? JSONEncoder().encode(placement)).map { String(decoding: $0, as: UTF8.self) }
+            let explanation = assignment.placement
+                .flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
             active.job.state = .dispatched
             active.job.node = chosen
             fairShare.dispatched(stamp: active.fairStamp, front: active.isFront)

@@ -3,10 +3,13 @@ extension Scheduler {
     public struct Assignment: Sendable, Hashable {
         public var job: Int
         public var node: Int
+        /// With `explain`, the decision with every node's reason, as the round saw the fleet when it placed the job.
+        public var placement: Placement?
 
-        public init(job: Int, node: Int) {
+        public init(job: Int, node: Int, placement: Placement? = nil) {
             self.job = job
             self.node = node
+            self.placement = placement
         }
     }
 
@@ -15,9 +18,11 @@ extension Scheduler {
     /// Each placement is counted against its node (`NodeSnapshot.committing`) before the next job is decided, and a
     /// job held back for a full node reserves its time there, so later jobs do not all wait for the same node.
     /// Stops as soon as no node that is up and not draining has room, or after `lookahead` jobs. Jobs not assigned
-    /// stay queued. For the reasons behind one assignment, call `place` with the snapshots as that job saw them.
+    /// stay queued. With `explain`, each assignment carries its `Placement`, taken from the same state the decision
+    /// was (earlier placements and holds of the round counted), so the record says why that node won.
     public static func assign(
-        _ queue: [JobRequirements], to nodes: [NodeSnapshot], knobs: SchedulerKnobs = .init(), lookahead: Int = .max
+        _ queue: [JobRequirements], to nodes: [NodeSnapshot], knobs: SchedulerKnobs = .init(), lookahead: Int = .max,
+        explain: Bool = false
     ) -> [Assignment] {
         var nodes = nodes
         let offered = queue.prefix(max(0, lookahead))
@@ -33,7 +38,8 @@ extension Scheduler {
             view.dequeue(ids[position])
             let decision = decide(job, on: nodes, view: view, knobs: knobs, checkpointID: ids[position])
             if let index = decision.node {
-                assignments.append(Assignment(job: position, node: index))
+                let placement = explain ? placement(job, on: nodes, view: view, knobs: knobs, checkpointID: ids[position]) : nil
+                assignments.append(Assignment(job: position, node: index, placement: placement))
                 nodes[index] = nodes[index].committing(job)
                 view.node(index, willHold: job.checkpoint)
                 if !takesWork(nodes[index]) { withRoom -= 1 }

@@ -26,7 +26,13 @@ public enum Scheduler {
         _ job: JobRequirements, on nodes: [NodeSnapshot], knobs: SchedulerKnobs = .init(),
         waitingBehind: [String: Int] = [:]
     ) -> Placement {
-        let assessments = assess(job, on: nodes, view: FleetView(nodes, waiting: waitingBehind), knobs: knobs)
+        placement(job, on: nodes, view: FleetView(nodes, waiting: waitingBehind), knobs: knobs)
+    }
+
+    static func placement(
+        _ job: JobRequirements, on nodes: [NodeSnapshot], view: FleetView, knobs: SchedulerKnobs, checkpointID: Int? = nil
+    ) -> Placement {
+        let assessments = assess(job, on: nodes, view: view, knobs: knobs, checkpointID: checkpointID)
         let problems = nodes.map { capabilityProblem(job, on: $0) }
         let decision = select(on: nodes, assessments, knobs: knobs) { problems[$0] == nil }
         var candidates: [Candidate] = []
