@@ -80,7 +80,16 @@ import Testing
             demand.record(checkpoint: second.isMultiple(of: 4) ? "b" : "a", work: second < 100 ? 10 : 2, at: Double(second))
             demand.record(checkpoint: nil, work: 5, at: Double(second))
         }
+        var readOften = demand
+        for time in stride(from: 100.0, to: 200, by: 7) { _ = readOften.rates(at: time) }
         let rates = demand.rates(at: 200)
+        // Reading the rates as time goes (the window's sums kept as jobs leave it) gives the same answer.
+        let often = readOften.rates(at: 200)
+        #expect(often.keys.sorted() == rates.keys.sorted())
+        for (checkpoint, rate) in rates {
+            #expect(abs(often[checkpoint]!.jobsPerSecond - rate.jobsPerSecond) < 1e-9)
+            #expect(abs(often[checkpoint]!.meanWork - rate.meanWork) < 1e-9)
+        }
         #expect(rates.keys.sorted() == ["a", "b"])
         // The last 100 s: 3 of 4 seconds for a, every job of work 2 (the work-10 jobs are older than the window).
         #expect(abs(rates["a"]!.jobsPerSecond - 0.75) < 0.02)

@@ -29,6 +29,15 @@ public struct CheckpointDemand: Sendable, Hashable {
 
     private var arrivals: [Arrival] = []
     private var head = 0
+    /// Per checkpoint, over the arrivals from `head` on: kept as they come and go, so reading the rates does not walk
+    /// the window (at 1,000 submits a second it holds 600,000 jobs).
+    private var sums: [String: Sum] = [:]
+
+    private struct Sum: Sendable, Hashable {
+        var count = 0
+        var work = 0.0
+        var squares = 0.0
+    }
     private var started: Double?
 
     /// A window of `windowSeconds` (default 600 s: long enough to see a rare checkpoint's jobs, short enough to
@@ -41,31 +50,37 @@ public struct CheckpointDemand: Sendable, Hashable {
     public mutating func record(checkpoint: String?, work: Double, at time: Double) {
         if started == nil { started = time }
         guard let checkpoint else { return }
-        arrivals.append(Arrival(time: time, checkpoint: checkpoint, work: work.isFinite && work > 0 ? work : 0))
+        let work = work.isFinite && work > 0 ? work : 0
+        arrivals.append(Arrival(time: time, checkpoint: checkpoint, work: work))
+        sums[checkpoint, default: Sum()].count += 1
+        sums[checkpoint]!.work += work
+        sums[checkpoint]!.squares += work * work
     }
 
     /// The demand per checkpoint over the window ending at `time` (over the time since the first record, while that
     /// is shorter than the window).
     public mutating func rates(at time: Double) -> [String: Rate] {
-        while head < arrivals.count, arrivals[head].time < time - windowSeconds { head += 1 }
+        while head < arrivals.count, arrivals[head].time < time - windowSeconds {
+            let gone = arrivals[head]
+            head += 1
+            guard var sum = sums[gone.checkpoint] else { continue }
+            sum.count -= 1
+            sum.work -= gone.work
+            sum.squares -= gone.work * gone.work
+            sums[gone.checkpoint] = sum.count > 0 ? sum : nil  // gone entirely: no rounding left behind
+        }
         if head > 4096, head * 2 > arrivals.count {
             arrivals.removeFirst(head)
             head = 0
         }
         guard let started, head < arrivals.count else { return [:] }
         let span = max(1, min(windowSeconds, time - started))
-        var sums: [String: (count: Double, work: Double, squares: Double)] = [:]
-        for index in head..<arrivals.count {
-            let arrival = arrivals[index]
-            sums[arrival.checkpoint, default: (0, 0, 0)].count += 1
-            sums[arrival.checkpoint]!.work += arrival.work
-            sums[arrival.checkpoint]!.squares += arrival.work * arrival.work
-        }
         return sums.mapValues { sum in
-            let mean = sum.work / sum.count
-            let variance = max(0, sum.squares / sum.count - mean * mean)
+            let count = Double(sum.count)
+            let mean = max(0, sum.work) / count
+            let variance = max(0, sum.squares / count - mean * mean)
             return Rate(
-                jobsPerSecond: sum.count / span, meanWork: mean,
+                jobsPerSecond: count / span, meanWork: mean,
                 workVariability: mean > 0 ? variance / (mean * mean) : 1)
         }
     }
