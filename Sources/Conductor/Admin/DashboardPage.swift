@@ -128,7 +128,8 @@ function nodeCard(node) {
            current.progress ? " step " + current.progress.value + "/" + current.progress.max : "", progressBar(current.progress)]
         : "idle"),
       h("dt", { text: "Waiting" }), h("dd", { text: String(node.outstanding.waiting) + " of " + node.outstanding.max + " slots" }),
-      h("dt", { text: "Checkpoint" }), h("dd", { text: node.checkpoint || "none known" }),
+      h("dt", { text: "Checkpoint" }), h("dd", { text: (node.checkpoint || "none known") +
+        (node.planned_checkpoint && node.planned_checkpoint !== node.checkpoint ? " (planned: " + node.planned_checkpoint + ")" : "") }),
       h("dt", { text: "Speed" }), h("dd", { text: node.speed.units_per_second.toFixed(2) + " steps/s" +
         (node.speed.samples ? " (measured, " + node.speed.samples + (node.speed.samples === 1 ? " job)" : " jobs)") : " (declared)") }),
       h("dt", { text: "Jobs" }), h("dd", { text: node.jobs.done + " done, " + node.jobs.failed + " failed" +
