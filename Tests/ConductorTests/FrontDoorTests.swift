@@ -26,6 +26,33 @@ struct FrontDoorTests {
 
     static func bearer(_ key: String) -> [(String, String)] { [("Authorization", "Bearer \(key)")] }
 
+    @Test("a key's per-client limit counts its queued jobs after a restart too, whatever client_id they carry")
+    func perKeyLimitSurvivesRestart() async throws {
+        try await withTemporaryDirectory { data in
+            let configure: @Sendable (inout ClusterConfig) -> Void = { config in
+                Self.withKeys(&config)
+                config.limits.maxQueuedPerClient = 2
+            }
+            try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.model]))], dataDirectory: data, configure: configure) { fleet in
+                @Sendable func submit(_ port: Int, seed: Int, tab: String) async throws -> Int {
+                    let body: JSONValue = ["prompt": TestFleet.prompt(checkpoint: Self.model, seed: seed), "client_id": .string(tab)]
+                    return try await TestClient(port: port).request(.POST, "/prompt", json: body, headers: Self.bearer(Self.userKey)).status
+                }
+                // The only node drained (kept across restarts): jobs stay in Conductor's queue.
+                #expect(try await fleet.conductor.request(.POST, "/conductor/api/nodes/a/drain", json: [:], headers: Self.bearer(Self.adminKey)).status == 200)
+                let port = fleet.conductor.port
+                #expect(try await submit(port, seed: 1, tab: "tab-1") == 200)
+                #expect(try await submit(port, seed: 2, tab: "tab-2") == 200)
+                #expect(try await submit(port, seed: 3, tab: "tab-3") == 503, "alice has 2 unfinished prompts")
+                // A new Conductor on the same data directory restores both as alice's.
+                let afterRestart = try await withConductor(fleet.config) { _, restarted in
+                    try await submit(restarted, seed: 4, tab: "tab-4")
+                }
+                #expect(afterRestart == 503, "still alice's 2, not tab-1's and tab-2's")
+            }
+        }
+    }
+
     @Test("with keys on, every route but the probes needs one; operator routes need an admin key")
     func keys() async throws {
         try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.model]))], configure: Self.withKeys) { fleet in

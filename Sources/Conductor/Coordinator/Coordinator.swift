@@ -161,7 +161,7 @@ public actor Coordinator {
             requirements.files = fileNeeds(of: job.prompt)
             if job.node != nil { placed.insert(job.id) }
             jobs[job.id] = ActiveJob(job: job, requirements: requirements, dispatchedAt: job.state == .queued ? nil : .now,
-                                     principal: job.clientID)
+                                     principal: job.principal ?? job.clientID)
         }
         // Shares restart level: waiting jobs are stamped again in queue order.
         for active in ordered(jobs.values.filter { $0.job.state == .queued }) {
@@ -304,7 +304,7 @@ public actor Coordinator {
         extra["create_time"] = .number(JSONNumber(epochMilliseconds()))
         let job: Job
         do {
-            job = try await store.insert(id: promptID, number: number, clientID: clientID, prompt: prompt, extraData: extra,
+            job = try await store.insert(id: promptID, number: number, clientID: clientID, principal: principal, prompt: prompt, extraData: extra,
                                          outputs: outputs, createdAt: epochMilliseconds())
         } catch {
             // Two submits of one prompt_id at once both pass the check above; the store keeps the first.

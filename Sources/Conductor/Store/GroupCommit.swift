@@ -6,6 +6,7 @@ struct NewJob: Sendable {
     var id: String
     var number: JSONNumber
     var clientID: String?
+    var principal: String?
     var prompt: JSONValue
     var extraData: JSONObject
     var outputs: [String]

@@ -16,6 +16,9 @@ public struct Job: Sendable, Hashable {
     /// The client's priority number (lower runs first), ComfyUI's semantics.
     public var number: JSONNumber
     public var clientID: String?
+    /// Who submitted it when API keys are on (the key's name): per-client limits and fair shares count by it, and
+    /// after a restart too. nil = keys off (then `clientID` counts).
+    public var principal: String?
     /// The prompt exactly as the client sent it.
     public var prompt: JSONValue
     /// The client's extra_data with client_id and create_time, as ComfyUI shows it.
@@ -126,6 +129,10 @@ public final class JobStore: Sendable {
                 );
                 """)
         }
+        migrator.registerMigration("v6-principal") { db in
+            // The API key's name a job was submitted with, so a restart keeps its per-client limit and fair share.
+            try db.execute(sql: "ALTER TABLE job ADD COLUMN principal TEXT")
+        }
         return migrator
     }
 
@@ -143,6 +150,7 @@ public final class JobStore: Sendable {
     static func job(_ row: Row) throws -> Job {
         Job(
             id: row["id"], sequence: row["sequence"], number: JSONNumber(literal: row["number"]), clientID: row["client_id"],
+            principal: row["principal"],
             prompt: try JSONValue(parsing: (row["prompt"] as String)),
             extraData: try JSONValue(parsing: (row["extra_data"] as String)).objectValue ?? [:],
             outputsToExecute: try JSONValue(parsing: (row["outputs"] as String)).arrayValue?.compactMap(\.stringValue) ?? [],
@@ -151,10 +159,10 @@ public final class JobStore: Sendable {
     }
 
     /// Commits a new job; returns it with its sequence number.
-    public func insert(id: String, number: JSONNumber, clientID: String?, prompt: JSONValue, extraData: JSONObject,
-                       outputs: [String], createdAt: Int64) async throws -> Job {
-        try await inserts.insert(NewJob(id: id, number: number, clientID: clientID, prompt: prompt, extraData: extraData,
-                                         outputs: outputs, createdAt: createdAt), into: self)
+    public func insert(id: String, number: JSONNumber, clientID: String?, principal: String? = nil, prompt: JSONValue,
+                       extraData: JSONObject, outputs: [String], createdAt: Int64) async throws -> Job {
+        try await inserts.insert(NewJob(id: id, number: number, clientID: clientID, principal: principal, prompt: prompt,
+                                         extraData: extraData, outputs: outputs, createdAt: createdAt), into: self)
     }
 
     /// Inserts jobs in one transaction (one fsync for all), each in its own savepoint so one that fails (a duplicate
@@ -167,10 +175,11 @@ public final class JobStore: Sendable {
                         try db.inSavepoint {
                             try db.execute(
                                 sql: """
-                                    INSERT INTO job (id, number, number_value, client_id, prompt, extra_data, outputs, state, created_at)
-                                    VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)
+                                    INSERT INTO job (id, number, number_value, client_id, principal, prompt, extra_data, outputs, state, created_at)
+                                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)
                                     """,
-                                arguments: [new.id, new.number.literal, new.number.double ?? 0, new.clientID, new.prompt.jsonString(.compact),
+                                arguments: [new.id, new.number.literal, new.number.double ?? 0, new.clientID, new.principal,
+                                            new.prompt.jsonString(.compact),
                                             JSONValue.object(new.extraData).jsonString(.compact),
                                             JSONValue.array(new.outputs.map(JSONValue.string)).jsonString(.compact), new.createdAt])
                             return .commit
