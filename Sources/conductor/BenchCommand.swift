@@ -59,6 +59,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "p6/p7/robust/e2e: prompts a node may hold at once (cluster.json's maxOutstanding).")
     var maxOutstanding = 2
 
+    @Option(help: "e2e: declare the nodes' speeds wrong by this factor in cluster.json (odd nodes too fast, even ones too slow), so Conductor has to learn them; default 1.")
+    var declaredSpeedFactor = 1.0
+
     @Option(help: "p6/robust: swap costs as multiples of the mean job, comma-separated (default 0,0.5,2,5 for p6, 0.5,2 for robust).")
     var swaps: String?
 
@@ -116,7 +119,9 @@ struct BenchCommand: AsyncParsableCommand {
             let report = switch scenario {
             case .p1: try await live.p1()
             case .p2: try await live.p2()
-            case .e2e: try await live.endToEnd(jobs: jobs ?? 60, timeScale: timeScale, maxOutstanding: maxOutstanding)
+            case .e2e:
+                try await live.endToEnd(
+                    jobs: jobs ?? 60, timeScale: timeScale, maxOutstanding: maxOutstanding, declaredSpeedFactor: declaredSpeedFactor)
             default: try await live.p4()
             }
             emit([report])
