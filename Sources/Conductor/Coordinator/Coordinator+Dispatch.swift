@@ -140,7 +140,12 @@ extension Coordinator {
         var larger = withLearnedVRAM(active.requirements)
         larger.vramNeeded = max(larger.vramNeeded ?? 0, total + 1)
         guard capabilitySnapshots().contains(where: { $0.vramTotal > total && Scheduler.canRun(larger, on: $0) }) else { return false }
-        if let checkpoint = active.requirements.checkpoint { vramNeeds[checkpoint] = larger.vramNeeded }
+        if let checkpoint = active.requirements.checkpoint {
+            vramNeeds[checkpoint] = larger.vramNeeded
+            do { try await store.setVRAMNeeds(vramNeeds) } catch {
+                logger.error("could not store what a checkpoint needs", metadata: ["error": "\(error)"])
+            }
+        }
         jobs[id]?.requirements.vramNeeded = larger.vramNeeded
         logger.warning("out of VRAM; requeued for a node with more", metadata: [
             "prompt.id": "\(id)", "node.name": "\(node)", "checkpoint": "\(active.requirements.checkpoint ?? "none")",

@@ -95,7 +95,8 @@ public actor Coordinator {
     /// see `CheckpointPlan`. Times are seconds since `started`.
     var demand = CheckpointDemand()
     var plan: [String: String] = [:]
-    /// VRAM (bytes) a checkpoint was seen to need: more than a node that ran out of memory with it had.
+    /// VRAM (bytes) a checkpoint was seen to need: more than a node that ran out of memory with it had. Kept in the
+    /// store across restarts.
     var vramNeeds: [String: Int64] = [:]
     let started = ContinuousClock.now
     /// Ids of jobs sent to a node, so node-scoped questions do not scan (and copy) the whole queue. It may still
@@ -147,6 +148,7 @@ public actor Coordinator {
     /// re-attached (the node's queue and history say later whether they still run or finished).
     public func restore() async throws {
         counter = try await store.lastSequence()
+        vramNeeds = try await store.vramNeeds()
         let changes = try await store.fleetChanges()
         if !changes.isEmpty {
             let fleet = config.fleet(with: changes)

@@ -136,6 +136,26 @@ public final class JobStore: Sendable {
         return migrator
     }
 
+    /// VRAM (bytes) each checkpoint was seen to need (see `Coordinator.retryOutOfMemory`), kept across restarts.
+    public func vramNeeds() async throws -> [String: Int64] {
+        try await database.read { db in
+            guard let text = try String.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'vram_needs'"),
+                case .object(let object) = try JSONValue(parsing: text)
+            else { return [:] }
+            var needs: [String: Int64] = [:]
+            for (checkpoint, bytes) in object { if let bytes = bytes.numberValue?.int64 { needs[checkpoint] = bytes } }
+            return needs
+        }
+    }
+
+    public func setVRAMNeeds(_ needs: [String: Int64]) async throws {
+        let object = JSONObject(needs.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.number(JSONNumber($0.value))) })
+        try await database.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('vram_needs', ?)",
+                           arguments: [JSONValue.object(object).jsonString(.compact)])
+        }
+    }
+
     /// A stable id for this Conductor installation, made on first start: Conductor's client ids on
     /// the nodes derive from it, so after a restart the nodes' events for jobs in flight reach it again.
     public func instanceID() async throws -> String {
