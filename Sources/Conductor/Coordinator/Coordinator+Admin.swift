@@ -235,7 +235,7 @@ extension Coordinator {
                 }
             }
         }
-        let seconds = runTime(of: finished.entry.status).map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
+        let seconds = runTime(of: finished.entry.status)?.seconds
         return [
             "id": .string(finished.id), "state": .string(outcome(of: finished.entry.status)), "node": .string(orNull: finished.node),
             "client_id": item.extraData["client_id"] ?? .null, "number": .number(item.number),

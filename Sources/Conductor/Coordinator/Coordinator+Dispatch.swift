@@ -42,9 +42,7 @@ extension Coordinator {
                 snapshot = snapshot.committing(active.requirements)
                 if let started = active.startedAt {
                     let predicted = snapshot.committedSeconds - before
-                    let elapsed = Double((ContinuousClock.now - started).components.seconds)
-                        + Double((ContinuousClock.now - started).components.attoseconds) / 1e18
-                    let remaining = abs(predicted - elapsed)
+                    let remaining = abs(predicted - (ContinuousClock.now - started).seconds)
                     snapshot.committedSeconds = before + remaining
                 }
             }
@@ -108,14 +106,7 @@ extension Coordinator {
     /// Moves the fleet's checkpoint plan on to the demand of the last minutes (`CheckpointPlan`), starting from the
     /// last plan, and marks each snapshot with its node's planned checkpoint. Nodes that take no work are left out.
     func planCheckpoints(_ snapshots: inout [NodeSnapshot]) {
-        let planned = CheckpointPlan.plan(
-            snapshots.map { node in
-                CheckpointPlan.Node(
-                    speed: node.health == .up && !node.draining ? node.speed : 0,
-                    current: plan[node.name] ?? node.residentCheckpoint, loadSeconds: node.checkpointLoadSeconds,
-                    checkpoints: node.loadableCheckpoints)
-            },
-            demand: demand.rates(at: secondsSinceStart))
+        let planned = CheckpointPlan.plan(snapshots, previous: plan, demand: demand.rates(at: secondsSinceStart))
         plan = [:]
         for index in snapshots.indices {
             snapshots[index].plannedCheckpoint = planned[index]

@@ -181,10 +181,7 @@ public actor Coordinator {
     }
 
     /// Seconds since this coordinator started, on the monotonic clock.
-    var secondsSinceStart: Double {
-        let elapsed = ContinuousClock.now - started
-        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-    }
+    var secondsSinceStart: Double { (ContinuousClock.now - started).seconds }
 
     // MARK: Queue views
 
@@ -361,4 +358,9 @@ public actor Coordinator {
         return catalog
     }
 
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double`.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }

@@ -198,13 +198,11 @@ extension FleetSimulation {
         /// One round of the real scheduler over the fleet queue, as `Coordinator.dispatchPass` does.
         mutating func dispatchConductor(_ knobs: SchedulerKnobs) {
             guard nodes.indices.contains(where: { nodes[$0].count < fleet.maxOutstanding && isUp($0) }) else { return }
-            planned = CheckpointPlan.plan(
-                nodes.indices.map {
-                    CheckpointPlan.Node(
-                        speed: isUp($0) ? nodes[$0].speed : 0, current: planned[$0] ?? nodes[$0].resident, loadSeconds: fleet.swapSeconds)
-                },
-                demand: demand.rates(at: now))
-            let snapshots = nodes.indices.map(snapshot)
+            var snapshots = nodes.indices.map(snapshot)
+            var previous: [String: String] = [:]
+            for index in snapshots.indices { if let checkpoint = planned[index] { previous[snapshots[index].name] = checkpoint } }
+            planned = CheckpointPlan.plan(snapshots, previous: previous, demand: demand.rates(at: now))
+            for index in snapshots.indices { snapshots[index].plannedCheckpoint = planned[index] }
             // Offered in fair-share order across the trace's clients, as `Coordinator.dispatchPass` offers them.
             let offered = fairShares ? FairShare.order(waiting.map { (false, stamps[$0]) }).map { waiting[$0] } : waiting
             let assignments = Scheduler.assign(offered.map { requirements[$0] }, to: snapshots, knobs: knobs)
@@ -225,7 +223,7 @@ extension FleetSimulation {
             let agnostic = if case .conductorAffinityOff = policy { true } else { false }
             var snapshot = NodeSnapshot(
                 name: "node-\(index)", draining: !isUp(index), outstanding: 0, maxOutstanding: fleet.maxOutstanding,
-                residentCheckpoint: agnostic ? nil : node.resident, plannedCheckpoint: planned[index], speed: node.speed, committedSeconds: 0,
+                residentCheckpoint: agnostic ? nil : node.resident, speed: node.speed, committedSeconds: 0,
                 checkpointLoadSeconds: agnostic ? 0 : fleet.swapSeconds)
             for job in node.jobs {
                 if job == node.first, node.running {

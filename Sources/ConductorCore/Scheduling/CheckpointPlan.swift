@@ -77,6 +77,21 @@ public enum CheckpointPlan {
         return assigned.map { $0 >= 0 ? checkpoints[$0] : nil }
     }
 
+    /// The plan for nodes as the scheduler sees them, moved on from `previous` (node name → planned checkpoint): a node
+    /// that is not up or is draining gets none; one without a previous plan starts from the checkpoint it will hold.
+    public static func plan(
+        _ snapshots: [NodeSnapshot], previous: [String: String], demand: [String: CheckpointDemand.Rate]
+    ) -> [String?] {
+        plan(
+            snapshots.map { node in
+                Node(
+                    speed: node.health == .up && !node.draining ? node.speed : 0,
+                    current: previous[node.name] ?? node.residentCheckpoint, loadSeconds: node.checkpointLoadSeconds,
+                    checkpoints: node.loadableCheckpoints)
+            },
+            demand: demand)
+    }
+
     /// The nodes planned for one checkpoint.
     struct Pool {
         var count = 0
