@@ -38,15 +38,22 @@ struct FleetSimulationTests {
     func lowerBound() {
         let trace = Trace(jobs: [TraceJob(id: 0, arrival: 0, checkpoint: nil, work: 4), TraceJob(id: 1, arrival: 100, checkpoint: nil, work: 2)])
         let bound = LowerBound(trace: trace, speeds: [1, 0.5])
-        #expect(bound.fastestNodeNoWait == 3)
+        // 6 units over 100 s fit on the fast node: (4 + 2) / 1 / 2 jobs, whichever reading.
+        #expect(bound.fastestNodesAvailable == 3)
+        #expect(bound.everyJobOnFastestNode == 3)
         #expect(abs(bound.srptOnPooledMachine - 2) < 1e-12)
         #expect(bound.value == 3)
-        // 6 units over 100 s fit on the fast node: the run-time floor is (4 + 2) / 1 / 2 jobs.
-        #expect(bound.capacityRunFloor == 3)
-        // The same work arriving within 2 s: the fast node can do 2 units, the rest runs at 0.5.
+    }
+
+    @Test("when the fastest node cannot carry the work, the bound counts the rest at the next speed")
+    func lowerBoundUnderLoad() {
+        // The same work arriving within 2 s: the fast node can do 2 units, the next node 1 unit at 0.5, the 3 past
+        // the span count at speed 1.
         let rushed = Trace(jobs: [TraceJob(id: 0, arrival: 0, checkpoint: nil, work: 4), TraceJob(id: 1, arrival: 2, checkpoint: nil, work: 2)])
-        let floor: Double = (2 + 2 + 3) / 2  // 2 units at speed 1, 1 at 0.5, the 3 past the span at speed 1
-        #expect(LowerBound(trace: rushed, speeds: [1, 0.5]).capacityRunFloor == floor)
+        let bound = LowerBound(trace: rushed, speeds: [1, 0.5])
+        #expect(bound.fastestNodesAvailable == 3.5, "(2 + 2 + 3) / 2 jobs")
+        #expect(bound.everyJobOnFastestNode == 3)
+        #expect(bound.value == 3.5)
     }
 
     @Test("SRPT on the pooled machine runs the shorter job first")

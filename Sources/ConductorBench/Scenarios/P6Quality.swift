@@ -52,8 +52,8 @@ public struct P6Quality: Sendable {
     public struct Outcome: Sendable {
         public var cells: [Cell]
         public var bounds: [Double]
-        /// Per trace: `LowerBound.capacityRunFloor`.
-        public var floors: [Double] = []
+        /// Per trace: `LowerBound.everyJobOnFastestNode`, the looser reading of the bound used until session 5.
+        public var fastestNodeBounds: [Double] = []
         public var meanJob: Double
 
         public func cell(_ policy: DispatchPolicy, _ factor: Double) -> Cell? {
@@ -101,7 +101,7 @@ public struct P6Quality: Sendable {
                         p99Wait: zip(popularity, waits).map { ($0, $1 / n) }, slowerNodeChoices: slower))
             }
         }
-        return Outcome(cells: cells, bounds: bounds, floors: lowerBounds.map(\.capacityRunFloor), meanJob: meanJob)
+        return Outcome(cells: cells, bounds: bounds, fastestNodeBounds: lowerBounds.map(\.everyJobOnFastestNode), meanJob: meanJob)
     }
 
     public func run() -> BenchReport {
@@ -126,10 +126,11 @@ public struct P6Quality: Sendable {
                 table.rows.append([.text("P6 reference as stated"), .text("–"), .ratio(stated), .text("–"), .text("–"), .text("–")])
             }
             table.rows.append([.text("lower bound"), .number(boundMean, digits: 2), .ratio(1), .text("–"), .text("–"), .number(0, digits: 3)])
-            let floorRatio = zip(outcome.floors, outcome.bounds).reduce(0) { $0 + $1.0 / $1.1 } / Double(max(1, outcome.bounds.count))
+            let loose = outcome.fastestNodeBounds
             table.rows.append([
-                .text("run-time floor at the fleet's capacity (no waiting; not a policy)"),
-                .number(outcome.floors.reduce(0, +) / Double(max(1, outcome.floors.count)), digits: 2), .ratio(floorRatio),
+                .text("every job on a fastest node, no waiting (the looser reading of the bound used until session 5)"),
+                .number(loose.reduce(0, +) / Double(max(1, loose.count)), digits: 2),
+                .ratio(zip(loose, outcome.bounds).reduce(0) { $0 + $1.0 / $1.1 } / Double(max(1, outcome.bounds.count))),
                 .text("–"), .text("–"), .text("–"),
             ])
             report.tables.append(table)
