@@ -12,16 +12,22 @@ import NIOHTTP1
 extension LiveBench {
     public func endToEnd(
         jobs count: Int = 60, timeScale: Double = 0.1, swapSeconds: Double = 4, seed: UInt64 = 1, maxOutstanding: Int = 2,
-        declaredSpeedFactor: Double = 1
+        declaredSpeedFactor: Double = 1, stepCosts: [Double] = [1, 1, 1]
     ) async throws -> BenchReport {
         let speeds = [1.0, 1.0, 0.5, 0.5]
         let generator = TraceGenerator(arrivalRate: 0.7 * speeds.reduce(0, +) / 4, work: .uniform(low: 2, high: 6), checkpoints: 3, clients: 4)
         // Whole work units on the nodes (one 512×512 step each: few steps, so per-step overheads stay small), plus the
         // node's VAE decode (0.05 units).
+        // With step costs, a checkpoint's steps take that many times longer on the nodes than Conductor's estimate
+        // (steps × pixels) says: the trace carries the true work, the prompts only the steps.
         let decode = 0.05
-        let trace = Trace(jobs: generator.trace(jobs: count, seed: seed).jobs.map { job in
+        let costs = (0..<3).map { $0 < stepCosts.count ? stepCosts[$0] : 1 }
+        let costOf = Dictionary(uniqueKeysWithValues: costs.enumerated().map { (TraceGenerator.checkpointName($0.offset), $0.element) })
+        let cost = { (checkpoint: String?) in costOf[checkpoint ?? TraceGenerator.checkpointName(0)] ?? 1 }
+        let steps = generator.trace(jobs: count, seed: seed).jobs.map { max(1, $0.work.rounded()) }
+        let trace = Trace(jobs: zip(generator.trace(jobs: count, seed: seed).jobs, steps).map { job, steps in
             var job = job
-            job.work = max(1, job.work.rounded()) + decode
+            job.work = steps * cost(job.checkpoint) + decode
             return job
         })
         let fleet = SimulatedFleet(speeds: speeds, swapSeconds: swapSeconds, maxOutstanding: maxOutstanding)
@@ -40,7 +46,10 @@ extension LiveBench {
                 "name": .string(name), "speed": .double(speed), "timeScale": .double(timeScale), "previews": false,
                 // One checkpoint fits in VRAM at a time; loading one takes `swapSeconds`.
                 "vramTotalBytes": 10_000_000_000, "vramReservedBytes": 500_000_000, "loadBytesPerSecond": .double(Double(size) / swapSeconds),
-                "checkpoints": .array((0..<3).map { ["name": .string(TraceGenerator.checkpointName($0)), "sizeBytes": .number(JSONNumber(size))] }),
+                "checkpoints": .array((0..<3).map {
+                    ["name": .string(TraceGenerator.checkpointName($0)), "sizeBytes": .number(JSONNumber(size)),
+                     "stepCost": .double(costs[$0])]
+                }),
             ]
             let file = directory.appendingPathComponent("\(name).json")
             try Data(profile.serialized(.compact)).write(to: file)
@@ -74,9 +83,8 @@ extension LiveBench {
         let start = ContinuousClock.now + .milliseconds(100)
         let wallStart = Date().timeIntervalSince1970 + 0.1
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for job in trace.jobs {
+            for (job, steps) in zip(trace.jobs, steps.map { Int($0) }) {
                 try await Task.sleep(until: start + .seconds(job.arrival * timeScale), clock: .continuous)
-                let steps = Int((job.work - decode).rounded())
                 let prompt = Self.prompt(checkpoint: job.checkpoint ?? TraceGenerator.checkpointName(0), steps: steps, size: 512, seed: job.id)
                 let body: JSONValue = ["prompt": prompt, "client_id": .string(job.client), "prompt_id": .string("e2e-\(job.id)")]
                 group.addTask { try await load.send(.POST, base + "/prompt", body: body.serialized(.compact)) }
@@ -139,7 +147,7 @@ extension LiveBench {
         })
         let calibrated = FleetSimulation(fleet: fleet, policy: .conductor(.recommended), seed: seed).run(calibratedTrace)
         var report = BenchReport(scenario: "e2e", title: "The simulation against a real run of the same trace")
-        var table = Table("\(count) jobs (seed \(seed)), nodes of speed \(speeds.map { fixed($0, 1) }.joined(separator: ", ")), 3 checkpoints, swap \(fixed(swapSeconds, 0)) s, one checkpoint in VRAM per node; completion in simulated seconds (real run at time scale \(timeScale))",
+        var table = Table("\(count) jobs (seed \(seed)), nodes of speed \(speeds.map { fixed($0, 1) }.joined(separator: ", ")), 3 checkpoints\(costs == [1, 1, 1] ? "" : " (per-step cost \(costs.map { fixed($0, 1) }.joined(separator: ", ")), not told to Conductor)"), swap \(fixed(swapSeconds, 0)) s, one checkpoint in VRAM per node; completion in simulated seconds (real run at time scale \(timeScale))",
                           headers: ["run", "jobs finished", "mean", "median", "p99"])
         table.rows.append([.text("simulation (virtual clock, real scheduler)"), .text("\(count)"), .number(predicted.completion.mean, digits: 2),
                            .number(predicted.completion.median, digits: 2), .number(predicted.completion.p99, digits: 2)])

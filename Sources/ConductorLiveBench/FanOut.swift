@@ -209,8 +209,11 @@ public struct FanOutBench: Sendable {
                     (index, JSONValue.object(["prompt": Self.prompt(seed: job.seed), "client_id": .string(job.client), "prompt_id": .string(job.id)])
                         .serialized(.compact))
                 }
+                // The extra client's jobs jump the queue (`front`): with fair shares they would otherwise run one per
+                // round of the 1,000 clients', mostly after the measured window, and a stalled socket would never fill.
                 for (n, id) in extraIDs.enumerated() {
-                    let body = JSONValue.object(["prompt": Self.prompt(seed: seedBase + 5_000_000 + n), "client_id": "fan-extra", "prompt_id": .string(id)])
+                    let body = JSONValue.object(["prompt": Self.prompt(seed: seedBase + 5_000_000 + n), "client_id": "fan-extra", "prompt_id": .string(id),
+                                                 "front": true])
                     bodies.insert((0, body.serialized(.compact)), at: min(bodies.count, n * max(1, jobs.count / max(1, extraIDs.count))))
                 }
                 try await withThrowingTaskGroup(of: Void.self) { submits in

@@ -62,6 +62,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "e2e: declare the nodes' speeds wrong by this factor in cluster.json (odd nodes too fast, even ones too slow), so Conductor has to learn them; default 1.")
     var declaredSpeedFactor = 1.0
 
+    @Option(help: "e2e: how many times slower per step each of the 3 checkpoints is on the nodes, comma-separated (default 1,1,1); Conductor is not told, and learns it per workflow shape.")
+    var stepCosts: String?
+
     @Option(help: "p6/robust: swap costs as multiples of the mean job, comma-separated (default 0,0.5,2,5 for p6, 0.5,2 for robust).")
     var swaps: String?
 
@@ -121,7 +124,8 @@ struct BenchCommand: AsyncParsableCommand {
             case .p2: try await live.p2()
             case .e2e:
                 try await live.endToEnd(
-                    jobs: jobs ?? 60, timeScale: timeScale, maxOutstanding: maxOutstanding, declaredSpeedFactor: declaredSpeedFactor)
+                    jobs: jobs ?? 60, timeScale: timeScale, maxOutstanding: maxOutstanding, declaredSpeedFactor: declaredSpeedFactor,
+                    stepCosts: try Self.numbers(stepCosts, option: "--step-costs") ?? [1, 1, 1])
             default: try await live.p4()
             }
             emit([report])
@@ -167,14 +171,7 @@ struct BenchCommand: AsyncParsableCommand {
                     throw ValidationError("--knobs: \(error)")
                 }
             }
-            let factors = try swaps.map { list in
-                try list.split(separator: ",").map { item in
-                    guard let factor = Double(item.trimmingCharacters(in: .whitespaces)), factor >= 0 else {
-                        throw ValidationError("--swaps: '\(item)' is not a swap cost ≥ 0")
-                    }
-                    return factor
-                }
-            }
+            let factors = try Self.numbers(swaps, option: "--swaps", allowZero: true)
             if scenario == .p6 {
                 var quality = P6Quality(jobs: jobs ?? 4_000, seeds: seeds, trace: replay, knobs: chosen)
                 quality.fleet.maxOutstanding = maxOutstanding
@@ -202,6 +199,20 @@ struct BenchCommand: AsyncParsableCommand {
             print(JSONValue.array(reports.map(\.json)).jsonString(.compact))
         } else {
             for report in reports { print(report.text) }
+        }
+    }
+}
+
+extension BenchCommand {
+    /// A comma-separated list of numbers > 0 (≥ 0 with `allowZero`); nil when the option was not given.
+    static func numbers(_ list: String?, option: String, allowZero: Bool = false) throws -> [Double]? {
+        try list.map { list in
+            try list.split(separator: ",").map { item in
+                guard let number = Double(item.trimmingCharacters(in: .whitespaces)), number.isFinite,
+                    allowZero ? number >= 0 : number > 0
+                else { throw ValidationError("\(option): '\(item)' is not a number \(allowZero ? "≥" : ">") 0") }
+                return number
+            }
         }
     }
 }

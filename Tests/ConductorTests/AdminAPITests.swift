@@ -61,6 +61,45 @@ struct AdminAPITests {
         }
     }
 
+    @Test("a checkpoint 3× slower per step is learned from its jobs: its next job's predicted run time is what it takes")
+    func learnedRunTimePerShape() async throws {
+        // Time scale 0.05: one simulated second is 50 ms, so the node does 20 work units per real second, as declared;
+        // a job is 250 ms (750 ms with the slower checkpoint), long enough that HTTP and PNG overheads on a loaded
+        // machine stay small beside it.
+        var profile = NodeProfile.test("a", checkpoints: [Self.sd15], timeScale: 0.05)
+        profile.checkpoints.append(.init(name: Self.sdxl, sizeBytes: 2_000_000_000, stepCost: 3))
+        try await withFleet([TestNodeSpec(profile, maxOutstanding: 1, speed: 20)]) { fleet in
+            func run(_ checkpoint: String, _ seed: Int) async throws -> String {
+                let id = try await fleet.conductor.submit(
+                    ["prompt": TestFleet.prompt(checkpoint: checkpoint, seed: seed, steps: 20, size: 256), "client_id": "ops"])
+                _ = try await fleet.conductor.waitForHistory(id)
+                return id
+            }
+            // Each checkpoint's first job loads it (teaching the load time), the next ones teach the speed and the shape.
+            for seed in 1...3 { _ = try await run(Self.sd15, seed) }
+            for seed in 4...6 { _ = try await run(Self.sdxl, seed) }
+            let shapes = try #require(try await fleet.conductor.get("/conductor/api/run-times").json?["shapes"]?.arrayValue)
+            func factor(_ checkpoint: String) throws -> Double {
+                try #require(shapes.first { $0["shape"]?.stringValue?.hasPrefix(checkpoint + "|") == true }?["factor"]?.doubleValue)
+            }
+            let ratio = try factor(Self.sdxl) / factor(Self.sd15)
+            #expect(ratio > 2 && ratio < 4, "the slower checkpoint's factor is \(ratio)× the other's")
+
+            let id = try await run(Self.sdxl, 7)
+            let job = try #require(try await fleet.conductor.get("/conductor/api/jobs/\(id)").json)
+            let predicted = try #require(job["placement"]?["candidates"]?[0]?["predictedRunSeconds"]?.doubleValue)
+            #expect(job["placement"]?["runTimeError"]?.doubleValue != nil, "the prediction comes with its shape's error")
+            let entry = try await fleet.conductor.waitForHistory(id)
+            let messages = entry["status"]?["messages"]?.arrayValue ?? []
+            func time(_ event: String) throws -> Double {
+                try #require(messages.first { $0[0] == .string(event) }?[1]?["timestamp"]?.doubleValue)
+            }
+            let took = (try time("execution_success") - time("execution_start")) / 1000
+            // Without the shape the prediction would be the work at the node's speed: 5 units ÷ 20 = 0.25 s of ~0.75 s.
+            #expect(abs(predicted / took - 1) < 0.35, "predicted \(predicted) s, took \(took) s")
+        }
+    }
+
     @Test("a drained node finishes what it runs and takes nothing new; undrained, it takes work again")
     func drainAndUndrain() async throws {
         try await withFleet(Self.specs(maxOutstanding: 1)) { fleet in

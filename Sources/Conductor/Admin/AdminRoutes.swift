@@ -32,6 +32,7 @@ public struct AdminRoutes: Sendable {
                      body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
         }
         router.get("/conductor/api/nodes") { _, _ in Self.json(["nodes": await coordinator.nodesJSON()]) }
+        router.get("/conductor/api/run-times") { _, _ in Self.json(["shapes": await coordinator.runTimesJSON()]) }
         router.get("/conductor/api/nodes/{name}") { _, context in
             let name = context.parameters.get("name") ?? ""
             let node = await coordinator.nodesJSON().arrayValue?.first { $0["name"]?.stringValue == name }

@@ -66,6 +66,14 @@ extension Coordinator {
         ]
     }
 
+    /// What each workflow shape was seen to take (`RunTimeModel`), most jobs first.
+    func runTimesJSON() -> JSONValue {
+        .array(runTimes.shapes.sorted { ($0.value.samples, $1.key) > ($1.value.samples, $0.key) }.map { shape, known in
+            ["shape": .string(shape), "factor": .double(known.factor), "samples": .int(known.samples),
+             "relative_error": known.relativeError.map(JSONValue.double) ?? .null]
+        })
+    }
+
     func progressJSON(of active: ActiveJob, on node: NodeState) -> JSONValue {
         guard let progress = node.record.progress, progress.promptID == active.job.id else { return .null }
         return ["value": .double(progress.value), "max": .double(progress.max), "node": .string(orNull: progress.graphNode)]

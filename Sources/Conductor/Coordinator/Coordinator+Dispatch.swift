@@ -39,7 +39,7 @@ extension Coordinator {
             }
             for active in mine {
                 let before = snapshot.committedSeconds
-                snapshot = snapshot.committing(active.requirements)
+                snapshot = snapshot.committing(withLearnedRunTime(active.requirements))
                 if let started = active.startedAt {
                     let predicted = snapshot.committedSeconds - before
                     let remaining = abs(predicted - (ContinuousClock.now - started).seconds)
@@ -79,14 +79,15 @@ extension Coordinator {
         }
         let decisionStarted = ContinuousClock.now
         planCheckpoints(&snapshots)
-        let requirements = queued.map { withLearnedVRAM($0.requirements) }
+        let requirements = queued.map { withLearnedRunTime(withLearnedVRAM($0.requirements)) }
         let assignments = Scheduler.assign(requirements, to: snapshots, knobs: knobs, explain: true)
         metrics.recordDispatchDecision(.now - decisionStarted)
         for assignment in assignments {
             let chosen = snapshots[assignment.node].name
             guard var active = jobs[queued[assignment.job].job.id], active.job.state == .queued, let node = nodes[chosen] else { continue }
-            let explanation = assignment.placement
-                .flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
+            var placement = assignment.placement
+            placement?.runTimeError = runTimes.relativeError(of: queued[assignment.job].requirements.shape)
+            let explanation = placement.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
             active.job.state = .dispatched
             active.job.node = chosen
             fairShare.dispatched(stamp: active.fairStamp, front: active.isFront)
@@ -112,6 +113,14 @@ extension Coordinator {
             snapshots[index].plannedCheckpoint = planned[index]
             if let checkpoint = planned[index] { plan[snapshots[index].name] = checkpoint }
         }
+    }
+
+    /// A job's requirements with its work scaled by what its workflow shape was seen to take (`runTimes`), which is
+    /// what the scheduler predicts run times from.
+    func withLearnedRunTime(_ requirements: JobRequirements) -> JobRequirements {
+        var learned = requirements
+        learned.work = requirements.work * runTimes.factor(of: requirements.shape)
+        return learned
     }
 
     /// A job's requirements with the VRAM its checkpoint was seen to need (`vramNeeds`).

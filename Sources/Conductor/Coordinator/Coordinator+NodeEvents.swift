@@ -229,7 +229,12 @@ extension Coordinator {
         scheduleDispatch()
     }
 
-    /// Updates the node's measured speed and resident checkpoint from a finished job.
+    /// Jobs without a load a node runs before its measured speed teaches workflow shapes (3 was tried: with speeds
+    /// declared 1.5× wrong, or checkpoints of unequal cost, its predictions in `bench e2e` were worse).
+    static let speedSamplesBeforeShapes = 1
+
+    /// Updates the node's measured speed, the job's workflow shape (`runTimes`) and the node's resident checkpoint from
+    /// a finished job.
     func learn(from entry: HistoryEntry, job: ActiveJob, node: String) {
         guard entry.status?.statusStr == "success" else { return }
         let messages = entry.status?.messages ?? []
@@ -239,10 +244,19 @@ extension Coordinator {
             let seconds = Double(end - start) / 1000
             // A job that loaded its checkpoint (as far as Conductor knows) teaches the load time, not the speed:
             // otherwise every swap would make the node look slower and draw work away from it.
+            let speed = state.speed.unitsPerSecond
             if let checkpoint = job.requirements.checkpoint, checkpoint != state.loadedCheckpoint {
-                state.loadSeconds.record(max(0, seconds - job.requirements.work / state.speed.unitsPerSecond))
+                state.loadSeconds.record(max(0, seconds - runTimes.seconds(work: job.requirements.work, shape: job.requirements.shape, speed: speed)))
+            } else if let shape = job.requirements.shape, state.speed.samples >= Self.speedSamplesBeforeShapes {
+                // The shape learns what its work takes at this node's measured speed; the node's speed then learns
+                // from the work so corrected.
+                if let work = runTimes.record(shape: shape, work: job.requirements.work, speed: speed, seconds: seconds) {
+                    state.speed.record(work: work, seconds: seconds)
+                }
             } else {
-                state.speed.record(work: job.requirements.work, seconds: seconds)
+                // A node's first job teaches its speed only: its declared speed may be far off, and a shape learned
+                // against it would carry that error to every node.
+                state.speed.record(work: runTimes.seconds(work: job.requirements.work, shape: job.requirements.shape, speed: 1), seconds: seconds)
             }
             nodes[node] = state
         }

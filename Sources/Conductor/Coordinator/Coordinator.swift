@@ -98,6 +98,9 @@ public actor Coordinator {
     /// VRAM (bytes) a checkpoint was seen to need: more than a node that ran out of memory with it had. Kept in the
     /// store across restarts.
     var vramNeeds: [String: Int64] = [:]
+    /// Run time per workflow shape beyond what a prompt's work says, learned from completed jobs (in memory, like the
+    /// nodes' speeds).
+    var runTimes = RunTimeModel()
     let started = ContinuousClock.now
     /// Ids of jobs sent to a node, so node-scoped questions do not scan (and copy) the whole queue. It may still
     /// hold a job that has since finished or come back to the queue: readers go through `jobs(on:)`.

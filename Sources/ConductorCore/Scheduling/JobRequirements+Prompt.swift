@@ -14,8 +14,9 @@ extension JobRequirements {
 
     /// Extracts requirements from an API-format prompt.
     ///
-    /// Work is, for each KSampler/KSamplerAdvanced, steps × (width·height/512²) × batch, the size coming from the
-    /// first node up its latent chain with literal `width`/`height` (and `batch_size`, default 1), scaled by any
+    /// Work is, for each KSampler/KSamplerAdvanced, steps × (width·height/512²) × batch × frames, the size coming from
+    /// the first node up its latent chain with literal `width`/`height` (and `batch_size`, and `length` for video
+    /// latents, default 1), scaled by any
     /// `scale_by` passed on the way; 512×512×1 when none is found. KSamplerAdvanced counts only the steps between
     /// `start_at_step` and `end_at_step`.
     public init(prompt: PromptGraph) {
@@ -39,7 +40,14 @@ extension JobRequirements {
                 work += Self.samplingWork(of: node, in: prompt)
             }
         }
-        self.init(classTypes: classTypes, choices: choices, checkpoint: checkpoint, work: max(1, work))
+        self.init(
+            classTypes: classTypes, choices: choices, checkpoint: checkpoint, work: max(1, work),
+            shape: Self.shape(checkpoint: checkpoint, classTypes: classTypes))
+    }
+
+    /// `shape`: the checkpoint, then the class types in order, e.g. "sd15.safetensors|CLIPTextEncode,KSampler,…".
+    static func shape(checkpoint: String?, classTypes: Set<String>) -> String {
+        (checkpoint ?? "") + "|" + classTypes.sorted().joined(separator: ",")
     }
 
     static func samplingWork(of sampler: PromptGraph.Node, in prompt: PromptGraph) -> Double {
@@ -50,13 +58,13 @@ extension JobRequirements {
             steps = max(0, min(end, steps) - start)
         }
         let latent = latentSize(feeding: sampler, in: prompt)
-        return Double(steps) * latent.width * latent.height / (512 * 512) * Double(latent.batch)
+        return Double(steps) * latent.width * latent.height / (512 * 512) * Double(latent.batch * latent.frames)
     }
 
     /// Width, height and batch of the latent a sampler starts from, following its latent chain upstream.
     static func latentSize(
         feeding sampler: PromptGraph.Node, in prompt: PromptGraph
-    ) -> (width: Double, height: Double, batch: Int) {
+    ) -> (width: Double, height: Double, batch: Int, frames: Int) {
         var scale = 1.0
         var node = sampler
         for _ in 0..<32 {
@@ -66,11 +74,12 @@ extension JobRequirements {
                 width > 0, height > 0
             {
                 let batch = max(1, node.inputs["batch_size"]?.intValue ?? 1)
-                return (Double(width) * scale, Double(height) * scale, batch)
+                let frames = max(1, node.inputs["length"]?.intValue ?? 1)  // video latents (EmptyHunyuanLatentVideo, …)
+                return (Double(width) * scale, Double(height) * scale, batch, frames)
             }
             if let factor = node.inputs["scale_by"]?.doubleValue, factor > 0 { scale *= factor }
         }
-        return (512 * scale, 512 * scale, 1)
+        return (512 * scale, 512 * scale, 1, 1)
     }
 
     static func upstreamLatent(of node: PromptGraph.Node) -> String? {

@@ -34,6 +34,9 @@ public struct JobRequirements: Sendable, Hashable {
     public var checkpoint: String?
     /// Estimated work in units (1 unit = one 512×512 sampling step); at least 1 per prompt.
     public var work: Double
+    /// What kind of workflow this is, for learning run times beyond `work` (`RunTimeModel`): the checkpoint and the
+    /// sorted class types; nil = not known (the work is taken as it is).
+    public var shape: String?
     /// VRAM in bytes the job needs if known (learned later); nil = unknown, not checked.
     public var vramNeeded: Int64?
     /// Files the job reads; a node that lacks some pays their transfer before it can start.
@@ -47,8 +50,10 @@ public struct JobRequirements: Sendable, Hashable {
         checkpoint: String? = nil,
         work: Double = 1,
         vramNeeded: Int64? = nil,
-        files: [FileNeed] = []
+        files: [FileNeed] = [],
+        shape: String? = nil
     ) {
+        self.shape = shape
         self.files = files
         self.classTypes = classTypes
         self.choices = choices

@@ -8,6 +8,9 @@ public struct Placement: Sendable, Hashable, Codable {
     public var capableNodes: [String]
     /// The full node the job is held back for (only with `SchedulerKnobs.waitForFullNodeGainSeconds`); nil otherwise.
     public var waitingFor: String?
+    /// How far off run-time predictions for jobs of this workflow shape have been (|predicted ÷ measured − 1|, a
+    /// moving mean; `RunTimeModel`), as the error estimate of the candidates' predictions; nil before one ran.
+    public var runTimeError: Double?
 
     public init(node: String?, candidates: [Candidate], capableNodes: [String], waitingFor: String? = nil) {
         self.node = node

@@ -74,7 +74,8 @@ extension SimulatedNode {
             }
             guard await pause(simulatedSeconds: loadSeconds, generation: generation) else { throw NodeStop.abandoned }
             let steps = max(1, int("steps", 20))
-            let perStep = Double(width * height) / Double(512 * 512) * Double(batch) / profile.speed
+            let stepCost = profile.checkpoints.first { $0.name == checkpoint }?.stepCost ?? 1
+            let perStep = Double(width * height) / Double(512 * 512) * Double(batch) * stepCost / profile.speed
             for step in 1...steps {
                 guard await pause(simulatedSeconds: perStep, generation: generation) else { throw NodeStop.abandoned }
                 try checkInterrupt()

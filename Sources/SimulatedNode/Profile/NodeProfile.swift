@@ -8,10 +8,14 @@ public struct NodeProfile: Codable, Sendable, Hashable {
     public struct ModelFile: Codable, Sendable, Hashable {
         public var name: String
         public var sizeBytes: Int64
+        /// For a checkpoint: how many times longer than the node's speed a sampling step with it takes (a larger
+        /// model); nil = 1.
+        public var stepCost: Double?
 
-        public init(name: String, sizeBytes: Int64) {
+        public init(name: String, sizeBytes: Int64, stepCost: Double? = nil) {
             self.name = name
             self.sizeBytes = sizeBytes
+            self.stepCost = stepCost
         }
     }
 
