@@ -35,3 +35,30 @@ struct HealthTrackerTests {
         #expect(tracker.record(success: false) == .down)
     }
 }
+
+/// A node link must stop when Conductor does, even when its socket never answers.
+@Suite("node link shutdown")
+struct NodeLinkShutdownTests {
+    @Test("a cancelled wait returns at once, though the operation it waits for ignores cancellation")
+    func untilCancelledReturnsOnCancel() async throws {
+        let started = AsyncStream<Void>.makeStream()
+        let waiting = Task {
+            try await NodeLink.untilCancelled {
+                started.continuation.yield()
+                // An operation that never ends and does not look at cancellation (a socket stuck in its handshake).
+                await withUnsafeContinuation { (_: UnsafeContinuation<Void, Never>) in }
+            }
+        }
+        for await _ in started.stream { break }
+        waiting.cancel()
+        let outcome = await waiting.result
+        #expect(throws: CancellationError.self) { try outcome.get() }
+    }
+
+    @Test("an operation that ends passes its outcome through")
+    func untilCancelledPassesOutcomes() async throws {
+        struct Failed: Error {}
+        try await NodeLink.untilCancelled {}
+        await #expect(throws: Failed.self) { try await NodeLink.untilCancelled { throw Failed() } }
+    }
+}

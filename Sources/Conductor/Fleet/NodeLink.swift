@@ -5,6 +5,7 @@ import Foundation
 import HummingbirdWSClient
 import Logging
 import NIOCore
+import NIOWebSocket
 import ServiceLifecycle
 import Synchronization
 
@@ -63,11 +64,16 @@ public struct NodeLink: Service {
         while !Task.isCancelled {
             let opened = ManagedFlag()
             do {
-                try await WebSocketClient.connect(url: client.webSocketURL(clientID: sid), configuration: Self.webSocket, logger: logger) {
+                let (url, configuration, logger, events) = (client.webSocketURL(clientID: sid), Self.webSocket, logger, events)
+                try await Self.untilCancelled {
+                try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) {
                     inbound, outbound, _ in
                     // Ask for previews with metadata: they carry the prompt_id (comfyui-api.md §3.7).
                     let flags: JSONValue = ["type": "feature_flags", "data": ["supports_preview_metadata": true]]
                     try await outbound.write(.text(flags.jsonString(.compact)))
+                    // Cancelled (Conductor stopping, the node removed): close the socket, so reading ends even when
+                    // the node does not.
+                    try await withTaskCancellationHandler {
                     for try await message in inbound.messages(maxSize: 64 << 20) {
                         // Connected means the node has registered this socket, which it has once it sends its first
                         // message (the initial `status`); a prompt dispatched earlier would run unheard.
@@ -83,6 +89,10 @@ public struct NodeLink: Service {
                             events.yield(.binary(node: name, Array(buffer.readableBytesView)))
                         }
                     }
+                    } onCancel: {
+                        Task { try? await outbound.close(.goingAway, reason: "Conductor is stopping") }
+                    }
+                }
                 }
             } catch {
                 logger.debug("node websocket failed", metadata: ["error": "\(error)"])
@@ -94,6 +104,26 @@ public struct NodeLink: Service {
             guard !Task.isCancelled else { return }
             try? await Task.sleep(for: .seconds(backoff))
             backoff = min(backoff * 2, 5)
+        }
+    }
+
+    /// Runs `operation` until it ends or the calling task is cancelled, whichever comes first. On cancellation the
+    /// operation is cancelled too but not waited for: a socket stuck in its handshake must not hold up shutdown.
+    static func untilCancelled(_ operation: @escaping @Sendable () async throws -> Void) async throws {
+        let wait = OutcomeWait()
+        let task = Task {
+            do {
+                try await operation()
+                wait.finish(.success(()))
+            } catch {
+                wait.finish(.failure(error))
+            }
+        }
+        try await withTaskCancellationHandler {
+            try await wait.value()
+        } onCancel: {
+            task.cancel()
+            wait.finish(.failure(CancellationError()))
         }
     }
 
@@ -172,4 +202,29 @@ final class ManagedFlag: Sendable {
     private let storage = Mutex(false)
     var value: Bool { storage.withLock { $0 } }
     func set() { storage.withLock { $0 = true } }
+}
+
+/// One outcome awaited once: the first `finish` decides it, whether it comes before or after `value()`.
+final class OutcomeWait: Sendable {
+    private let state = Mutex<(waiter: CheckedContinuation<Void, any Error>?, outcome: Result<Void, any Error>?)>((nil, nil))
+
+    func finish(_ outcome: Result<Void, any Error>) {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+            guard state.outcome == nil else { return nil }
+            state.outcome = outcome
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume(with: outcome)
+    }
+
+    func value() async throws {
+        try await withCheckedThrowingContinuation { continuation in
+            let outcome = state.withLock { state -> Result<Void, any Error>? in
+                if state.outcome == nil { state.waiter = continuation }
+                return state.outcome
+            }
+            if let outcome { continuation.resume(with: outcome) }
+        }
+    }
 }

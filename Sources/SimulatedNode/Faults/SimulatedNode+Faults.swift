@@ -30,7 +30,8 @@ extension SimulatedNode {
     func setDown(_ down: Bool) { isDown = down }
 
     func dropAllSockets() {
-        for socket in sockets.values { socket.continuation.finish() }
+        for session in sessions.values { session.finish() }
+        sessions.removeAll()
         sockets.removeAll()
     }
 

@@ -25,6 +25,9 @@ public actor SimulatedNode {
     /// Node ids of the last prompt whose outputs are cached (`execution_error.current_outputs`).
     var cachedNodeIDs: [String] = []
     var sockets: [String: WebSocketClient] = [:]
+    /// Every open socket's frame stream, including one another socket of its sid has replaced in `sockets` (it stays
+    /// open but hears nothing, as on ComfyUI), so going down can end them all.
+    var sessions: [UUID: AsyncStream<OutboundFrame>.Continuation] = [:]
     var interruptRequested = false
     /// Bumped on a simulated restart so work in flight knows it belongs to a dead process.
     var generation = 0
@@ -157,11 +160,18 @@ public actor SimulatedNode {
 
     // MARK: WebSocket clients
 
-    /// Registers a socket under `sid`; a second socket with the same sid replaces the first.
+    /// Registers a socket under `sid`; a second socket with the same sid replaces the first. A socket that arrives
+    /// while the node is going down gets a stream that has already ended, so it closes at once (it would otherwise
+    /// hold the server's shutdown open for ever).
     func connect(sid: String) -> (WebSocketClient, AsyncStream<OutboundFrame>) {
         let (stream, continuation) = AsyncStream<OutboundFrame>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
         let client = WebSocketClient(id: UUID(), sid: sid, continuation: continuation)
+        guard !isDown else {
+            continuation.finish()
+            return (client, stream)
+        }
         sockets[sid] = client
+        sessions[client.id] = continuation
         continuation.yield(.text(ServerMessage.status(queueRemaining: queueRemaining, sid: sid).json.jsonString()))
         if let running, running.clientID == sid, let node = runningNode {
             continuation.yield(.text(ServerMessage.executing(node: node, displayNode: nil, promptID: nil).json.jsonString()))
@@ -182,6 +192,7 @@ public actor SimulatedNode {
 
     func disconnect(_ client: WebSocketClient) {
         if sockets[client.sid]?.id == client.id { sockets[client.sid] = nil }
+        sessions[client.id] = nil
         client.continuation.finish()
     }
 

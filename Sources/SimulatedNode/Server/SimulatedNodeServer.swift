@@ -66,6 +66,9 @@ public struct SimulatedNodeServer: Service {
                     await onListening(bound)
                 }
                 let command = await iterator.next()
+                // Down (a fault, or the end): no socket may stay open, or the graceful shutdown waits for it for ever.
+                await node.setDown(true)
+                await node.dropAllSockets()
                 await group.triggerGracefulShutdown()
                 _ = try await tasks.next()
                 tasks.cancelAll()
