@@ -22,7 +22,7 @@ extension Coordinator {
         case .stats(let node, let stats):
             applyStats(stats, to: node)
             sampleUtilisation(of: node)
-        case .queue(let node, let queue): await reconcile(queue, on: node)
+        case .queue(let node, let queue, let asked): await reconcile(queue, on: node, asked: asked)
         case .objectInfo(let node, let info): applyObjectInfo(info, to: node)
         case .health(let node, let health): await applyHealth(health, to: node)
         }
@@ -87,15 +87,17 @@ extension Coordinator {
     }
 
     /// Squares Conductor's books with a node's `/queue`: started jobs become running; a job the node
-    /// no longer has is finished (its history says so) or forgotten by a restart (requeued).
-    func reconcile(_ queue: QueueStatus, on name: String) async {
+    /// no longer has is finished (its history says so) or forgotten by a restart (requeued). Only a job sent more than
+    /// 2 s before the `/queue` request was made counts as missing: an answer folded late (a busy Conductor) may
+    /// predate the job's arrival on the node.
+    func reconcile(_ queue: QueueStatus, on name: String, asked: ContinuousClock.Instant = .now) async {
         let running = Set(queue.running.map(\.promptID))
         let pending = Set(queue.pending.map(\.promptID))
         for active in jobs(on: name) where !active.finalizing {
             let id = active.job.id
             if running.contains(id) {
                 if active.job.state != .running { await markRunning(id) }
-            } else if !pending.contains(id), let sent = active.dispatchedAt, ContinuousClock.now - sent > .seconds(2) {
+            } else if !pending.contains(id), let sent = active.dispatchedAt, asked - sent > .seconds(2) {
                 await finalize(id, from: name, requeueIfUnknown: true)
             }
         }

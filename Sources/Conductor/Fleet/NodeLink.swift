@@ -15,7 +15,8 @@ public enum NodeEvent: Sendable {
     case binary(node: String, [UInt8])
     case webSocket(node: String, connected: Bool)
     case stats(node: String, JSONValue)
-    case queue(node: String, QueueStatus)
+    /// The node's `/queue`, as it was when the request was sent (`asked`).
+    case queue(node: String, QueueStatus, asked: ContinuousClock.Instant)
     case objectInfo(node: String, JSONValue)
     case health(node: String, NodeHealth)
 }
@@ -136,12 +137,13 @@ public struct NodeLink: Service {
             var ok = true
             do {
                 let stats = try await client.get("/system_stats", timeout: max(2, pollInterval * 3))
+                let asked = ContinuousClock.now
                 let queue = try await client.get("/queue", timeout: max(2, pollInterval * 3))
                 guard stats.status == 200, queue.status == 200, let statsJSON = stats.json, let queueJSON = queue.json,
                     let queueStatus = try? QueueStatus(json: queueJSON)
                 else { throw NodeLinkError.badAnswer }
                 events.yield(.stats(node: name, statsJSON))
-                events.yield(.queue(node: name, queueStatus))
+                events.yield(.queue(node: name, queueStatus, asked: asked))
                 let due = lastObjectInfo.map { ContinuousClock.now - $0 > .seconds(objectInfoInterval) } ?? true
                 if due || health.state != .up {
                     let info = try await client.get("/object_info", timeout: 30)
