@@ -24,8 +24,9 @@ extension LiveBench {
         let costs = (0..<3).map { $0 < stepCosts.count ? stepCosts[$0] : 1 }
         let costOf = Dictionary(uniqueKeysWithValues: costs.enumerated().map { (TraceGenerator.checkpointName($0.offset), $0.element) })
         let cost = { (checkpoint: String?) in costOf[checkpoint ?? TraceGenerator.checkpointName(0)] ?? 1 }
-        let steps = generator.trace(jobs: count, seed: seed).jobs.map { max(1, $0.work.rounded()) }
-        let trace = Trace(jobs: zip(generator.trace(jobs: count, seed: seed).jobs, steps).map { job, steps in
+        let generated = generator.trace(jobs: count, seed: seed).jobs
+        let steps = generated.map { max(1, $0.work.rounded()) }
+        let trace = Trace(jobs: zip(generated, steps).map { job, steps in
             var job = job
             job.work = steps * cost(job.checkpoint) + decode
             return job

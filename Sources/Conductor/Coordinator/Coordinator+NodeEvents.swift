@@ -247,8 +247,10 @@ extension Coordinator {
             // A job that loaded its checkpoint (as far as Conductor knows) teaches the load time, not the speed:
             // otherwise every swap would make the node look slower and draw work away from it.
             let speed = state.speed.unitsPerSecond
+            // The work as the shape was seen to take it so far.
+            let learnedWork = job.requirements.work * runTimes.factor(of: job.requirements.shape)
             if let checkpoint = job.requirements.checkpoint, checkpoint != state.loadedCheckpoint {
-                state.loadSeconds.record(max(0, seconds - runTimes.seconds(work: job.requirements.work, shape: job.requirements.shape, speed: speed)))
+                state.loadSeconds.record(max(0, seconds - learnedWork / speed))
             } else if let shape = job.requirements.shape, state.speed.samples >= Self.speedSamplesBeforeShapes {
                 // The shape learns what its work takes at this node's measured speed; the node's speed then learns
                 // from the work so corrected.
@@ -258,7 +260,7 @@ extension Coordinator {
             } else {
                 // A node's first job teaches its speed only: its declared speed may be far off, and a shape learned
                 // against it would carry that error to every node.
-                state.speed.record(work: runTimes.seconds(work: job.requirements.work, shape: job.requirements.shape, speed: 1), seconds: seconds)
+                state.speed.record(work: learnedWork, seconds: seconds)
             }
             nodes[node] = state
         }
