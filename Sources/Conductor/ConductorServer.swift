@@ -3,6 +3,7 @@ import ComfyWire
 import ConductorCore
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import HummingbirdWebSocket
 import Logging
 import ServiceLifecycle
@@ -39,13 +40,28 @@ public struct ConductorServer: Service {
         let links = FleetLinks(initial: await coordinator.nodeLinks, changes: coordinator.linkChanges,
                                pollInterval: config.pollIntervalSeconds, objectInfoInterval: config.objectInfoRefreshSeconds,
                                events: sink, logger: logger)
-        let router = ConductorRoutes(coordinator: coordinator, maxUploadBytes: config.files.maxUploadBytes, auth: config.auth).buildRouter()
+        let router = ConductorRoutes(coordinator: coordinator, maxUploadBytes: config.files.maxUploadBytes,
+                                     maxJsonBytes: config.limits.maxJsonBytes, auth: config.auth).buildRouter()
         let onListening = self.onListening
+        let limits = config.limits
+        let metrics = coordinator.metrics
+        let webSocketResponder = router.buildResponder()
         let app = Application(
             router: router,
-            // Frames as large as ComfyUI sends (one frame per message: a preview is tens of KB), not 16 KB fragments.
-            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 1 << 20))),
-            configuration: .init(address: .hostname(config.listen.host, port: config.listen.port), serverName: nil),
+            server: HTTPServerBuilder { responder in
+                GuardedChildChannel(
+                    base: HTTP1WebSocketUpgradeChannel(
+                        responder: responder, webSocketResponder: webSocketResponder,
+                        configuration: .init(
+                            http1: .init(idleTimeout: .nanoseconds(Int64(limits.idleTimeoutSeconds * 1e9))),
+                            // Frames as large as ComfyUI sends (one frame per message: a preview is tens of KB), not
+                            // 16 KB fragments.
+                            ws: .init(maxFrameSize: 1 << 20))),
+                    headerTimeout: .nanoseconds(Int64(limits.headerTimeoutSeconds * 1e9)), metrics: metrics)
+            },
+            configuration: .init(
+                address: .hostname(config.listen.host, port: config.listen.port), serverName: nil,
+                availableConnectionsDelegate: ConnectionCount(maxConnections: limits.maxConnections, metrics: metrics)),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0, coordinator) },
             logger: logger)
         let coordinatorService = CoordinatorService(coordinator: coordinator, events: events)

@@ -6,6 +6,35 @@ public enum Authority {
         return authority.split(separator: ":").first.map(String.init)
     }
 
+    /// The lowercased hostname of a value that is exactly one authority, `host[:port]` or `[v6][:port]` with a
+    /// numeric port; nil for anything else (`a:1@b`, `a:b`, `a, b`, an empty host).
+    public static func strictHostname(_ authority: String) -> String? {
+        var host = Substring(authority)
+        var port: Substring?
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return nil }
+            let rest = host[host.index(after: close)...]
+            if !rest.isEmpty {
+                guard rest.first == ":" else { return nil }
+                port = rest.dropFirst()
+            }
+            host = host[host.index(after: host.startIndex)..<close]
+            guard !host.isEmpty, host.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." }) else { return nil }
+        } else {
+            let pieces = host.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+            host = pieces[0]
+            if pieces.count == 2 { port = pieces[1] }
+            let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")
+            guard !host.isEmpty, host.allSatisfy({ allowed.contains($0) }) else { return nil }
+        }
+        if let port {
+            guard (1...5).contains(port.count), port.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(port), number <= 65535 else {
+                return nil
+            }
+        }
+        return host.lowercased()
+    }
+
     /// The port of `host:port`, nil when there is none.
     public static func port(_ authority: String) -> Int? {
         guard let colon = authority.lastIndex(of: ":"), !authority.hasSuffix("]") else { return nil }

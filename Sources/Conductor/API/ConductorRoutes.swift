@@ -12,8 +12,11 @@ import NIOHTTP1
 public struct ConductorRoutes: Sendable {
     public typealias Context = BasicWebSocketRequestContext
     let coordinator: Coordinator
-    /// Request bodies larger than this are refused with 413, as ComfyUI's `--max-upload-size`.
+    /// Bodies forwarded to a node (a user's files under `/userdata`) larger than this are refused with 413, as
+    /// ComfyUI's `--max-upload-size`.
     let maxBodyBytes: Int
+    /// JSON bodies larger than this are refused with 413 (`limits.maxJsonBytes`).
+    let maxJsonBytes: Int
     /// Uploads larger than this are refused with 413 (cluster.json `files.maxUploadBytes`).
     let maxUploadBytes: Int64
 
@@ -21,10 +24,11 @@ public struct ConductorRoutes: Sendable {
     let auth: ClusterConfig.Auth
 
     public init(coordinator: Coordinator, maxBodyBytes: Int = 100 * 1024 * 1024, maxUploadBytes: Int64 = 100 << 20,
-                auth: ClusterConfig.Auth = .init()) {
+                maxJsonBytes: Int = ClusterConfig.Limits().maxJsonBytes, auth: ClusterConfig.Auth = .init()) {
         self.coordinator = coordinator
         self.auth = auth
         self.maxBodyBytes = maxBodyBytes
+        self.maxJsonBytes = maxJsonBytes
         self.maxUploadBytes = maxUploadBytes
     }
 
@@ -47,16 +51,30 @@ public struct ConductorRoutes: Sendable {
         case failure(Response)
     }
 
+    /// Reads at most `maxJsonBytes`: a larger declared length is refused before a byte is read, a chunked body as soon
+    /// as it passes the limit, so a huge body costs no more memory than the limit.
     func readJSON(_ request: Request) async -> JSONBody {
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxJsonBytes {
+            return .failure(Self.tooLarge(maxJsonBytes))
+        }
+        let buffer: ByteBuffer
         do {
-            let buffer = try await request.body.collect(upTo: maxBodyBytes)
-            return .success(try JSONValue(parsing: buffer.readableBytesView))
-        } catch let error as HTTPError where error.status == .contentTooLarge {
-            return .failure(Response(status: .contentTooLarge, headers: [.contentType: "text/plain; charset=utf-8"],
-                                     body: .init(byteBuffer: ByteBuffer(string: "Maximum request body size \(maxBodyBytes) exceeded"))))
+            buffer = try await request.body.collect(upTo: maxJsonBytes)
+        } catch is NIOTooManyBytesError {
+            return .failure(Self.tooLarge(maxJsonBytes))
         } catch {
             return .failure(Self.internalError())
         }
+        do {
+            return .success(try JSONValue(parsing: buffer.readableBytesView))
+        } catch {
+            return .failure(Self.internalError())
+        }
+    }
+
+    static func tooLarge(_ limit: Int) -> Response {
+        Response(status: .contentTooLarge, headers: [.contentType: "text/plain; charset=utf-8", .connection: "close"],
+                 body: .init(byteBuffer: ByteBuffer(string: "Maximum request body size \(limit) exceeded")))
     }
 
     public func buildRouter() -> Router<Context> {
@@ -101,7 +119,7 @@ public struct ConductorRoutes: Sendable {
             }
         }
         both("/interrupt", .post) { request, _ in
-            let buffer = try? await request.body.collect(upTo: maxBodyBytes)
+            let buffer = try? await request.body.collect(upTo: maxJsonBytes)
             let body = buffer.flatMap { try? JSONValue(parsing: $0.readableBytesView) }
             await coordinator.interrupt(promptID: body?["prompt_id"]?.stringValue)
             return Response(status: .ok)
@@ -191,7 +209,7 @@ public struct ConductorRoutes: Sendable {
         // accepts the subscription and sends nothing (a node would not know Conductor's client ids).
         router.patch("/internal/logs/subscribe") { _, _ in Response(status: .ok) }
         // The operator's surface: admin API and dashboard under /conductor/, and /metrics.
-        AdminRoutes(coordinator: coordinator).add(to: router)
+        AdminRoutes(coordinator: coordinator, keysRequired: !auth.keys.isEmpty).add(to: router)
         // Everything else a browser or client GETs (the frontend's files, /userdata, /settings, /i18n, …)
         // comes from a healthy node.
         // The router does not fall back from a known prefix to "**", so the prefixes Conductor answers

@@ -17,8 +17,10 @@ struct FleetProxy {
         "host", "origin", "referer", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest", "sec-fetch-user", "connection",
         "content-length", "transfer-encoding", "upgrade", "keep-alive",
         // Conductor's own credentials stay at the front door; a node gets the ones cluster.json gives it.
-        "authorization", "cookie", "x-conductor-principal",
+        "authorization", "cookie", "x-conductor-principal", "x-conductor-role",
     ]
+    /// Query parameters a node must not see: a browser's `?token=` is Conductor's key, not the node's.
+    static let strippedQueryParameters: Set<String> = ["token"]
     static let passedResponseHeaders = [
         "content-type", "content-length", "content-disposition", "cache-control", "etag", "last-modified", "content-encoding",
         "accept-ranges", "content-range",
@@ -31,8 +33,10 @@ struct FleetProxy {
         guard let (client, subfolder) = await coordinator.outputSource(subfolder: query.get("subfolder") ?? "") else {
             return Response(status: .notFound)
         }
+        // What reaches the node is inside its output folder by Conductor's own check, not only by the node's.
+        if subfolder.split(separator: "/").contains("..") || subfolder.hasPrefix("/") { return Response(status: .forbidden) }
         var parameters: [(String, String)] = [("filename", filename), ("subfolder", subfolder)]
-        for (key, value) in query where !["filename", "subfolder"].contains(String(key)) {
+        for (key, value) in query where !["filename", "subfolder"].contains(String(key)) && !Self.strippedQueryParameters.contains(String(key)) {
             parameters.append((String(key), String(value)))
         }
         let path = "/view?" + parameters.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
@@ -59,7 +63,19 @@ struct FleetProxy {
                                 body: .init(byteBuffer: ByteBuffer(string: "Maximum request body size \(maxBodyBytes) exceeded")))
             }
         }
-        return try await stream(request.uri.description, from: client, request: request, body: body)
+        return try await stream(Self.withoutCredentials(request.uri.description), from: client, request: request, body: body)
+    }
+
+    /// The path and query as the client sent them (`%2F` stays encoded), less the parameters a node must not see.
+    static func withoutCredentials(_ uri: String) -> String {
+        guard let mark = uri.firstIndex(of: "?") else { return uri }
+        let kept = uri[uri.index(after: mark)...].split(separator: "&", omittingEmptySubsequences: false).filter { pair in
+            let name = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)[0]
+            let decoded = String(name).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? String(name)
+            return !strippedQueryParameters.contains(decoded)
+        }
+        let path = uri[..<mark]
+        return kept.isEmpty ? String(path) : String(path) + "?" + kept.joined(separator: "&")
     }
 
     func stream(_ path: String, from client: NodeClient, request: Request, body: HTTPClientRequest.Body? = nil) async throws -> Response {

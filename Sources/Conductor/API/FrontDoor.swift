@@ -10,11 +10,14 @@ import NIOCore
 /// rebinding, and (when cluster.json lists keys) an API key on every route but the health probes.
 ///
 /// A key is presented as `Authorization: Bearer <key>`, or, for a browser and its WebSocket, as `?token=<key>`
-/// once (Conductor then sets an HttpOnly cookie) or the `conductor_token` cookie itself. Routes under
-/// `/conductor/` (the operator's) need an admin key.
+/// once (Conductor then sets an HttpOnly cookie) or the `conductor_token` cookie itself. The operator's routes
+/// (`/conductor/…`, `/metrics`) need an admin key: that is decided on the route the router matched
+/// (`AdminOnlyMiddleware`), so no spelling of a path (`//conductor/…`) reaches them with a user key.
 public struct FrontDoor: Sendable {
     /// The header the front door sets to the key's name for the routes behind it (any client-sent one is dropped).
     public static let principalHeader = HTTPField.Name("X-Conductor-Principal")!
+    /// The header the front door sets to the key's role (`user`, `admin`); any client-sent one is dropped.
+    static let roleHeader = HTTPField.Name("X-Conductor-Role")!
     static let cookieName = "conductor_token"
     static let openPaths: Set<String> = ["/healthz", "/readyz"]
 
@@ -26,32 +29,38 @@ public struct FrontDoor: Sendable {
         var keys: [String: ClusterConfig.Auth.Key] = [:]
         for key in auth.keys { keys[Self.digest(key.key)] = key }
         self.keys = keys
-        allowedHosts = Set(auth.allowedHosts)
+        allowedHosts = Set(auth.allowedHosts.map { $0.lowercased() })
     }
 
     static func digest(_ text: String) -> String {
         SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }
 
+    var keysRequired: Bool { !keys.isEmpty }
+
     enum Verdict: Equatable {
-        case pass(principal: String?, setCookie: String?)
+        /// In, as `principal` with `role` (both nil when keys are off).
+        case pass(principal: String?, role: ClusterConfig.Auth.Role?, setCookie: String?)
         case refuse(HTTPResponse.Status, String)
     }
 
     func verdict(method: HTTPRequest.Method, path: String, host: String?, origin: String?, secFetchSite: String?,
                  authorization: String?, queryToken: String?, cookie: String?) -> Verdict {
-        let hostName = host.flatMap(Authority.hostname)?.lowercased()
         if !allowedHosts.isEmpty {
-            guard let hostName, allowedHosts.contains(hostName) else { return .refuse(.forbidden, "Host not allowed") }
-            if let origin, let originHost = Authority.ofOrigin(origin).flatMap(Authority.hostname),
-                !allowedHosts.contains(originHost.lowercased())
-            {
-                return .refuse(.forbidden, "Origin not allowed")
+            // The whole value must be one authority (`host[:port]`): `127.0.0.1:80@evil.com` or `localhost:evil.com`
+            // are not "127.0.0.1" and "localhost".
+            guard let hostName = host.flatMap(Authority.strictHostname), allowedHosts.contains(hostName) else {
+                return .refuse(.forbidden, "Host not allowed")
+            }
+            if let origin {
+                guard let originHost = Authority.ofOrigin(origin).flatMap(Authority.strictHostname), allowedHosts.contains(originHost) else {
+                    return .refuse(.forbidden, "Origin not allowed")
+                }
             }
         }
         // ComfyUI's own check (comfyui-api.md §1.3).
         guard Authority.originAllowed(host: host, origin: origin, secFetchSite: secFetchSite) else { return .refuse(.forbidden, "") }
-        guard !keys.isEmpty, !Self.openPaths.contains(path) else { return .pass(principal: nil, setCookie: nil) }
+        guard !keys.isEmpty, !Self.openPaths.contains(path) else { return .pass(principal: nil, role: nil, setCookie: nil) }
         var presented: String?
         var setCookie: String?
         if let authorization, authorization.lowercased().hasPrefix("bearer ") {
@@ -65,10 +74,7 @@ public struct FrontDoor: Sendable {
         guard let presented, let key = keys[Self.digest(presented)] else {
             return .refuse(.unauthorized, "An API key is required: Authorization: Bearer <key>, or ?token=<key> in a browser")
         }
-        if path.hasPrefix("/conductor/") || path == "/conductor", key.role != .admin {
-            return .refuse(.forbidden, "This route needs an admin key")
-        }
-        return .pass(principal: key.name, setCookie: setCookie)
+        return .pass(principal: key.name, role: key.role, setCookie: setCookie)
     }
 
     static func cookieValue(_ name: String, in header: String) -> String? {
@@ -87,6 +93,13 @@ struct FrontDoorMiddleware<Context: RequestContext>: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var head = request.head
         head.headerFields[FrontDoor.principalHeader] = nil
+        head.headerFields[FrontDoor.roleHeader] = nil
+        // The first Host is the request's authority; one left among the fields is a second: which of the two a proxy
+        // in front read is anyone's guess.
+        if request.head.authority != nil, request.headers[HTTPField.Name("Host")!] != nil {
+            return Response(status: .badRequest, headers: [.contentType: "text/plain; charset=utf-8", .connection: "close"],
+                            body: .init(byteBuffer: .init(string: "More than one Host header\n")))
+        }
         let verdict = door.verdict(
             method: request.method, path: request.uri.path, host: request.head.authority ?? request.headers[HTTPField.Name("Host")!],
             origin: request.headers[.origin], secFetchSite: request.headers[HTTPField.Name("Sec-Fetch-Site")!],
@@ -99,12 +112,27 @@ struct FrontDoorMiddleware<Context: RequestContext>: RouterMiddleware {
             guard !message.isEmpty else { return Response(status: status, headers: headers) }
             headers[.contentType] = "text/plain; charset=utf-8"
             return Response(status: status, headers: headers, body: .init(byteBuffer: .init(string: message + "\n")))
-        case .pass(let principal, let setCookie):
+        case .pass(let principal, let role, let setCookie):
             if request.method == .options { return Response(status: .ok) }
             if let principal { head.headerFields[FrontDoor.principalHeader] = principal }
+            if let role { head.headerFields[FrontDoor.roleHeader] = role.rawValue }
             var response = try await next(Request(head: head, body: request.body), context)
             if let setCookie { response.headers[.setCookie] = setCookie }
             return response
         }
+    }
+}
+
+/// Put on the operator's route groups: with keys on, only an admin key gets past it. It runs after the router has
+/// matched the route, so it guards the handler however the path was spelled.
+struct AdminOnlyMiddleware<Context: RequestContext>: RouterMiddleware {
+    let keysRequired: Bool
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard !keysRequired || request.headers[FrontDoor.roleHeader] == ClusterConfig.Auth.Role.admin.rawValue else {
+            return Response(status: .forbidden, headers: [.contentType: "text/plain; charset=utf-8"],
+                            body: .init(byteBuffer: .init(string: "This route needs an admin key\n")))
+        }
+        return try await next(request, context)
     }
 }

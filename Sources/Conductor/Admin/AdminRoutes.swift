@@ -7,15 +7,20 @@ import ServiceLifecycle
 
 /// The operator's surface: the admin API under `/conductor/api/`, the dashboard at `/conductor/`, and `/metrics`.
 ///
-/// Everything under `/conductor/` is admin scope (the API-key middleware guards it); `/metrics` is for a scraper.
+/// All of it is admin scope: with API keys on, only an admin key reaches these routes, however the path is spelled
+/// (`AdminOnlyMiddleware` runs on the matched route). `/metrics` too: its labels name nodes and checkpoints, so a
+/// scraper is given an admin key (Prometheus: `authorization: {credentials: …}`).
 public struct AdminRoutes: Sendable {
     let coordinator: Coordinator
     /// Seconds between two looks at the fleet for the dashboard's event stream.
     let streamInterval: Double
+    /// API keys are on: the routes need an admin key.
+    let keysRequired: Bool
 
-    public init(coordinator: Coordinator, streamInterval: Double = 0.5) {
+    public init(coordinator: Coordinator, streamInterval: Double = 0.5, keysRequired: Bool = false) {
         self.coordinator = coordinator
         self.streamInterval = streamInterval
+        self.keysRequired = keysRequired
     }
 
     static func json(_ value: JSONValue, status: Int = 200) -> Response {
@@ -25,55 +30,56 @@ public struct AdminRoutes: Sendable {
 
     static func json(_ answer: AdminAnswer) -> Response { json(answer.body, status: answer.status) }
 
-    public func add<Context: RequestContext>(to router: Router<Context>) {
+    public func add<Context: RequestContext>(to parent: Router<Context>) {
         let coordinator = self.coordinator
-        router.get("/conductor") { _, _ in
+        let router = parent.group("/conductor").add(middleware: AdminOnlyMiddleware<Context>(keysRequired: keysRequired))
+        router.get { _, _ in
             Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
                      body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
         }
-        router.get("/conductor/api/nodes") { _, _ in Self.json(["nodes": await coordinator.nodesJSON()]) }
-        router.get("/conductor/api/run-times") { _, _ in Self.json(["shapes": await coordinator.runTimesJSON()]) }
-        router.get("/conductor/api/nodes/{name}") { _, context in
+        router.get("/api/nodes") { _, _ in Self.json(["nodes": await coordinator.nodesJSON()]) }
+        router.get("/api/run-times") { _, _ in Self.json(["shapes": await coordinator.runTimesJSON()]) }
+        router.get("/api/nodes/{name}") { _, context in
             let name = context.parameters.get("name") ?? ""
             let node = await coordinator.nodesJSON().arrayValue?.first { $0["name"]?.stringValue == name }
             return node.map { Self.json($0) } ?? Self.json(AdminAnswer.notFound("no node \(name)"))
         }
-        router.post("/conductor/api/nodes") { request, context in
+        router.post("/api/nodes") { request, context in
             let body = try await request.body.collect(upTo: 1 << 20)
             guard let json = try? JSONValue(parsing: body.readableBytesView) else {
                 return Self.json(["error": "the body must be a node as in cluster.json: {\"name\": …, \"url\": …}"], status: 400)
             }
             return Self.json(await coordinator.addNode(json))
         }
-        router.delete("/conductor/api/nodes/{name}") { _, context in
+        router.delete("/api/nodes/{name}") { _, context in
             Self.json(await coordinator.removeNode(context.parameters.get("name") ?? ""))
         }
         for (action, draining) in [("drain", true), ("undrain", false)] {
-            router.post(RouterPath("/conductor/api/nodes/{name}/\(action)")) { _, context in
+            router.post(RouterPath("/api/nodes/{name}/\(action)")) { _, context in
                 let name = context.parameters.get("name") ?? ""
                 guard let node = await coordinator.setDraining(name, draining) else { return Self.json(AdminAnswer.notFound("no node \(name)")) }
                 return Self.json(node)
             }
         }
-        router.get("/conductor/api/jobs") { request, _ in
+        router.get("/api/jobs") { request, _ in
             let limit = request.uri.queryParameters.get("limit").flatMap { Int($0) }.map { min(max($0, 0), 10_000) } ?? 50
             return Self.json(try await coordinator.jobsJSON(historyLimit: limit))
         }
-        router.get("/conductor/api/jobs/{id}") { _, context in
+        router.get("/api/jobs/{id}") { _, context in
             let id = context.parameters.get("id") ?? ""
             guard let job = try await coordinator.jobJSON(id: id) else { return Self.json(AdminAnswer.notFound("no job \(id)")) }
             return Self.json(job)
         }
-        router.post("/conductor/api/jobs/{id}/requeue") { _, context in
+        router.post("/api/jobs/{id}/requeue") { _, context in
             Self.json(await coordinator.requeueJob(context.parameters.get("id") ?? ""))
         }
-        router.post("/conductor/api/jobs/{id}/cancel") { _, context in
+        router.post("/api/jobs/{id}/cancel") { _, context in
             Self.json(await coordinator.cancelJob(context.parameters.get("id") ?? ""))
         }
-        router.get("/conductor/api/dashboard") { _, _ in Self.json(try await coordinator.dashboardJSON()) }
+        router.get("/api/dashboard") { _, _ in Self.json(try await coordinator.dashboardJSON()) }
         let interval = streamInterval
-        router.get("/conductor/api/events") { _, _ in Self.events(coordinator, interval: interval) }
-        router.get("/metrics") { _, _ in
+        router.get("/api/events") { _, _ in Self.events(coordinator, interval: interval) }
+        parent.group("/metrics").add(middleware: AdminOnlyMiddleware<Context>(keysRequired: keysRequired)).get { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(bytes: await coordinator.metricsExposition())))
         }

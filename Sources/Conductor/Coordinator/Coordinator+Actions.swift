@@ -99,7 +99,15 @@ extension Coordinator {
         } catch {
             return (false, "store unavailable: \(error)")
         }
-        let up = nodeOrder.filter { nodes[$0]?.health == .up }
+        if let failure = storeWriteFailure {
+            do {
+                try await store.probeWrite()
+                storeWriteFailure = nil
+            } catch {
+                return (false, "store cannot write: \(failure)")
+            }
+        }
+        let up = nodeOrder.filter { nodes[$0]?.health == .up && !isUnlinked($0) }
         return up.isEmpty ? (false, "no node is up") : (true, "ready: \(up.count) of \(nodeOrder.count) nodes up")
     }
 

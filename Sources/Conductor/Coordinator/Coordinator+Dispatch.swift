@@ -334,6 +334,28 @@ extension Coordinator {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(1))
             await enforceRunTimeLimits()
+            await releaseJobsOfUnlinkedNodes()
+        }
+    }
+
+    /// Whether the node's WebSocket has been gone longer than `limits.nodeWebSocketGraceSeconds`: Conductor would not
+    /// hear its jobs' progress, so it holds none waiting and `/readyz` does not count it.
+    func isUnlinked(_ name: String, now: ContinuousClock.Instant = .now) -> Bool {
+        guard let node = nodes[name], !node.webSocketConnected, let lost = node.webSocketLostAt else { return false }
+        return now - lost > .milliseconds(Int64(config.limits.nodeWebSocketGraceSeconds * 1000))
+    }
+
+    /// Jobs waiting in the queue of a node that has been without its WebSocket too long go back to the fleet queue,
+    /// and are deleted from the node's queue so it does not run them too. A job already running there stays: the
+    /// node's `/queue` polls still tell when it ends, and its history is fetched as usual.
+    func releaseJobsOfUnlinkedNodes() async {
+        for name in nodeOrder where isUnlinked(name) {
+            let waiting = jobs(on: name).filter { !$0.finalizing && $0.job.state == .dispatched }.map(\.job.id)
+            guard !waiting.isEmpty, let client = nodes[name]?.client else { continue }
+            logger.warning("node without its websocket: its waiting jobs go back to the queue",
+                           metadata: ["node.name": "\(name)", "jobs": "\(waiting.count)"])
+            for id in waiting { await requeue(id, from: name) }
+            _ = try? await client.send(.POST, "/queue", json: ["delete": .array(waiting.map(JSONValue.string))], timeout: 5)
         }
     }
 }

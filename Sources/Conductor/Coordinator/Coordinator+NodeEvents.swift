@@ -18,6 +18,7 @@ extension Coordinator {
         case .binary(let node, let bytes): await relayBinary(bytes, from: node)
         case .webSocket(let node, let connected):
             nodes[node]?.webSocketConnected = connected
+            nodes[node]?.webSocketLostAt = connected ? nil : .now
             if connected { scheduleDispatch() } else { nodes[node]?.currentPrompt = nil }
         case .stats(let node, let stats):
             applyStats(stats, to: node)

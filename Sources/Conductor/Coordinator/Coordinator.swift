@@ -18,6 +18,9 @@ public actor Coordinator {
         let sid: String
         var health: NodeHealth = .down
         var webSocketConnected = false
+        /// Since when the node's WebSocket has been gone (nil while connected); beyond
+        /// `limits.nodeWebSocketGraceSeconds` the node holds no jobs.
+        var webSocketLostAt: ContinuousClock.Instant? = .now
         var draining = false
         var objectInfo: JSONObject = [:]
         var classes: [String: NodeClass] = [:]
@@ -107,6 +110,9 @@ public actor Coordinator {
     var placed: Set<String> = []
     /// ComfyUI's priority counter, continued across restarts.
     var counter: Int64 = 0
+    /// Why the store last failed to write (a full disk), until a write succeeds again: submits answer 503 with
+    /// Retry-After and `/readyz` is not ready meanwhile.
+    var storeWriteFailure: String?
     let dispatchSignals: AsyncStream<Void>
     let dispatchSignal: AsyncStream<Void>.Continuation
     /// The queue changed: clients are told its length by `runStatusBroadcasts`.
@@ -248,6 +254,13 @@ public actor Coordinator {
         } else {
             number = JSONNumber(assigned)
         }
+        // Python's json reads NaN and Infinity, and ComfyUI would echo them bare in /queue and /history, where no
+        // strict JSON parser reads them: refused here, in ComfyUI's 400 shape.
+        if Self.containsNonFiniteLiteral(body) {
+            return (400, ["error": .object(PromptValidator.error(
+                "invalid_prompt", "Cannot execute because the prompt contains NaN or Infinity",
+                "NaN, Infinity and -Infinity are not JSON numbers")), "node_errors": [:]])
+        }
         guard let prompt = request["prompt"] else {
             return (400, ["error": .object(PromptValidator.error("no_prompt", "No prompt provided", "No prompt provided")),
                           "node_errors": [:]])
@@ -316,8 +329,13 @@ public actor Coordinator {
                                                                      "prompt_id \(promptID) already exists")), "node_errors": [:]])
             }
             logger.error("could not store a job", metadata: ["prompt.id": "\(promptID)", "error": "\(error)"])
-            return (500, .null)
+            guard JobStore.isOutOfSpace(error) else { return (500, .null) }
+            storeWriteFailure = "\(error)"
+            return (503, ["error": .object(PromptValidator.error(
+                "storage_full", "Conductor cannot store the prompt: its data directory is full",
+                "Retry after \(config.limits.retryAfterSeconds) s")), "node_errors": [:]])
         }
+        storeWriteFailure = nil
         var active = ActiveJob(job: job, requirements: requirements, principal: principal ?? clientID)
         active.fairStamp = fairShare.stamp(
             client: active.principal ?? "", work: requirements.work, weight: shareWeight(of: active.principal))
@@ -326,6 +344,15 @@ public actor Coordinator {
         broadcastStatus()
         scheduleDispatch()
         return (200, ["prompt_id": .string(promptID), "number": .number(number), "node_errors": .object(nodeErrors)])
+    }
+
+    static func containsNonFiniteLiteral(_ value: JSONValue) -> Bool {
+        switch value {
+        case .number(let number): number.literal.hasSuffix("NaN") || number.literal.hasSuffix("Infinity")
+        case .array(let items): items.contains(where: containsNonFiniteLiteral)
+        case .object(let object): object.contains { containsNonFiniteLiteral($0.value) }
+        case .null, .bool, .string: false
+        }
     }
 
     public var retryAfterSeconds: Int { config.limits.retryAfterSeconds }

@@ -33,7 +33,14 @@ public struct NodeLink: Service {
     let logger: Logger
     /// A node sends each message as one frame (a preview JPEG, an `executed` with many images): accept up to the
     /// largest message read, not the library's 16 KB default, which would drop the socket on the first real preview.
-    static let webSocket = WebSocketClientConfiguration(maxFrameSize: 64 << 20)
+    /// A ping every 5 s, and the socket closed when one goes unanswered for a period: a connection half-closed or
+    /// dropped by something in between (a proxy, a load balancer, a NAT) is noticed even when no FIN arrives.
+    static let webSocket = WebSocketClientConfiguration(maxFrameSize: 64 << 20, closeTimeout: .seconds(2),
+                                                        autoPing: .enabled(timePeriod: .seconds(5)))
+    /// A socket that has not said its first message this long after the connect began is given up and tried again
+    /// (a relay that accepts the TCP connection, or half-closes it, but never completes the upgrade): ten poll
+    /// intervals, at least 2 s.
+    var handshakeTimeout: Duration { .milliseconds(Int64(max(2, pollInterval * 10) * 1000)) }
 
     public init(client: NodeClient, sid: String, pollInterval: Double, objectInfoInterval: Double,
                 events: AsyncStream<NodeEvent>.Continuation, logger: Logger) {
@@ -58,7 +65,8 @@ public struct NodeLink: Service {
         }
     }
 
-    /// Keeps the WebSocket open, reconnecting with capped exponential backoff.
+    /// Keeps the WebSocket open, reconnecting with capped exponential backoff and jitter (so a fleet's links do not
+    /// reconnect in step after Conductor's network blips).
     func runWebSocket() async {
         var backoff = 0.1
         let name = client.name
@@ -66,6 +74,7 @@ public struct NodeLink: Service {
             let opened = ManagedFlag()
             do {
                 let (url, configuration, logger, events) = (client.webSocketURL(clientID: sid), Self.webSocket, logger, events)
+                try await Self.withDeadline(handshakeTimeout, unless: opened) {
                 try await Self.untilCancelled {
                 try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) {
                     inbound, outbound, _ in
@@ -95,6 +104,7 @@ public struct NodeLink: Service {
                     }
                 }
                 }
+                }
             } catch {
                 logger.debug("node websocket failed", metadata: ["error": "\(error)"])
             }
@@ -103,8 +113,28 @@ public struct NodeLink: Service {
                 backoff = 0.1
             }
             guard !Task.isCancelled else { return }
-            try? await Task.sleep(for: .seconds(backoff))
+            try? await Task.sleep(for: .seconds(backoff * Double.random(in: 0.5...1.5)))
             backoff = min(backoff * 2, 5)
+        }
+    }
+
+    /// Runs `operation`; throws `NodeLinkError.handshakeTimeout` (cancelling it) when `flag` is not set by `timeout`.
+    static func withDeadline(_ timeout: Duration, unless flag: ManagedFlag, _ operation: @escaping @Sendable () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await operation()
+                return true
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                if !flag.value { throw NodeLinkError.handshakeTimeout }
+                return false
+            }
+            // The operation ending ends the wait; the deadline passing with the flag set leaves the operation running.
+            while let ended = try await group.next() {
+                if ended { break }
+            }
+            group.cancelAll()
         }
     }
 
@@ -169,6 +199,7 @@ public struct NodeLink: Service {
 
 enum NodeLinkError: Error {
     case badAnswer
+    case handshakeTimeout
 }
 
 /// Health with hysteresis: one failed poll makes a node suspect, three make it down; coming back

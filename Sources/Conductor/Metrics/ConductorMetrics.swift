@@ -12,6 +12,9 @@ public final class ConductorMetrics: Sendable {
     private let bytesReported = Mutex<Int64>(0)
     let webSocketClients: Gauge
     let webSocketsCutOff: Counter
+    let httpConnections: Gauge
+    let connectionLimitReached: Counter
+    let connectionsTimedOut: Counter
 
     /// Seconds from 5 ms to 2 h: queue waits and job runs span all of it.
     static let longBuckets: [Duration] = [
@@ -38,6 +41,11 @@ public final class ConductorMetrics: Sendable {
         webSocketClients = registry.makeGauge(descriptor: Self.name("websocket_clients", "", "Client WebSockets connected to Conductor."))
         webSocketsCutOff = registry.makeCounter(descriptor: Self.name(
             "websocket_cut_off", "total", "Client WebSockets closed because they stopped reading (limits.clientBufferBytes)."))
+        httpConnections = registry.makeGauge(descriptor: Self.name("http_connections", "", "Client connections open to Conductor."))
+        connectionLimitReached = registry.makeCounter(descriptor: Self.name(
+            "connection_limit_reached", "total", "Times the open connections reached limits.maxConnections (new ones then wait)."))
+        connectionsTimedOut = registry.makeCounter(descriptor: Self.name(
+            "connections_timed_out", "total", "Connections closed for not sending a whole request head in limits.headerTimeoutSeconds."))
     }
 
     static func name(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {

@@ -349,6 +349,19 @@ public final class JobStore: Sendable {
         try await database.write { db in try db.execute(sql: "DELETE FROM history") }
     }
 
+    /// Whether a write failed for want of space (SQLite's FULL, or an I/O error writing): it may succeed later.
+    static func isOutOfSpace(_ error: any Error) -> Bool {
+        guard let error = error as? DatabaseError else { return false }
+        return error.resultCode == .SQLITE_FULL || error.resultCode == .SQLITE_IOERR
+    }
+
+    /// Writes one row and commits, to learn whether the store can write again.
+    func probeWrite() async throws {
+        try await database.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('write_probe', ?)", arguments: ["\(epochMilliseconds())"])
+        }
+    }
+
     /// The highest sequence ever used, so numbering continues after a restart.
     public func lastSequence() async throws -> Int64 {
         try await database.read { db in

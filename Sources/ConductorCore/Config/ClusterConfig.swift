@@ -93,6 +93,20 @@ public struct ClusterConfig: Sendable, Hashable {
         /// Bytes queued for one client WebSocket and not yet written beyond which Conductor closes that socket (a
         /// client that stopped reading), rather than drop a message or hold unbounded memory. Default 8 MiB.
         public var clientBufferBytes: Int = 8 << 20
+        /// JSON request bodies (`/prompt`, `/queue`, `/history`, `/settings`, …) larger than this are refused with 413,
+        /// before they are read whole. A workflow is kilobytes; uploads have their own `files.maxUploadBytes`. Default 8 MiB.
+        public var maxJsonBytes: Int = 8 << 20
+        /// Open client connections beyond which Conductor stops accepting new ones until some close (they wait in
+        /// the kernel's backlog); each time it is reached `conductor_connection_limit_reached_total` counts. Default 4,096.
+        public var maxConnections: Int = 4096
+        /// A connection must send a whole request head within this many seconds of opening, or it is closed
+        /// (a client sending a header byte a second holds nothing for long). Default 10 s.
+        public var headerTimeoutSeconds: Double = 10
+        /// A connection with no request in flight for this long is closed (WebSockets excepted). Default 60 s.
+        public var idleTimeoutSeconds: Double = 60
+        /// A node whose WebSocket has been gone this long holds no jobs: they go back to the fleet queue as for a
+        /// node that went down, and `/readyz` does not count it. Default 15 s.
+        public var nodeWebSocketGraceSeconds: Double = 15
         public init() {}
     }
 
@@ -209,7 +223,8 @@ extension ClusterConfig {
         guard case .object(let object) = value else { throw ClusterConfigError(key: "limits", problem: "must be an object") }
         let known = ["maxQueuedJobs", "maxQueuedPerClient", "retryAfterSeconds", "runTimeMultiple", "runTimeFloorSeconds",
                      "maxNodeFailures", "ejectAfterFailures", "ejectBaseSeconds", "ejectMaxSeconds", "maxEjectedFraction",
-                     "retryBudgetFraction", "minRetryConcurrency", "clientBufferBytes"]
+                     "retryBudgetFraction", "minRetryConcurrency", "clientBufferBytes", "maxJsonBytes", "maxConnections",
+                     "headerTimeoutSeconds", "idleTimeoutSeconds", "nodeWebSocketGraceSeconds"]
         if let unknown = object.keys.first(where: { !known.contains($0) }) {
             throw ClusterConfigError(key: "limits.\(unknown)", problem: "unknown key (known: \(known.joined(separator: ", ")))")
         }
@@ -229,6 +244,13 @@ extension ClusterConfig {
         if let v = object["retryBudgetFraction"] { limits.retryBudgetFraction = try nonNegative(v, key: "limits.retryBudgetFraction") }
         if let v = object["minRetryConcurrency"] { limits.minRetryConcurrency = try int(v, key: "limits.minRetryConcurrency", range: 1...100_000) }
         if let v = object["clientBufferBytes"] { limits.clientBufferBytes = try int(v, key: "limits.clientBufferBytes", range: 1024...(1 << 34)) }
+        if let v = object["maxJsonBytes"] { limits.maxJsonBytes = try int(v, key: "limits.maxJsonBytes", range: 1024...(1 << 31)) }
+        if let v = object["maxConnections"] { limits.maxConnections = try int(v, key: "limits.maxConnections", range: 8...10_000_000) }
+        if let v = object["headerTimeoutSeconds"] { limits.headerTimeoutSeconds = try positive(v, key: "limits.headerTimeoutSeconds") }
+        if let v = object["idleTimeoutSeconds"] { limits.idleTimeoutSeconds = try positive(v, key: "limits.idleTimeoutSeconds") }
+        if let v = object["nodeWebSocketGraceSeconds"] {
+            limits.nodeWebSocketGraceSeconds = try positive(v, key: "limits.nodeWebSocketGraceSeconds")
+        }
         return limits
     }
 

@@ -7,6 +7,8 @@ public struct FaultState: Sendable, Equatable {
     public var hang = false
     /// Every HTTP response is delayed by this many real seconds.
     public var responseDelay: Double = 0
+    /// WebSocket upgrades are refused (HTTP keeps working), as behind a proxy that lost its WebSocket support.
+    public var refuseWebSockets = false
 
     public init() {}
 }
@@ -22,6 +24,8 @@ public enum Fault: Sendable, Equatable {
     case crashAndRestart(downSeconds: Double)
     /// Every WebSocket is closed; the server keeps running.
     case dropWebSockets
+    /// Every WebSocket is closed and new ones refused while on; HTTP keeps working. `false` accepts them again.
+    case refuseWebSockets(Bool)
     /// Every HTTP response waits this many seconds first (0 clears it).
     case slowResponses(seconds: Double)
     /// The listener closes for `seconds` (connections refused); state is kept.

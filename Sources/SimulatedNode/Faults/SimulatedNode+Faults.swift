@@ -13,6 +13,9 @@ extension SimulatedNode {
             faults.responseDelay = seconds
         case .dropWebSockets:
             dropAllSockets()
+        case .refuseWebSockets(let on):
+            faults.refuseWebSockets = on
+            if on { dropAllSockets() }
         case .refuseConnections(let seconds):
             isDown = true
             dropAllSockets()
@@ -24,10 +27,17 @@ extension SimulatedNode {
         }
     }
 
-    /// What every HTTP request checks first: whether the node is down, and the slow-response delay.
-    func requestGate() -> (down: Bool, delay: Double) { (isDown, faults.responseDelay) }
+    /// What every HTTP request checks first: whether the node is down, and the slow-response delay. The request
+    /// (`METHOD /path?query`) is kept in `requestLog`.
+    func requestGate(_ request: String) -> (down: Bool, delay: Double) {
+        requestLog.append(request)
+        if requestLog.count > 2000 { requestLog.removeFirst(requestLog.count - 1000) }
+        return (isDown, faults.responseDelay)
+    }
 
     func setDown(_ down: Bool) { isDown = down }
+
+    var acceptsWebSockets: Bool { !faults.refuseWebSockets }
 
     func dropAllSockets() {
         for session in sessions.values { session.finish() }
@@ -64,6 +74,7 @@ extension Fault {
         case "hang"?: self = .hang(json["on"]?.boolValue ?? true)
         case "crash_and_restart"?: self = .crashAndRestart(downSeconds: json["down_seconds"]?.doubleValue ?? 1)
         case "drop_websockets"?: self = .dropWebSockets
+        case "refuse_websockets"?: self = .refuseWebSockets(json["on"]?.boolValue ?? true)
         case "slow_responses"?: self = .slowResponses(seconds: json["seconds"]?.doubleValue ?? 0)
         case "refuse_connections"?: self = .refuseConnections(seconds: json["seconds"]?.doubleValue ?? 1)
         default: return nil

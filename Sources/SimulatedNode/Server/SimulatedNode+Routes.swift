@@ -63,7 +63,7 @@ public struct SimulatedNodeRoutes: Sendable {
         }
 
         for path in ["/ws", "/api/ws"] {
-            router.ws(RouterPath(path)) { _, _ in .upgrade([:]) } onUpgrade: { inbound, outbound, context in
+            router.ws(RouterPath(path)) { _, _ in await node.acceptsWebSockets ? .upgrade([:]) : .dontUpgrade } onUpgrade: { inbound, outbound, context in
                 try await WebSocketSession(node: node).run(inbound: inbound, outbound: outbound, request: context.request)
             }
         }

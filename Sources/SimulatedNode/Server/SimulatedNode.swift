@@ -34,6 +34,8 @@ public actor SimulatedNode {
     var faults = FaultState()
     /// Between a simulated crash (or refused-connections fault) and the listener coming back.
     var isDown = false
+    /// The last requests the node received, as `METHOD /path?query`, oldest first (at most 2,000).
+    public internal(set) var requestLog: [String] = []
     var workSignal: AsyncStream<Void>.Continuation?
     /// Told of every message as it is queued for the sockets (benchmarks time the way to a client from here).
     var sentObserver: (@Sendable (SentMessage) -> Void)?

@@ -1,0 +1,178 @@
+import Hummingbird
+import HummingbirdCore
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import Prometheus
+
+/// The HTTP/WebSocket server's connections with Conductor's limits around them, so an unauthenticated client cannot
+/// starve the fleet: a request head must arrive within `headerTimeout` of opening the connection, a request the
+/// parser refuses is answered 400 and closed, and (with `ConnectionCount`) at most `limits.maxConnections` are open.
+///
+/// Hummingbird's HTTP/1 channel handles what comes after the first request head (its `idleTimeout` closes a
+/// keep-alive connection that sends nothing, or a head byte at a time, for that long). What comes before it, in the
+/// WebSocket-upgrading pipeline, has no deadline and no answer for a malformed head; this wrapper adds both.
+struct GuardedChildChannel<Base: ServerChildChannel>: ServerChildChannel {
+    typealias Value = Base.Value
+    let base: Base
+    let headerTimeout: TimeAmount
+    let metrics: ConductorMetrics
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        let deadline = RequestHeadDeadline(timeout: headerTimeout, metrics: metrics)
+        return channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(deadline, position: .first)
+        }.flatMap {
+            base.setup(channel: channel, logger: logger)
+        }.flatMapThrowing { value in
+            try channel.pipeline.syncOperations.addHandler(FirstRequestErrors())
+            return value
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await base.handle(value: value, logger: logger)
+        // The upgrading pipeline gives up on a head the parser refused (two Content-Lengths, CL with TE, obs-fold,
+        // a head over the decoder's limits) without a word and leaves the socket open: answer it and close.
+        let channel = value.channel
+        guard channel.isActive else { return }
+        try? await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.handler(type: RequestHeadDeadline.self).refuse(status: "400 Bad Request")
+        }.get()
+    }
+}
+
+/// First in the pipeline, on raw bytes: closes a connection whose first request head (up to its blank line) has not
+/// arrived within the timeout, and can answer a request the HTTP layer never answered.
+final class RequestHeadDeadline: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    let timeout: TimeAmount
+    let metrics: ConductorMetrics
+    private var timer: Scheduled<Void>?
+    private var context: ChannelHandlerContext?
+    /// How much of "\r\n\r\n" the bytes read so far end with.
+    private var matched = 0
+    private var headSeen = false
+    private var wroteAnything = false
+    /// Whether anything was written on the connection (an answer began).
+    var answered: Bool { wroteAnything }
+
+    init(timeout: TimeAmount, metrics: ConductorMetrics) {
+        self.timeout = timeout
+        self.metrics = metrics
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if context.channel.isActive { startTimer(context) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        timer?.cancel()
+        self.context = nil
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        startTimer(context)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        timer?.cancel()
+        context.fireChannelInactive()
+    }
+
+    private func startTimer(_ context: ChannelHandlerContext) {
+        guard timer == nil, !headSeen else { return }
+        let loopBound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.scheduleTask(in: timeout) {
+            let (handler, context) = loopBound.value
+            guard !handler.headSeen else { return }
+            handler.metrics.connectionsTimedOut.increment()
+            handler.refuse(status: "408 Request Timeout", context: context)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if !headSeen {
+            let buffer = unwrapInboundIn(data)
+            let pattern: [UInt8] = [13, 10, 13, 10]
+            for byte in buffer.readableBytesView {
+                matched = byte == pattern[matched] ? matched + 1 : (byte == 13 ? 1 : 0)
+                if matched == 4 {
+                    headSeen = true
+                    timer?.cancel()
+                    break
+                }
+            }
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        wroteAnything = true
+        context.write(data, promise: promise)
+    }
+
+    /// Answers with `status` (when nothing was written on the connection yet) and closes it.
+    func refuse(status: String) {
+        guard let context else { return }
+        refuse(status: status, context: context)
+    }
+
+    private func refuse(status: String, context: ChannelHandlerContext) {
+        if !wroteAnything {
+            wroteAnything = true
+            let head = "HTTP/1.1 \(status)\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: head)), promise: nil)
+        }
+        context.close(promise: nil)
+    }
+}
+
+/// After the HTTP decoder: an error before anything was answered (the parser refused the first request head) is
+/// answered 400 and the connection closed, where the upgrading pipeline would leave it hanging. Later errors go on to
+/// Hummingbird's HTTP handling, which answers them itself.
+final class FirstRequestErrors: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = NIOAny
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard let guardHandler = try? context.pipeline.syncOperations.handler(type: RequestHeadDeadline.self),
+            !guardHandler.answered
+        else {
+            context.fireErrorCaught(error)
+            return
+        }
+        guardHandler.refuse(status: "400 Bad Request")
+    }
+}
+
+/// Hummingbird's connection cap (it stops accepting while `maxConnections` are open), with the count and the times
+/// the cap was reached in `/metrics`.
+struct ConnectionCount: AvailableConnectionsDelegate {
+    let maxConnections: Int
+    let metrics: ConductorMetrics
+    var open = 0
+
+    init(maxConnections: Int, metrics: ConductorMetrics) {
+        self.maxConnections = maxConnections
+        self.metrics = metrics
+    }
+
+    mutating func connectionOpened() {
+        open += 1
+        metrics.httpConnections.set(to: Double(open))
+        if open == maxConnections { metrics.connectionLimitReached.increment() }
+    }
+
+    mutating func connectionClosed() {
+        open -= 1
+        metrics.httpConnections.set(to: Double(open))
+    }
+
+    func isAcceptingNewConnections() -> Bool { open < maxConnections }
+}
