@@ -56,7 +56,8 @@ public struct ConductorServer: Service {
                             http1: .init(idleTimeout: .nanoseconds(Int64(limits.idleTimeoutSeconds * 1e9))),
                             // Frames as large as ComfyUI sends (one frame per message: a preview is tens of KB), not
                             // 16 KB fragments.
-                            ws: .init(maxFrameSize: 1 << 20))),
+                            // Text frames that are not UTF-8 are closed with 1007, as RFC 6455 says.
+                            ws: .init(maxFrameSize: 1 << 20, validateUTF8: true))),
                     headerTimeout: .nanoseconds(Int64(limits.headerTimeoutSeconds * 1e9)), metrics: metrics)
             },
             configuration: .init(

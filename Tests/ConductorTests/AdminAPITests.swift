@@ -28,8 +28,13 @@ struct AdminAPITests {
 
     @Test("nodes list each node's health, VRAM, resident checkpoint, measured speed and finished jobs")
     func nodesShowLiveState() async throws {
-        try await withFleet(Self.specs()) { fleet in
-            let id = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sdxl), "client_id": "ops"])
+        // Jobs of a tenth of a second, so their run times teach (runs of a few milliseconds teach nothing).
+        let specs = ["a", "b", "c"].map { TestNodeSpec(.test($0, checkpoints: [Self.sd15, Self.sdxl], timeScale: 0.005)) }
+        try await withFleet(specs) { fleet in
+            @Sendable func prompt(_ seed: Int) -> JSONValue {
+                ["prompt": TestFleet.prompt(checkpoint: Self.sdxl, seed: seed, steps: 20, size: 512), "client_id": "ops"]
+            }
+            let id = try await fleet.conductor.submit(prompt(1))
             let ran = try #require(try await fleet.nodeThatRan(id))
             let answer = try await fleet.conductor.get("/conductor/api/nodes")
             #expect(answer.status == 200)
@@ -47,14 +52,20 @@ struct AdminAPITests {
             #expect(worker["checkpoint"]?.stringValue == Self.sdxl)
             #expect(worker["jobs"]?["done"] == 1)
             #expect(worker["jobs"]?["failed"] == 0)
-            #expect(worker["speed"]?["samples"] == 0, "the first job loaded its checkpoint: it teaches the load time, not the speed")
-            #expect(worker["checkpoint_load"]?["samples"] == 1)
-            // The same checkpoint again goes where it is loaded, and that job, with no load, teaches the speed.
-            let again = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sdxl, seed: 2), "client_id": "ops"])
+            #expect(worker["speed"]?["samples"] == 0, "the first job loaded its checkpoint: it teaches no speed")
+            #expect(worker["speed"]?["measured"] == false)
+            // The same checkpoint again goes where it is loaded; with no load, that job teaches its workflow shape
+            // (new until now), and the next one of the shape the node's speed.
+            let again = try await fleet.conductor.submit(prompt(2))
             #expect(try await fleet.nodeThatRan(again) == ran)
+            #expect(try await Self.node(ran, in: fleet)["speed"]?["samples"] == 0)
+            let shapes = try await fleet.conductor.get("/conductor/api/run-times").json?["shapes"]?.arrayValue ?? []
+            #expect(shapes.count == 1 && shapes.first?["samples"] == 1, "\(shapes)")
+            let third = try await fleet.conductor.submit(prompt(3))
+            #expect(try await fleet.nodeThatRan(third) == ran)
             let learned = try await Self.node(ran, in: fleet)
             #expect(learned["speed"]?["samples"] == 1)
-            #expect(learned["checkpoint_load"]?["samples"] == 1)
+            #expect(learned["speed"]?["measured"] == true)
             #expect(worker["current"] == .null)
             #expect(try await fleet.conductor.get("/conductor/api/nodes/\(ran)").json?["name"]?.stringValue == ran)
             #expect(try await fleet.conductor.get("/conductor/api/nodes/nosuchnode").status == 404)

@@ -21,7 +21,7 @@ mkdir -p "$out/corpus" "$out/artifacts"
 sources=()
 while IFS= read -r file; do sources+=("$file"); done < <(find Sources/ComfyWire -name '*.swift' | LC_ALL=C sort)
 echo "Building $out/fuzz-comfywire from ${#sources[@]} ComfyWire sources" >&2
-"$swiftc" -sanitize=fuzzer,address -parse-as-library "${FUZZ_OPT:--O}" -g \
+"$swiftc" -sanitize=fuzzer,address -parse-as-library "${FUZZ_OPT:--O}" -g -use-ld=lld \
     -swift-version 6 -enable-upcoming-feature ExistentialAny -enable-upcoming-feature MemberImportVisibility \
     -module-name ComfyWire "${sources[@]}" Tests/Fuzz/FuzzComfyWire.swift -lm \
     -o "$out/fuzz-comfywire"
@@ -30,6 +30,8 @@ export FUZZ_OBJECT_INFO="$PWD/Tests/Fuzz/object_info.json"
 # LeakSanitizer reports false leaks for Swift: multi-payload enums (JSONValue) keep their case in a
 # pointer's spare bits, so LSan does not see those pointers. ComfyWire is all value types anyway.
 export ASAN_OPTIONS="detect_leaks=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+# Swift's own crash backtracer fights ASan's and libFuzzer's handlers (and can hang): leave crashes to them.
+export SWIFT_BACKTRACE=enable=no
 symbolizer=$(dirname "$swiftc")/llvm-symbolizer
 [[ -x $symbolizer ]] && export ASAN_SYMBOLIZER_PATH="$symbolizer"
 

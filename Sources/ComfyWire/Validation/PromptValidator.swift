@@ -247,12 +247,38 @@ struct ValidationRun {
         case .number(let n):
             if n.isInteger { return n }
             guard let d = n.double, d.isFinite else { return nil }
-            return JSONNumber(Int64(d.rounded(.towardZero)))
+            return JSONNumber(literal: integerText(d.rounded(.towardZero)))
         case .string(let s):
             return Int64(s.trimmingSpaces).map { JSONNumber($0) } ?? UInt64(s.trimmingSpaces).map { JSONNumber($0) }
         case .bool(let b): return JSONNumber(b ? 1 : 0)
         default: return nil
         }
+    }
+
+    /// The exact decimal text of a whole, finite double, as Python's `int(1e30)` gives it
+    /// (`1000000000000000019884624838656`); beyond Int64 it does not fit any Swift integer.
+    static func integerText(_ whole: Double) -> String {
+        if let exact = Int64(exactly: whole) { return String(exact) }
+        // |whole| >= 2^63, so it is significand × 2^(exponent - 52): double it up in base-10^9 limbs.
+        let base: UInt64 = 1_000_000_000
+        let significand = whole.significandBitPattern | (1 << 52)
+        var limbs = [significand % base, significand / base]  // least significant first
+        for _ in 0..<(Int(whole.exponent) - 52) {
+            var carry: UInt64 = 0
+            for i in limbs.indices {
+                let doubled = limbs[i] * 2 + carry
+                limbs[i] = doubled % base
+                carry = doubled / base
+            }
+            if carry > 0 { limbs.append(carry) }
+        }
+        while limbs.count > 1, limbs.last == 0 { limbs.removeLast() }
+        var text = (whole < 0 ? "-" : "") + String(limbs[limbs.count - 1])
+        for limb in limbs.dropLast().reversed() {
+            let digits = String(limb)
+            text += String(repeating: "0", count: 9 - digits.count) + digits
+        }
+        return text
     }
 
     static func coerceDouble(_ value: JSONValue) -> Double? {
@@ -277,7 +303,7 @@ struct ValidationRun {
             if a.isInteger, b.isInteger {
                 if let x = a.int64, let y = b.int64 { return x < y }
                 if let x = a.uint64, let y = b.uint64 { return x < y }
-                return a.literal.hasPrefix("-") && !b.literal.hasPrefix("-")
+                return integerLess(a.literal, b.literal)
             }
             return (a.double ?? 0) < (b.double ?? 0)
         }
@@ -289,6 +315,24 @@ struct ValidationRun {
             return PromptValidator.error("value_bigger_than_max", "Value \(value.literal) bigger than max of \(max.literal)", name, extra)
         }
         return nil
+    }
+}
+
+extension ValidationRun {
+    /// `a < b` for integer literals of any length, as Python compares ints; JSON integers have no
+    /// leading zeros, so a longer magnitude is a larger one. `NaN`/`Infinity` only by sign, as before.
+    static func integerLess(_ a: String, _ b: String) -> Bool {
+        let aMinus = a.hasPrefix("-"), bMinus = b.hasPrefix("-")
+        let x = a.utf8.dropFirst(aMinus ? 1 : 0), y = b.utf8.dropFirst(bMinus ? 1 : 0)
+        func isDigits(_ text: Substring.UTF8View) -> Bool {
+            !text.isEmpty && text.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }
+        }
+        guard isDigits(x), isDigits(y) else { return aMinus && !bMinus }
+        let aNegative = aMinus && !x.elementsEqual("0".utf8), bNegative = bMinus && !y.elementsEqual("0".utf8)
+        guard aNegative == bNegative else { return aNegative }
+        let magnitudeLess = x.count != y.count ? x.count < y.count : x.lexicographicallyPrecedes(y)
+        let magnitudeGreater = x.count != y.count ? x.count > y.count : y.lexicographicallyPrecedes(x)
+        return aNegative ? magnitudeGreater : magnitudeLess
     }
 }
 

@@ -131,7 +131,9 @@ function nodeCard(node) {
       h("dt", { text: "Checkpoint" }), h("dd", { text: (node.checkpoint || "none known") +
         (node.planned_checkpoint && node.planned_checkpoint !== node.checkpoint ? " (planned: " + node.planned_checkpoint + ")" : "") }),
       h("dt", { text: "Speed" }), h("dd", { text: node.speed.units_per_second.toFixed(2) + " steps/s" +
-        (node.speed.samples ? " (measured, " + node.speed.samples + (node.speed.samples === 1 ? " job)" : " jobs)") : " (declared)") }),
+        (node.speed.samples ? " (measured, " + node.speed.samples + (node.speed.samples === 1 ? " job" : " jobs") +
+          (node.speed.relative_error !== null ? ", ±" + Math.round(node.speed.relative_error * 100) + "%)" : ")")
+          : " (assumed: not measured yet)") }),
       h("dt", { text: "Jobs" }), h("dd", { text: node.jobs.done + " done, " + node.jobs.failed + " failed" +
         (node.jobs.interrupted ? ", " + node.jobs.interrupted + " interrupted" : "") })),
     node.last_error ? h("div", { class: "error", text: "Last error: " + node.last_error.message +

@@ -21,14 +21,15 @@ extension Coordinator {
     /// Every node with its live state, in configuration order.
     public func nodesJSON() -> JSONValue {
         let now = Date().timeIntervalSince1970
-        return .array(nodeOrder.compactMap { nodeJSON($0, now: now) })
+        let speeds = effectiveSpeeds()
+        return .array(nodeOrder.compactMap { nodeJSON($0, now: now, speed: speeds[$0]) })
     }
 
     func effectiveHealth(_ node: NodeState) -> NodeHealth {
         node.health == .up && !node.webSocketConnected ? .suspect : node.health
     }
 
-    func nodeJSON(_ name: String, now: Double) -> JSONValue? {
+    func nodeJSON(_ name: String, now: Double, speed: Double?) -> JSONValue? {
         guard let node = nodes[name] else { return nil }
         let mine = jobs(on: name)
         let running = mine.filter { $0.job.state == .running }.sorted { ($0.startedAt ?? .now) < ($1.startedAt ?? .now) }
@@ -52,7 +53,10 @@ extension Coordinator {
             "current": current,
             "checkpoint": .string(orNull: node.loadedCheckpoint),
             "planned_checkpoint": .string(orNull: plan[name]),
-            "speed": ["units_per_second": .double(node.speed.unitsPerSecond), "declared": .double(node.config.speed),
+            // What the scheduler uses, and how sure it is: `measured` false = assumed (the fleet's typical measured
+            // node, scaled by what the two declare), until this node's own jobs measure it.
+            "speed": ["units_per_second": .double(speed ?? node.speed.unitsPerSecond), "declared": .double(node.config.speed),
+                      "measured": .bool(node.speed.samples > 0),
                       "samples": .int(node.speed.samples), "relative_error": node.speed.relativeError.map(JSONValue.double) ?? .null],
             "checkpoint_load": ["seconds": .double(node.loadSeconds.seconds), "samples": .int(node.loadSeconds.samples)],
             "jobs": ["done": .int(node.record.done), "failed": .int(node.record.failed), "interrupted": .int(node.record.interrupted)],
@@ -93,7 +97,7 @@ extension Coordinator {
             }
         }
         scheduleDispatch()
-        return nodeJSON(name, now: Date().timeIntervalSince1970)
+        return nodeJSON(name, now: Date().timeIntervalSince1970, speed: effectiveSpeeds()[name])
     }
 
     /// Adds a node at run time (the same object as one of cluster.json's `nodes`): kept across restarts, linked at
@@ -117,7 +121,7 @@ extension Coordinator {
         nodeOrder.append(node.name)
         linkChange.yield(.start(.init(client: added.client, sid: added.sid)))
         logger.info("node added", metadata: ["node.name": "\(node.name)", "node.url": "\(node.url)"])
-        return AdminAnswer(status: 201, body: nodeJSON(node.name, now: Date().timeIntervalSince1970) ?? .null)
+        return AdminAnswer(status: 201, body: nodeJSON(node.name, now: Date().timeIntervalSince1970, speed: effectiveSpeeds()[node.name]) ?? .null)
     }
 
     /// Removes a node at run time, kept across restarts: its link closes, and the jobs it had go back to the fleet

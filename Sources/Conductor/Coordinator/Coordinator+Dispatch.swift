@@ -23,6 +23,7 @@ extension Coordinator {
     /// nearly done, and a stuck one ever busier).
     func snapshots() -> [NodeSnapshot] {
         let ejected = ejectedNodes()
+        let speeds = effectiveSpeeds()
         return nodeOrder.compactMap { name in
             guard let node = nodes[name] else { return nil }
             // Without its WebSocket a node's jobs would run unseen: it takes no new work until reconnected.
@@ -32,7 +33,8 @@ extension Coordinator {
                 name: name, health: health, draining: node.draining, outstanding: 0,
                 maxOutstanding: node.config.maxOutstanding, classTypes: node.classTypes, comboValues: node.comboValues,
                 vramTotal: node.vramTotal, vramFree: node.vramFree, residentCheckpoint: node.loadedCheckpoint,
-                speed: node.speed.unitsPerSecond, committedSeconds: 0, checkpointLoadSeconds: node.loadSeconds.seconds)
+                speed: speeds[name] ?? node.speed.unitsPerSecond, speedMeasured: node.speed.samples > 0, committedSeconds: 0,
+                checkpointLoadSeconds: node.loadSeconds.seconds)
             let mine = jobs(on: name).sorted { a, b in
                 if (a.job.state == .running) != (b.job.state == .running) { return a.job.state == .running }
                 return (a.dispatchedAt ?? .now) < (b.dispatchedAt ?? .now)
@@ -53,13 +55,36 @@ extension Coordinator {
     /// What each node can run, without its load: enough for `Scheduler.canRun`, and cheap enough to
     /// build on every submit however long the queue is.
     func capabilitySnapshots() -> [NodeSnapshot] {
-        nodeOrder.compactMap { name in
+        let speeds = effectiveSpeeds()
+        return nodeOrder.compactMap { name in
             guard let node = nodes[name] else { return nil }
             return NodeSnapshot(
                 name: name, health: node.health, maxOutstanding: node.config.maxOutstanding,
                 classTypes: node.classTypes, comboValues: node.comboValues, vramTotal: node.vramTotal,
-                vramFree: node.vramFree, speed: node.speed.unitsPerSecond, checkpointLoadSeconds: config.checkpointLoadSeconds)
+                vramFree: node.vramFree, speed: speeds[name] ?? node.speed.unitsPerSecond, speedMeasured: node.speed.samples > 0,
+                checkpointLoadSeconds: config.checkpointLoadSeconds)
         }
+    }
+
+    /// Each node's speed as the scheduler uses it: its own learned speed once a job measured it; before that the
+    /// fleet's typical measured node (the median of measured ÷ declared, times this node's declared speed), so a node
+    /// nobody measured yet is neither a slowpoke nor a champion on paper. With nothing measured, the declared speeds.
+    func effectiveSpeeds() -> [String: Double] {
+        var ratios: [Double] = []
+        for node in nodes.values where node.speed.samples > 0 && node.config.speed > 0 {
+            ratios.append(node.speed.unitsPerSecond / node.config.speed)
+        }
+        ratios.sort()
+        let typical = ratios.isEmpty ? nil : ratios[ratios.count / 2]
+        var speeds: [String: Double] = [:]
+        for (name, node) in nodes {
+            if node.speed.samples > 0 || typical == nil || node.config.speed <= 0 {
+                speeds[name] = node.speed.unitsPerSecond
+            } else {
+                speeds[name] = typical! * node.config.speed
+            }
+        }
+        return speeds
     }
 
     /// Places waiting jobs in queue order on nodes with room (late binding: nothing is sent to a
@@ -80,13 +105,24 @@ extension Coordinator {
         let decisionStarted = ContinuousClock.now
         planCheckpoints(&snapshots)
         let requirements = queued.map { withLearnedRunTime(withLearnedVRAM($0.requirements)) }
-        let assignments = Scheduler.assign(requirements, to: snapshots, knobs: knobs, explain: true)
+        var holds: [(job: Int, decision: Scheduler.Decision)] = []
+        let assignments = Scheduler.assign(requirements, to: snapshots, knobs: knobs, explain: true) { holds.append(($0, $1)) }
         metrics.recordDispatchDecision(.now - decisionStarted)
+        for (position, decision) in holds {
+            guard let full = decision.waitingFor, let idle = decision.passedOver, jobs[queued[position].job.id] != nil else { continue }
+            let why = "held for \(snapshots[full].name) (measured \(Self.rounded(snapshots[full].speed)) units/s), predicted to finish "
+                + "\(Self.rounded(decision.predictedGain ?? 0)) s sooner there than on \(snapshots[idle].name), which had room"
+            let since = jobs[queued[position].job.id]?.heldBack?.since ?? .now
+            jobs[queued[position].job.id]?.heldBack = (why, since)
+        }
         for assignment in assignments {
             let chosen = snapshots[assignment.node].name
             guard var active = jobs[queued[assignment.job].job.id], active.job.state == .queued, let node = nodes[chosen] else { continue }
             var placement = assignment.placement
             placement?.runTimeError = runTimes.relativeError(of: queued[assignment.job].requirements.shape)
+            if let held = active.heldBack {
+                placement?.heldBack = held.why + "; waited \(Self.rounded((ContinuousClock.now - held.since).seconds)) s"
+            }
             let explanation = placement.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
             active.job.state = .dispatched
             active.job.node = chosen
@@ -120,8 +156,12 @@ extension Coordinator {
     func withLearnedRunTime(_ requirements: JobRequirements) -> JobRequirements {
         var learned = requirements
         learned.work = requirements.work * runTimes.factor(of: requirements.shape)
+        // A shape never measured is taken as 100 % uncertain: no busier node is waited for on its account.
+        learned.runTimeError = runTimes.relativeError(of: requirements.shape) ?? 1
         return learned
     }
+
+    static func rounded(_ value: Double) -> String { String(format: "%.2f", value) }
 
     /// A job's requirements with the VRAM its checkpoint was seen to need (`vramNeeds`).
     func withLearnedVRAM(_ requirements: JobRequirements) -> JobRequirements {

@@ -325,6 +325,9 @@ extension Coordinator {
             let blob = try await download(kind: .input, subfolder: folder, filename: name, from: node.client)
             try? await files.record(NodeCopy(node: node.config.name, hash: blob.hash, subfolder: folder, name: name, size: blob.size))
             return .composed(blob)
+        } catch DeliveryError.missing {
+            // The original is not where the reference says (or the node wrote nothing for it): as ComfyUI does.
+            return .originalMissing
         } catch {
             return .failed("could not compose the mask on \(node.config.name): \(error)")
         }

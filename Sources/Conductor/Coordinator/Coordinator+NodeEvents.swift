@@ -232,40 +232,50 @@ extension Coordinator {
         scheduleDispatch()
     }
 
-    /// Jobs without a load a node runs before its measured speed teaches workflow shapes (3 was tried: with speeds
-    /// declared 1.5× wrong, or checkpoints of unequal cost, its predictions in `bench e2e` were worse).
-    static let speedSamplesBeforeShapes = 1
+    /// A sampler run shorter than this did no work worth learning from (a cached or degenerate job; the fastest
+    /// one-step sampling on a GPU takes longer), and node timestamps are whole milliseconds.
+    static let shortestTeachingRunSeconds = 0.02
 
     /// Updates the node's measured speed, the job's workflow shape (`runTimes`) and the node's resident checkpoint from
     /// a finished job.
+    ///
+    /// Speeds mean the same on every node: a shape's factor is set by its first job at the speed the scheduler
+    /// assumed for that node (its own once measured, else the fleet's typical node), and a node's speed learns only
+    /// from shapes already measured, so it is measured against what other jobs of the same shape took. What did no
+    /// real work teaches nothing: a failed or interrupted run, a sampler served from ComfyUI's cache, a run shorter
+    /// than `shortestTeachingRunSeconds`. A workflow without a sampler (its work is the 1-unit floor) teaches its
+    /// shape what it takes, never a node's speed.
     func learn(from entry: HistoryEntry, job: ActiveJob, node: String) {
         guard entry.status?.statusStr == "success" else { return }
+        let checkpoint = job.requirements.checkpoint
+        defer { if let checkpoint { nodes[node]?.loadedCheckpoint = checkpoint } }
         let messages = entry.status?.messages ?? []
         let start = messages.first { $0.event == "execution_start" }?.data["timestamp"]?.numberValue?.int64
         let end = messages.last { $0.event == "execution_success" }?.data["timestamp"]?.numberValue?.int64
-        if let start, let end, end > start, var state = nodes[node] {
-            let seconds = Double(end - start) / 1000
+        guard let start, let end, end > start, var state = nodes[node] else { return }
+        let seconds = Double(end - start) / 1000
+        let cached = Set(messages.filter { $0.event == "execution_cached" }.flatMap { $0.data["nodes"]?.arrayValue?.compactMap(\.stringValue) ?? [] })
+        let samplers = job.requirements.samplerNodes
+        guard seconds >= Self.shortestTeachingRunSeconds, cached.isDisjoint(with: samplers) else { return }
+        let speed = effectiveSpeeds()[node] ?? state.speed.unitsPerSecond
+        let shape = job.requirements.shape
+        if let checkpoint, checkpoint != state.loadedCheckpoint {
             // A job that loaded its checkpoint (as far as Conductor knows) teaches the load time, not the speed:
             // otherwise every swap would make the node look slower and draw work away from it.
-            let speed = state.speed.unitsPerSecond
-            // The work as the shape was seen to take it so far.
-            let learnedWork = job.requirements.work * runTimes.factor(of: job.requirements.shape)
-            if let checkpoint = job.requirements.checkpoint, checkpoint != state.loadedCheckpoint {
-                state.loadSeconds.record(max(0, seconds - learnedWork / speed))
-            } else if let shape = job.requirements.shape, state.speed.samples >= Self.speedSamplesBeforeShapes {
-                // The shape learns what its work takes at this node's measured speed; the node's speed then learns
-                // from the work so corrected.
-                if let work = runTimes.record(shape: shape, work: job.requirements.work, speed: speed, seconds: seconds) {
-                    state.speed.record(work: work, seconds: seconds)
-                }
-            } else {
-                // A node's first job teaches its speed only: its declared speed may be far off, and a shape learned
-                // against it would carry that error to every node.
-                state.speed.record(work: learnedWork, seconds: seconds)
+            guard !samplers.isEmpty, runTimes.samples(of: shape) > 0 else { return }
+            let learnedWork = job.requirements.work * runTimes.factor(of: shape)
+            state.loadSeconds.record(max(0, seconds - learnedWork / speed))
+        } else if let shape {
+            let known = runTimes.samples(of: shape) > 0
+            // The shape learns what its work takes at the speed assumed for this node; the node's speed then learns
+            // from the work so corrected, when the shape was known before this job and the job really sampled.
+            if let work = runTimes.record(shape: shape, work: job.requirements.work, speed: speed, seconds: seconds),
+                known, !samplers.isEmpty
+            {
+                state.speed.record(work: work, seconds: seconds, prior: speed)
             }
-            nodes[node] = state
         }
-        if let checkpoint = job.requirements.checkpoint { nodes[node]?.loadedCheckpoint = checkpoint }
+        nodes[node] = state
     }
 }
 

@@ -70,6 +70,8 @@ public actor Coordinator {
         /// job whose node dies after `execution_success` but before Conductor read its history is not run again.
         var relayedMessages: [StatusMessage] = []
         var relayedOutputs: JSONObject = [:]
+        /// Why the scheduler last held it back for a busier node while another could have started it, and since when.
+        var heldBack: (why: String, since: ContinuousClock.Instant)?
     }
 
     let config: ClusterConfig

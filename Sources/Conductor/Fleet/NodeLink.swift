@@ -39,8 +39,8 @@ public struct NodeLink: Service {
                                                         autoPing: .enabled(timePeriod: .seconds(5)))
     /// A socket that has not said its first message this long after the connect began is given up and tried again
     /// (a relay that accepts the TCP connection, or half-closes it, but never completes the upgrade): ten poll
-    /// intervals, at least 2 s.
-    var handshakeTimeout: Duration { .milliseconds(Int64(max(2, pollInterval * 10) * 1000)) }
+    /// intervals, at least 5 s (a loaded machine may take seconds to complete a healthy one).
+    var handshakeTimeout: Duration { .milliseconds(Int64(max(5, pollInterval * 10) * 1000)) }
 
     public init(client: NodeClient, sid: String, pollInterval: Double, objectInfoInterval: Double,
                 events: AsyncStream<NodeEvent>.Continuation, logger: Logger) {

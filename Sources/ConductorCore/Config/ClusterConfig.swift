@@ -97,7 +97,8 @@ public struct ClusterConfig: Sendable, Hashable {
         /// before they are read whole. A workflow is kilobytes; uploads have their own `files.maxUploadBytes`. Default 8 MiB.
         public var maxJsonBytes: Int = 8 << 20
         /// Open client connections beyond which Conductor stops accepting new ones until some close (they wait in
-        /// the kernel's backlog); each time it is reached `conductor_connection_limit_reached_total` counts. Default 4,096.
+        /// the kernel's backlog; the accept batch in flight, at most 3 more, still lands); each time it is reached
+        /// `conductor_connection_limit_reached_total` counts. Default 4,096.
         public var maxConnections: Int = 4096
         /// A connection must send a whole request head within this many seconds of opening, or it is closed
         /// (a client sending a header byte a second holds nothing for long). Default 10 s.

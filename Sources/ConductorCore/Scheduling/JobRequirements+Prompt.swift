@@ -25,6 +25,7 @@ extension JobRequirements {
         var seen = Set<Choice>()
         var checkpoint: String?
         var work = 0.0
+        var samplers: [String] = []
         for node in prompt.nodes {
             guard let classType = node.classType else { continue }
             classTypes.insert(classType)
@@ -38,11 +39,13 @@ extension JobRequirements {
             }
             if Self.samplerClasses.contains(classType) {
                 work += Self.samplingWork(of: node, in: prompt)
+                samplers.append(node.id)
             }
         }
         self.init(
             classTypes: classTypes, choices: choices, checkpoint: checkpoint, work: max(1, work),
             shape: Self.shape(checkpoint: checkpoint, classTypes: classTypes))
+        samplerNodes = samplers
     }
 
     /// `shape`: the checkpoint, then the class types in order, e.g. "sd15.safetensors|CLIPTextEncode,KSampler,…".

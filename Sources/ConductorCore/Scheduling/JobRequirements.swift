@@ -41,6 +41,13 @@ public struct JobRequirements: Sendable, Hashable {
     public var vramNeeded: Int64?
     /// Files the job reads; a node that lacks some pays their transfer before it can start.
     public var files: [FileNeed]
+    /// Ids of the prompt's sampler nodes, whose steps are the work; empty = the work is only the 1-unit floor (a
+    /// workflow without a sampler), so its run time says nothing about a GPU's speed.
+    public var samplerNodes: [String] = []
+    /// How far off run-time predictions for this job's shape have been (|predicted ÷ measured − 1|); nil = exact (a
+    /// simulation that knows the work). The scheduler holds the job back for a busier node only when the predicted
+    /// gain beats this share of that node's predicted finish.
+    public var runTimeError: Double?
     /// Nodes the job must not go to again (it was running there when the node died or overran its time).
     public var excludedNodes: Set<String> = []
 

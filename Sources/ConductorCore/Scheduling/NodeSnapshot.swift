@@ -23,6 +23,9 @@ public struct NodeSnapshot: Sendable, Hashable {
     public var plannedCheckpoint: String?
     /// Measured speed in work units per second (1 unit = one 512×512 sampling step); > 0.
     public var speed: Double
+    /// Whether `speed` was measured on this node's own jobs; false = assumed (the fleet's typical measured node).
+    /// An assumed speed is never a reason to hold a job back for, or away from, the node.
+    public var speedMeasured: Bool
     /// Predicted seconds until the node finishes what is already committed to it: what is left of the running
     /// prompt plus, for each waiting one, its load (if its checkpoint differs from the one before it) and run.
     public var committedSeconds: Double
@@ -46,6 +49,7 @@ public struct NodeSnapshot: Sendable, Hashable {
         residentCheckpoint: String? = nil,
         plannedCheckpoint: String? = nil,
         speed: Double = 1,
+        speedMeasured: Bool = true,
         committedSeconds: Double = 0,
         checkpointLoadSeconds: Double = 0,
         heldFiles: Set<String> = [],
@@ -65,6 +69,7 @@ public struct NodeSnapshot: Sendable, Hashable {
         self.residentCheckpoint = residentCheckpoint
         self.plannedCheckpoint = plannedCheckpoint
         self.speed = speed
+        self.speedMeasured = speedMeasured
         self.committedSeconds = committedSeconds
         self.checkpointLoadSeconds = checkpointLoadSeconds
     }

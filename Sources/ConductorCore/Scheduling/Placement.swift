@@ -11,6 +11,8 @@ public struct Placement: Sendable, Hashable, Codable {
     /// How far off run-time predictions for jobs of this workflow shape have been (|predicted ÷ measured − 1|, a
     /// moving mean; `RunTimeModel`), as the error estimate of the candidates' predictions; nil before one ran.
     public var runTimeError: Double?
+    /// Set when the job was held back for a busier node although another could have started it: why, in words.
+    public var heldBack: String?
 
     public init(node: String?, candidates: [Candidate], capableNodes: [String], waitingFor: String? = nil) {
         self.node = node

@@ -20,11 +20,15 @@ public struct RunTimeModel: Sendable, Hashable {
     public static let alpha = 0.1
     /// Weight of the newest error in `Shape.relativeError`.
     public static let errorAlpha = 0.2
-    static let factorRange = 0.01...100.0
 
     public private(set) var shapes: [String: Shape] = [:]
 
     public init() {}
+
+    /// Jobs of the shape learned from so far; 0 for a shape never seen.
+    public func samples(of shape: String?) -> Int {
+        shape.flatMap { shapes[$0]?.samples } ?? 0
+    }
 
     /// The shape's learned factor; 1 for a shape never seen (or none).
     public func factor(of shape: String?) -> Double {
@@ -55,7 +59,8 @@ public struct RunTimeModel: Sendable, Hashable {
         known.samples += 1
         let weight = max(Self.alpha, 1 / Double(known.samples))
         let measured = seconds * speed / work
-        known.factor = min(max(weight * measured + (1 - weight) * known.factor, Self.factorRange.lowerBound), Self.factorRange.upperBound)
+        // No clamp: a shape that takes 300× its sampling estimate (a custom node doing the work) is predicted as such.
+        known.factor = weight * measured + (1 - weight) * known.factor
         shapes[shape] = known
         return work * known.factor
     }

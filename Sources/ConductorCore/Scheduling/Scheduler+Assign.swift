@@ -20,9 +20,11 @@ extension Scheduler {
     /// Stops as soon as no node that is up and not draining has room, or after `lookahead` jobs. Jobs not assigned
     /// stay queued. With `explain`, each assignment carries its `Placement`, taken from the same state the decision
     /// was (earlier placements and holds of the round counted), so the record says why that node won.
+    /// `onHold` hears of each job held back for a full node although a node with room could run it (its position
+    /// and the decision, with the node passed over and the predicted gain), so the runtime can say why it waited.
     public static func assign(
         _ queue: [JobRequirements], to nodes: [NodeSnapshot], knobs: SchedulerKnobs = .init(), lookahead: Int = .max,
-        explain: Bool = false
+        explain: Bool = false, onHold: ((Int, Decision) -> Void)? = nil
     ) -> [Assignment] {
         var nodes = nodes
         let offered = queue.prefix(max(0, lookahead))
@@ -44,6 +46,7 @@ extension Scheduler {
                 view.node(index, willHold: job.checkpoint)
                 if !takesWork(nodes[index]) { withRoom -= 1 }
             } else if let index = decision.waitingFor {
+                if decision.passedOver != nil { onHold?(position, decision) }
                 var reserved = nodes[index].committing(job)
                 reserved.outstanding = nodes[index].outstanding
                 nodes[index] = reserved

@@ -1,8 +1,14 @@
 extension Scheduler {
     /// Picks among nodes with room (and, when holding back is on, the best full node), asking `capable` only
     /// about nodes that could win, best score first.
+    ///
+    /// Work-conserving: a job that a node with room can run is held back for a full node only on evidence the
+    /// scheduler trusts: both nodes' speeds measured (an assumed speed is never the reason to wait, nor to leave a
+    /// node idle), and the full node's lead larger than `waitForFullNodeGainSeconds` and than the job's
+    /// `runTimeError` × that node's predicted finish.
     static func select(
-        on nodes: [NodeSnapshot], _ assessments: [Assessment], knobs: SchedulerKnobs, capable: (Int) -> Bool
+        _ job: JobRequirements, on nodes: [NodeSnapshot], _ assessments: [Assessment], knobs: SchedulerKnobs,
+        capable: (Int) -> Bool
     ) -> Decision {
         let holdBack = knobs.waitForFullNodeGainSeconds
         var room: [Int] = []
@@ -20,9 +26,11 @@ extension Scheduler {
         var waitingFor: Int?
         if let gain = holdBack, let fullBest {
             if let pick = chosen {
-                if assessments[fullBest].score + nonNegative(gain) < assessments[pick].score {
-                    chosen = nil
-                    waitingFor = fullBest
+                let margin = max(nonNegative(gain), nonNegative(job.runTimeError ?? 0) * assessments[fullBest].finish)
+                let trusted = nodes[fullBest].speedMeasured && nodes[pick].speedMeasured
+                if trusted, assessments[fullBest].score + margin < assessments[pick].score {
+                    return Decision(node: nil, waitingFor: fullBest, passedOver: pick,
+                                    predictedGain: assessments[pick].score - assessments[fullBest].score)
                 }
             } else {
                 waitingFor = fullBest

@@ -11,10 +11,16 @@ public enum Scheduler {
         /// Index in `nodes` of the full node the job is held back for
         /// (see `SchedulerKnobs.waitForFullNodeGainSeconds`).
         public var waitingFor: Int?
+        /// When held back although a node with room could run it: that node, and the seconds of score the full node
+        /// was predicted to gain over it.
+        public var passedOver: Int?
+        public var predictedGain: Double?
 
-        public init(node: Int?, waitingFor: Int? = nil) {
+        public init(node: Int?, waitingFor: Int? = nil, passedOver: Int? = nil, predictedGain: Double? = nil) {
             self.node = node
             self.waitingFor = waitingFor
+            self.passedOver = passedOver
+            self.predictedGain = predictedGain
         }
     }
 
@@ -34,7 +40,7 @@ public enum Scheduler {
     ) -> Placement {
         let assessments = assess(job, on: nodes, view: view, knobs: knobs, checkpointID: checkpointID)
         let problems = nodes.map { capabilityProblem(job, on: $0) }
-        let decision = select(on: nodes, assessments, knobs: knobs) { problems[$0] == nil }
+        let decision = select(job, on: nodes, assessments, knobs: knobs) { problems[$0] == nil }
         var candidates: [Candidate] = []
         candidates.reserveCapacity(nodes.count)
         var capable: [String] = []
@@ -74,7 +80,7 @@ public enum Scheduler {
         // 0 = not checked yet, 1 = capable, 2 = not.
         var capability = [UInt8](repeating: 0, count: nodes.count)
         let assessments = assess(job, on: nodes, view: view, knobs: knobs, checkpointID: checkpointID)
-        return select(on: nodes, assessments, knobs: knobs) { index in
+        return select(job, on: nodes, assessments, knobs: knobs) { index in
             if capability[index] == 0 { capability[index] = capabilityProblem(job, on: nodes[index]) == nil ? 1 : 2 }
             return capability[index] == 1
         }

@@ -1,6 +1,7 @@
 /// An online estimate of a node's speed in work units per second, learned from completed jobs.
 ///
-/// Starts at a declared speed and moves toward measured speeds by an exponentially weighted mean; it also keeps
+/// Starts at a declared speed; its first measurement replaces it, later ones are averaged in (a plain mean, then an
+/// exponentially weighted one); it also keeps
 /// how well it predicted each job before learning from it.
 public struct SpeedEstimate: Sendable, Hashable {
     /// Weight of the newest measurement.
@@ -17,13 +18,18 @@ public struct SpeedEstimate: Sendable, Hashable {
         self.unitsPerSecond = unitsPerSecond > 0 && unitsPerSecond.isFinite ? unitsPerSecond : 1
     }
 
-    /// Learns from one completed job; ignores measurements that are not positive and finite.
-    public mutating func record(work: Double, seconds: Double) {
+    /// Learns from one completed job; ignores measurements that are not positive and finite. `prior` replaces the
+    /// declared speed as the starting point of a node's first measurement (the speed the scheduler assumed for it).
+    public mutating func record(work: Double, seconds: Double, prior: Double? = nil) {
         guard seconds > 0, seconds.isFinite, work > 0, work.isFinite else { return }
+        if samples == 0, let prior, prior > 0, prior.isFinite { unitsPerSecond = prior }
         let predicted = work / unitsPerSecond
         errorSum += abs(predicted - seconds) / seconds
         samples += 1
-        unitsPerSecond = Self.alpha * (work / seconds) + (1 - Self.alpha) * unitsPerSecond
+        // The mean of the measurements so far until there are 1 / alpha of them, then a moving mean: a node measured
+        // by three jobs is not still two-thirds the speed it was assumed to have.
+        let weight = max(Self.alpha, 1 / Double(samples))
+        unitsPerSecond = weight * (work / seconds) + (1 - weight) * unitsPerSecond
     }
 
     /// Mean absolute relative error of the seconds predicted for each recorded job, before it was recorded;
