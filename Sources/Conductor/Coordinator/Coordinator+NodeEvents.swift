@@ -92,6 +92,7 @@ extension Coordinator {
     /// 2 s before the `/queue` request was made counts as missing: an answer folded late (a busy Conductor) may
     /// predate the job's arrival on the node.
     func reconcile(_ queue: QueueStatus, on name: String, asked: ContinuousClock.Instant = .now) async {
+        await removeUnexpectedPrompts(queue, on: name)
         let running = Set(queue.running.map(\.promptID))
         let pending = Set(queue.pending.map(\.promptID))
         for active in jobs(on: name) where !active.finalizing {
@@ -103,6 +104,33 @@ extension Coordinator {
             }
         }
         if nodes[name]?.health == .up { scheduleDispatch() }
+    }
+
+    /// A node never works for nobody: a prompt Conductor sent it (under this Conductor's client id) that is no longer
+    /// Conductor's job on that node — moved to another node while this one was frozen, partitioned or down, completed,
+    /// cancelled or quarantined since — is deleted from its queue, or interrupted when it runs. Done on every `/queue`
+    /// answer, so also before a node that comes back is given new work (its first good poll is folded before it is
+    /// up again). Prompts of other clients of the node are left alone.
+    func removeUnexpectedPrompts(_ queue: QueueStatus, on name: String) async {
+        guard let node = nodes[name] else { return }
+        let ours = "conductor-\(instanceID)-"
+        func unexpected(_ item: QueueItem) -> Bool {
+            guard item.extraData["client_id"]?.stringValue?.hasPrefix(ours) == true else { return false }
+            return jobs[item.promptID]?.job.node != name
+        }
+        let running = queue.running.filter(unexpected).map(\.promptID)
+        let waiting = queue.pending.filter(unexpected).map(\.promptID)
+        guard !running.isEmpty || !waiting.isEmpty else { return }
+        logger.warning("node holds prompts Conductor no longer expects there: removing them",
+                       metadata: ["node.name": "\(name)", "running": "\(running)", "waiting": "\(waiting)"])
+        if !waiting.isEmpty {
+            _ = try? await node.client.send(.POST, "/queue", json: ["delete": .array(waiting.map(JSONValue.string))], timeout: 5)
+            for _ in waiting { metrics.recordRemovedPrompt(node: name, state: "waiting") }
+        }
+        for id in running {
+            _ = try? await node.client.send(.POST, "/interrupt", json: ["prompt_id": .string(id)], timeout: 5)
+            metrics.recordRemovedPrompt(node: name, state: "running")
+        }
     }
 
     func markRunning(_ id: String) async {
@@ -168,10 +196,11 @@ extension Coordinator {
         guard let frame = try? BinaryFrame(bytes: bytes) else { return }
         switch frame {
         case .previewImageWithMetadata(let metadata, let image):
-            guard let promptID = metadata["prompt_id"]?.stringValue, let active = jobs[promptID] else { return }
+            // Only from the node the job is on: a node that comes back still running a moved job is not heard.
+            guard let promptID = metadata["prompt_id"]?.stringValue, let active = jobs[promptID], active.job.node == node else { return }
             await hub.sendPreview(image: image, metadata: metadata, owner: active.job.clientID)
         case .previewImage(let format, let image):
-            guard let promptID = nodes[node]?.currentPrompt, let active = jobs[promptID] else { return }
+            guard let promptID = nodes[node]?.currentPrompt, let active = jobs[promptID], active.job.node == node else { return }
             let graphNode = active.executingNode.map(JSONValue.string) ?? .null
             let metadata: JSONObject = [
                 "node_id": graphNode, "prompt_id": .string(promptID), "display_node_id": graphNode, "parent_node_id": .null,

@@ -73,6 +73,16 @@ public final class ConductorMetrics: Sendable {
         ).record(duration)
     }
 
+    /// A prompt found on a node that Conductor no longer expects there (moved, completed, cancelled) was removed:
+    /// deleted from its queue (`waiting`) or interrupted (`running`).
+    func recordRemovedPrompt(node: String, state: String) {
+        registry.makeCounter(
+            descriptor: Self.name("node_prompts_removed", "total",
+                                  "Prompts removed from a node that Conductor no longer expected there, by node and state."),
+            labels: [("node", node), ("state", state)]
+        ).increment()
+    }
+
     /// A job ran with a checkpoint other than the one its node last held.
     func recordCheckpointSwap(node: String) {
         registry.makeCounter(

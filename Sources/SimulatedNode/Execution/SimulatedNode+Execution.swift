@@ -22,7 +22,7 @@ extension SimulatedNode {
         } else {
             await Task.yield()
         }
-        while faults.hang, !interruptRequested, self.generation == generation, !Task.isCancelled {
+        while faults.hang && !interruptRequested || faults.frozen, self.generation == generation, !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(5))
         }
         return self.generation == generation && !Task.isCancelled

@@ -9,6 +9,9 @@ public struct FaultState: Sendable, Equatable {
     public var responseDelay: Double = 0
     /// WebSocket upgrades are refused (HTTP keeps working), as behind a proxy that lost its WebSocket support.
     public var refuseWebSockets = false
+    /// The process is stopped (SIGSTOP, a hung driver, a partition that swallows packets): nothing is answered or
+    /// sent and its clock stands still, until thawed with its queue intact.
+    public var frozen = false
 
     public init() {}
 }
@@ -26,6 +29,9 @@ public enum Fault: Sendable, Equatable {
     case dropWebSockets
     /// Every WebSocket is closed and new ones refused while on; HTTP keeps working. `false` accepts them again.
     case refuseWebSockets(Bool)
+    /// The process stops as under SIGSTOP: connections stay open, nothing is answered or sent, the running prompt
+    /// makes no progress. `false` thaws it: it carries on where it was, queue intact.
+    case freeze(Bool)
     /// Every HTTP response waits this many seconds first (0 clears it).
     case slowResponses(seconds: Double)
     /// The listener closes for `seconds` (connections refused); state is kept.

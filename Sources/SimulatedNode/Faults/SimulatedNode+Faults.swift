@@ -16,6 +16,8 @@ extension SimulatedNode {
         case .refuseWebSockets(let on):
             faults.refuseWebSockets = on
             if on { dropAllSockets() }
+        case .freeze(let on):
+            faults.frozen = on
         case .refuseConnections(let seconds):
             isDown = true
             dropAllSockets()
@@ -38,6 +40,13 @@ extension SimulatedNode {
     func setDown(_ down: Bool) { isDown = down }
 
     var acceptsWebSockets: Bool { !faults.refuseWebSockets }
+
+    var isFrozen: Bool { faults.frozen }
+
+    /// Returns once the node is not frozen (at once when it is not).
+    func untilThawed() async {
+        while faults.frozen, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
+    }
 
     func dropAllSockets() {
         for session in sessions.values { session.finish() }
@@ -75,6 +84,7 @@ extension Fault {
         case "crash_and_restart"?: self = .crashAndRestart(downSeconds: json["down_seconds"]?.doubleValue ?? 1)
         case "drop_websockets"?: self = .dropWebSockets
         case "refuse_websockets"?: self = .refuseWebSockets(json["on"]?.boolValue ?? true)
+        case "freeze"?: self = .freeze(json["on"]?.boolValue ?? true)
         case "slow_responses"?: self = .slowResponses(seconds: json["seconds"]?.doubleValue ?? 0)
         case "refuse_connections"?: self = .refuseConnections(seconds: json["seconds"]?.doubleValue ?? 1)
         default: return nil

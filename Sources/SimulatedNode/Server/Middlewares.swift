@@ -25,6 +25,7 @@ struct FaultMiddleware: RouterMiddleware {
     struct ConnectionCut: Error {}
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        await node.untilThawed()
         let (down, delay) = await node.requestGate("\(request.method.rawValue) \(request.uri.description)")
         if down {
             context.channel.close(promise: nil)

@@ -29,6 +29,7 @@ struct WebSocketSession {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await frame in frames {
+                    await node.untilThawed()
                     switch frame {
                     case .text(let text): try await outbound.write(.text(text))
                     case .binary(let bytes): try await outbound.write(.binary(ByteBuffer(bytes: bytes)))
