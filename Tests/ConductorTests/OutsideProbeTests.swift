@@ -165,3 +165,31 @@ struct OutsideProbeTests {
         }
     }
 }
+
+extension OutsideProbeTests {
+    /// A WebSocket upgrade request's status line.
+    static func upgradeStatus(_ port: Int, query: String, host: String? = nil) async throws -> String {
+        let connection = try await RawConnection.open(port: port)
+        try await connection.send("GET /ws?\(query) HTTP/1.1\r\nHost: \(host ?? "127.0.0.1:\(port)")\r\nUpgrade: websocket\r\n"
+            + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        let head = try await connection.readResponseHead(timeout: .seconds(10))
+        await connection.close()
+        return String(head.split(separator: "\r\n", maxSplits: 1).first ?? "")
+    }
+
+    @Test("a WebSocket upgrade the front door refuses is answered 401 or 403, as the same request without the upgrade")
+    func refusedUpgradeStatus() async throws {
+        try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.model]))], configure: {
+            FrontDoorTests.withKeys(&$0)
+            FrontDoorTests.withAllowedHosts(&$0)
+        }) { fleet in
+            let port = fleet.conductor.port
+            let noKey = try await Self.upgradeStatus(port, query: "clientId=x")
+            #expect(noKey == "HTTP/1.1 401 Unauthorized")
+            let wrongHost = try await Self.upgradeStatus(port, query: "clientId=x&token=\(Self.userKey)", host: "evil.example")
+            #expect(wrongHost == "HTTP/1.1 403 Forbidden")
+            let allowed = try await Self.upgradeStatus(port, query: "clientId=x&token=\(Self.userKey)")
+            #expect(allowed == "HTTP/1.1 101 Switching Protocols")
+        }
+    }
+}

@@ -10,7 +10,7 @@ import NIOHTTP1
 
 /// The ComfyUI API on one endpoint: every route as `/x` and `/api/x`, answered from the fleet.
 public struct ConductorRoutes: Sendable {
-    public typealias Context = BasicWebSocketRequestContext
+    public typealias Context = ConductorRequestContext
     let coordinator: Coordinator
     /// Bodies forwarded to a node (a user's files under `/userdata`) larger than this are refused with 413, as
     /// ComfyUI's `--max-upload-size`.

@@ -58,6 +58,7 @@ final class RequestHeadDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     private var matched = 0
     private var headSeen = false
     private var wroteAnything = false
+    private var upgradeRefusal: String?
     /// Whether anything was written on the connection (an answer began).
     var answered: Bool { wroteAnything }
 
@@ -114,8 +115,23 @@ final class RequestHeadDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if let status = upgradeRefusal {
+            // The refused upgrade's fixed 400 is replaced by the front door's answer; what follows it is dropped.
+            promise?.succeed()
+            guard !wroteAnything else { return }
+            wroteAnything = true
+            var head = "HTTP/1.1 \(status)\r\nConnection: close\r\nContent-Length: 0\r\n"
+            if status.hasPrefix("401") { head += "WWW-Authenticate: Bearer\r\n" }
+            Self.answerAndClose(head + "\r\n", context: context)
+            return
+        }
         wroteAnything = true
         context.write(data, promise: promise)
+    }
+
+    /// The front door refused this connection's WebSocket upgrade with `status` (`401 Unauthorized`, …).
+    func refuseUpgrade(status: String) {
+        if !wroteAnything { upgradeRefusal = status }
     }
 
     /// Answers with `status` (when nothing was written on the connection yet) and closes it.
@@ -127,10 +143,22 @@ final class RequestHeadDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     private func refuse(status: String, context: ChannelHandlerContext) {
         if !wroteAnything {
             wroteAnything = true
-            let head = "HTTP/1.1 \(status)\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"
-            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: head)), promise: nil)
+            // A refused WebSocket upgrade (Hummingbird gives up on it without a word) gets the front door's status.
+            let status = upgradeRefusal ?? status
+            var head = "HTTP/1.1 \(status)\r\nConnection: close\r\nContent-Length: 0\r\n"
+            if status.hasPrefix("401") { head += "WWW-Authenticate: Bearer\r\n" }
+            Self.answerAndClose(head + "\r\n", context: context)
+        } else {
+            context.close(promise: nil)
         }
-        context.close(promise: nil)
+    }
+
+    /// Writes `response` straight to the socket and closes the connection once it is out.
+    private static func answerAndClose(_ response: String, context: ChannelHandlerContext) {
+        let channel = context.channel
+        let written = context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        context.writeAndFlush(NIOAny(channel.allocator.buffer(string: response)), promise: written)
     }
 }
 

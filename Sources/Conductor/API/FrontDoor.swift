@@ -87,7 +87,8 @@ public struct FrontDoor: Sendable {
 }
 
 /// The front door as a router middleware (also in front of the WebSocket upgrade).
-struct FrontDoorMiddleware<Context: RequestContext>: RouterMiddleware {
+struct FrontDoorMiddleware: RouterMiddleware {
+    typealias Context = ConductorRequestContext
     let door: FrontDoor
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -107,6 +108,14 @@ struct FrontDoorMiddleware<Context: RequestContext>: RouterMiddleware {
             cookie: request.headers[.cookie])
         switch verdict {
         case .refuse(let status, let message):
+            if request.headers[.upgrade]?.lowercased() == "websocket" {
+                // Hummingbird answers any refused upgrade 400; the connection's guard answers this one as decided.
+                let channel = context.channel
+                let statusLine = "\(status.code) \(status.reasonPhrase)"
+                channel.eventLoop.execute {
+                    try? channel.pipeline.syncOperations.handler(type: RequestHeadDeadline.self).refuseUpgrade(status: statusLine)
+                }
+            }
             var headers: HTTPFields = [:]
             if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer" }
             guard !message.isEmpty else { return Response(status: status, headers: headers) }
