@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # RSS of `conductor demo` around JSON bodies: one of 101 MiB (over the limit) and one of 7 MiB (under it).
 set -u
-BIN=$1
+BIN=$(realpath "$1")
 cd "$(mktemp -d)"
 $BIN demo > demo.log 2>&1 &
 PID=$!

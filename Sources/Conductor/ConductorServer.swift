@@ -43,7 +43,9 @@ public struct ConductorServer: Service {
         let router = ConductorRoutes(coordinator: coordinator, maxUploadBytes: config.files.maxUploadBytes,
                                      maxJsonBytes: config.limits.maxJsonBytes, auth: config.auth).buildRouter()
         let onListening = self.onListening
-        let limits = config.limits
+        var capped = config.limits
+        capped.maxConnections = Self.connectionCap(capped.maxConnections, logger: logger)
+        let limits = capped
         let metrics = coordinator.metrics
         let webSocketResponder = router.buildResponder()
         let app = Application(
@@ -80,6 +82,35 @@ public struct ConductorServer: Service {
             throw error
         }
         try await http.shutdown()
+    }
+}
+
+extension ConductorServer {
+    /// Descriptors kept for what is not a client connection: node links and their HTTP pool, SQLite, uploads.
+    static let reservedDescriptors = 256
+
+    /// The connection cap the process can keep: its open-files limit is raised to the hard limit (as servers do;
+    /// the soft limit is often 1,024), and the cap lowered, with a warning, when even that leaves less room than
+    /// `limits.maxConnections` asks for. Without it, idle connections would use up the descriptors before the cap.
+    static func connectionCap(_ asked: Int, logger: Logger) -> Int {
+        #if canImport(Glibc)
+        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+        #else
+        let resource = RLIMIT_NOFILE
+        #endif
+        var limit = rlimit()
+        guard getrlimit(resource, &limit) == 0 else { return asked }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(resource, &raised) == 0 { limit = raised }
+        }
+        let room = Int(clamping: limit.rlim_cur) - reservedDescriptors
+        guard room < asked else { return asked }
+        let cap = max(16, room)
+        logger.warning("limits.maxConnections lowered to what the open-files limit allows",
+                       metadata: ["asked": "\(asked)", "cap": "\(cap)", "nofile": "\(limit.rlim_cur)"])
+        return cap
     }
 }
 

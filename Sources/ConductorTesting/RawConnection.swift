@@ -21,17 +21,28 @@ public struct RawConnection: Sendable {
         try await channel.outbound.write(ByteBuffer(string: text))
     }
 
+    public func sendBytes(_ bytes: [UInt8]) async throws {
+        try await channel.outbound.write(ByteBuffer(bytes: bytes))
+    }
+
     /// What the server sent until it closed the connection, or until `timeout`; `closed` says which. Call once.
     public func readUntilClosed(timeout: Duration) async throws -> (text: String, closed: Bool) {
-        try await read(timeout: timeout, until: { _ in false })
+        let (bytes, closed) = try await readBytes(timeout: timeout, until: { _ in false })
+        return (String(decoding: bytes, as: UTF8.self), closed)
+    }
+
+    /// The bytes the server sent until it closed the connection, or until `timeout`. Call once.
+    public func readBytesUntilClosed(timeout: Duration) async throws -> (bytes: [UInt8], closed: Bool) {
+        try await readBytes(timeout: timeout, until: { _ in false })
     }
 
     /// What the server sent until a response head was complete, it closed the connection, or `timeout`. Call once.
     public func readResponseHead(timeout: Duration) async throws -> String {
-        try await read(timeout: timeout, until: { $0.contains("\r\n\r\n") }).text
+        let bytes = try await readBytes(timeout: timeout, until: { $0.firstRange(of: [13, 10, 13, 10] as [UInt8]) != nil }).bytes
+        return String(decoding: bytes, as: UTF8.self)
     }
 
-    func read(timeout: Duration, until enough: @escaping @Sendable (String) -> Bool) async throws -> (text: String, closed: Bool) {
+    func readBytes(timeout: Duration, until enough: @escaping @Sendable ([UInt8]) -> Bool) async throws -> (bytes: [UInt8], closed: Bool) {
         let received = ReceivedBytes()
         let channel = self.channel
         let closed = try await withThrowingTaskGroup(of: Bool.self) { group in
@@ -39,7 +50,7 @@ public struct RawConnection: Sendable {
                 do {
                     for try await chunk in channel.inbound {
                         received.append(chunk)
-                        if enough(String(decoding: received.bytes, as: UTF8.self)) { return false }
+                        if enough(received.bytes) { return false }
                     }
                 } catch {}
                 return true
@@ -52,7 +63,7 @@ public struct RawConnection: Sendable {
             group.cancelAll()
             return first
         }
-        return (String(decoding: received.bytes, as: UTF8.self), closed)
+        return (received.bytes, closed)
     }
 
     public func close() async {

@@ -1,4 +1,4 @@
-import ComfyWire
+@testable import ComfyWire
 import Testing
 
 /// PromptValidator's INT coercion and range checks, against classes read from `/object_info` entries
@@ -63,5 +63,37 @@ import Testing
             == "Value 100000000000000000000 bigger than max of 16384")
         #expect(firstError(try validate(width: "-100000000000000000000", seed: "0"), node: "1")?["message"]?.stringValue
             == "Value -100000000000000000000 smaller than min of 1")
+    }
+
+    /// A chain SaveImage ← AcceptanceWork × n ← EmptyImage.
+    private func chain(_ length: Int) throws -> PromptValidator.Outcome {
+        var catalog: [String: NodeClass] = [:]
+        for (name, info) in try #require(try JSONValue(parsing: Self.objectInfo).objectValue) {
+            catalog[name] = try #require(NodeClass(name: name, objectInfo: info))
+        }
+        var nodes: [String] = [#""0":{"class_type":"EmptyImage","inputs":{"width":8,"height":8,"batch_size":1,"color":0}}"#]
+        for index in 1...length {
+            nodes.append(#""\#(index)":{"class_type":"AcceptanceWork","inputs":{"image":["\#(index - 1)",0],"steps":1,"seconds_per_step":0}}"#)
+        }
+        nodes.append(#""out":{"class_type":"SaveImage","inputs":{"images":["\#(length)",0],"filename_prefix":"x"}}"#)
+        let validator = PromptValidator(catalog: catalog, context: CatalogContext(), fileExists: { _ in false })
+        return validator.validate(try JSONValue(parsing: "{" + nodes.joined(separator: ",") + "}"))
+    }
+
+    /// Found by reading the code after fuzzing: validation recursed once per link, and a chain of ~7,000 nodes
+    /// (450 KB of JSON) overflowed the stack. Now a chain deeper than the limit is a validation error, as ComfyUI's
+    /// RecursionError is; one within it validates.
+    @Test func aChainTooDeepToValidateIsAnErrorNotACrash() throws {
+        if case .rejected(let body) = try chain(ValidationRun.maximumDepth - 2) {
+            Issue.record("a chain within the limit was refused: \(body)")
+        }
+        for length in [ValidationRun.maximumDepth + 1, 20_000] {
+            guard case .rejected(let body) = try chain(length) else {
+                Issue.record("a chain of \(length) was accepted")
+                continue
+            }
+            let error = body["node_errors"]?["out"]?["errors"]?[0]
+            #expect(error?["extra_info"]?["exception_type"] == "RecursionError")
+        }
     }
 }

@@ -141,6 +141,21 @@ struct FilesFollowTheJobTests {
         }
     }
 
+    @Test("a mask whose original output is missing on its node answers as ComfyUI does for a missing original: 200, nothing kept")
+    func maskOfMissingOutput() async throws {
+        try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.sd15]))]) { fleet in
+            let mask = PNG.encode(RasterImage(width: 2, height: 2, channels: 4, pixels: [UInt8](repeating: 128, count: 16)))
+            let answer = try await Self.upload(
+                fleet.conductor, mask, as: "clipspace-mask-2.png",
+                fields: [("type", "input"), ("subfolder", "clipspace"),
+                         ("original_ref", #"{"filename":"never-made.png","subfolder":"a","type":"output"}"#)],
+                path: "/upload/mask")
+            #expect(answer.status == 200)
+            #expect(answer.json == ["name": "clipspace-mask-2.png", "subfolder": "clipspace", "type": "input"])
+            #expect(try await fleet.conductor.get("/view?filename=clipspace-mask-2.png&subfolder=clipspace&type=input").status == 404)
+        }
+    }
+
     @Test("uploads are named as one ComfyUI server names them, listed in LoadImage, and served by /view")
     func uploadNaming() async throws {
         try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.sd15]))]) { fleet in

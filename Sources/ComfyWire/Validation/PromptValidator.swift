@@ -59,6 +59,16 @@ public struct PromptValidator: Sendable {
             let reasons: [JSONObject]
             do {
                 (valid, reasons) = try run.validate(output)
+            } catch is ValidationRun.TooDeep {
+                // Python's recursion limit, which ComfyUI meets on such a chain: an error, not a crashed process.
+                valid = false
+                reasons = [
+                    Self.error("exception_during_validation", "Exception when validating node",
+                               "maximum recursion depth exceeded (links more than \(ValidationRun.maximumDepth) deep)",
+                               ["exception_type": "RecursionError", "traceback": []])
+                ]
+                run.results[output] = (false, reasons)
+                if !run.order.contains(output) { run.order.append(output) }
             } catch let failure as ValidationRun.MissingNode {
                 valid = false
                 reasons = [
@@ -104,6 +114,11 @@ public struct PromptValidator: Sendable {
 /// One validation pass with its memo of per-node results, as ComfyUI's `validated` dict.
 struct ValidationRun {
     struct MissingNode: Error { let id: String }
+    /// A chain of links deeper than `maximumDepth`: validated by recursion, it would overflow the stack.
+    struct TooDeep: Error {}
+    /// Links followed from an output before giving up (ComfyUI's own limit is Python's recursion limit, 1,000 frames).
+    static let maximumDepth = 400
+    private var depth = 0
 
     let validator: PromptValidator
     let graph: PromptGraph
@@ -118,6 +133,9 @@ struct ValidationRun {
 
     mutating func validate(_ id: String) throws -> (Bool, [JSONObject]) {
         if let done = results[id] { return (done.valid, done.reasons) }
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maximumDepth else { throw TooDeep() }
         guard let node = graph[id], let classType = node.classType, let nodeClass = validator.catalog[classType] else {
             throw MissingNode(id: id)
         }
