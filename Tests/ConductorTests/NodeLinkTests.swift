@@ -11,8 +11,10 @@ import Testing
 struct NodeLinkTests {
     static let model = "v1-5-pruned-emaonly.safetensors"
 
-    @Test("a link half-closed by a box in between (a FIN, no close frame) reconnects, and the waiting jobs run")
-    func halfClosedLinkReconnects() async throws {
+    /// One simulated node behind a `TCPRelay`, Conductor in front of the relay with the node's WebSocket up.
+    static func withRelayedNode(
+        _ body: @Sendable (_ node: SimulatedNode, _ relay: TCPRelay, _ conductor: TestClient) async throws -> Void
+    ) async throws {
         try await withNodes([TestNodeSpec(.test("a", checkpoints: [Self.model]))]) { started, config in
             let relay = try await TCPRelay.start(to: started["a"]!.client.port)
             var config = config
@@ -21,45 +23,40 @@ struct NodeLinkTests {
                 try await waitUntilReady(coordinator, nodeCount: 1)
                 let conductor = TestClient(port: port)
                 try await Self.waitForWebSocket(conductor, connected: true)
-                relay.halfCloseAll()
-                var ids: [String] = []
-                for seed in 1...4 {
-                    let answer = try await conductor.post("/prompt", ["prompt": TestFleet.prompt(checkpoint: Self.model, seed: seed)])
-                    ids.append(try #require(answer.json?["prompt_id"]?.stringValue))
-                }
-                for id in ids {
-                    let entry = try await conductor.waitForHistory(id, timeout: 30)
-                    #expect(entry["status"]?["status_str"] == "success")
-                }
-                try await Self.waitForWebSocket(conductor, connected: true)
-                #expect(try await conductor.get("/readyz").status == 200)
+                try await body(started["a"]!.node, relay, conductor)
             }
             await relay.stop()
         }
     }
 
+    /// Submits `count` prompts and expects each to succeed within `timeout`.
+    static func submitAndExpectSuccess(_ conductor: TestClient, count: Int, timeout: Double) async throws {
+        var ids: [String] = []
+        for seed in 1...count {
+            ids.append(try await conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.model, seed: seed)]))
+        }
+        for id in ids {
+            #expect(try await conductor.waitForHistory(id, timeout: timeout)["status"]?["status_str"] == "success")
+        }
+    }
+
+    @Test("a link half-closed by a box in between (a FIN, no close frame) reconnects, and the waiting jobs run")
+    func halfClosedLinkReconnects() async throws {
+        try await Self.withRelayedNode { _, relay, conductor in
+            relay.halfCloseAll()
+            try await Self.submitAndExpectSuccess(conductor, count: 4, timeout: 30)
+            try await Self.waitForWebSocket(conductor, connected: true)
+            #expect(try await conductor.get("/readyz").status == 200)
+        }
+    }
+
     @Test("a reconnect that meets a relay answering nothing (its node restarting behind it) is given up and tried again")
     func reconnectThroughSilentRelay() async throws {
-        try await withNodes([TestNodeSpec(.test("a", checkpoints: [Self.model]))]) { started, config in
-            let relay = try await TCPRelay.start(to: started["a"]!.client.port)
-            var config = config
-            config.nodes[0].url = "http://127.0.0.1:\(relay.port)"
-            try await withConductor(config) { coordinator, port in
-                try await waitUntilReady(coordinator, nodeCount: 1)
-                let conductor = TestClient(port: port)
-                try await Self.waitForWebSocket(conductor, connected: true)
-                // While the node is away, the relay takes each reconnect and half-closes it without a word.
-                await started["a"]!.node.inject(.crashAndRestart(downSeconds: 1))
-                try await Self.waitForWebSocket(conductor, connected: false)
-                var ids: [String] = []
-                for seed in 1...3 {
-                    ids.append(try await conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.model, seed: seed)]))
-                }
-                for id in ids {
-                    #expect(try await conductor.waitForHistory(id, timeout: 40)["status"]?["status_str"] == "success")
-                }
-            }
-            await relay.stop()
+        try await Self.withRelayedNode { node, _, conductor in
+            // While the node is away, the relay takes each reconnect and half-closes it without a word.
+            await node.inject(.crashAndRestart(downSeconds: 1))
+            try await Self.waitForWebSocket(conductor, connected: false)
+            try await Self.submitAndExpectSuccess(conductor, count: 3, timeout: 40)
         }
     }
 
