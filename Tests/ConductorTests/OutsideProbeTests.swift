@@ -195,35 +195,59 @@ extension OutsideProbeTests {
 }
 
 extension OutsideProbeTests {
+    /// The close code the server sends after `frame` on a fresh `/ws` (nil when it sends none).
+    static func closeCode(after frame: [UInt8], port: Int) async throws -> Int? {
+        let connection = try await RawConnection.open(port: port)
+        try await connection.send("GET /ws?clientId=frames HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\n"
+            + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        _ = try? await Task.sleep(for: .milliseconds(200))
+        try await connection.sendBytes(frame)
+        let (received, _) = try await connection.readBytesUntilClosed(timeout: .seconds(10))
+        await connection.close()
+        guard let head = received.firstRange(of: [13, 10, 13, 10] as [UInt8]) else { return nil }
+        var frames = Array(received[head.upperBound...])
+        var closeCode: Int?
+        while frames.count >= 2 {
+            let opcode = frames[0] & 0x0F
+            var length = Int(frames[1] & 0x7F)
+            var start = 2
+            if length == 126 { length = Int(frames[2]) << 8 | Int(frames[3]); start = 4 }
+            guard frames.count >= start + length else { break }
+            if opcode == 0x8, length >= 2 { closeCode = Int(frames[start]) << 8 | Int(frames[start + 1]) }
+            frames.removeFirst(start + length)
+        }
+        return closeCode
+    }
+
+    @Test("a client frame sent without a mask closes its WebSocket with 1002; a masked one does not")
+    func unmaskedFrame() async throws {
+        try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.model]))]) { fleet in
+            let text = Array(#"{"type":"feature_flags","data":{}}"#.utf8)
+            let unmasked = try await Self.closeCode(after: [0x81, UInt8(text.count)] + text, port: fleet.conductor.port)
+            #expect(unmasked == 1002)
+            let key: [UInt8] = [9, 8, 7, 6]
+            let masked: [UInt8] = [0x81, 0x80 | UInt8(text.count)] + key + text.enumerated().map { $0.element ^ key[$0.offset % 4] }
+            // A masked frame is read; the socket stays open (the read times out with no close frame).
+            let connection = try await RawConnection.open(port: fleet.conductor.port)
+            let port = fleet.conductor.port
+            try await connection.send("GET /ws?clientId=masked HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            try await connection.sendBytes(masked + masked)
+            let (_, closed) = try await connection.readBytesUntilClosed(timeout: .seconds(1))
+            await connection.close()
+            #expect(!closed)
+        }
+    }
+
     @Test("a client text frame that is not UTF-8 closes its WebSocket with 1007")
     func invalidUTF8Frame() async throws {
         try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.model]))]) { fleet in
-            let port = fleet.conductor.port
-            let connection = try await RawConnection.open(port: port)
-            try await connection.send("GET /ws?clientId=utf8 HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\n"
-                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
             // A masked text frame carrying 0xC3 0x28 (not UTF-8).
             let key: [UInt8] = [1, 2, 3, 4]
             let payload: [UInt8] = [0xC3, 0x28]
             let frame: [UInt8] = [0x81, 0x80 | UInt8(payload.count)] + key + payload.enumerated().map { $0.element ^ key[$0.offset % 4] }
-            try await connection.sendBytes(frame)
-            let (received, closed) = try await connection.readBytesUntilClosed(timeout: .seconds(10))
-            await connection.close()
-            #expect(closed)
-            // After the 101 head: the server's frames; the last is a close frame with its code.
-            let head = try #require(received.firstRange(of: [13, 10, 13, 10] as [UInt8]))
-            var frames = Array(received[head.upperBound...])
-            var closeCode: Int?
-            while frames.count >= 2 {
-                let opcode = frames[0] & 0x0F
-                var length = Int(frames[1] & 0x7F)
-                var start = 2
-                if length == 126 { length = Int(frames[2]) << 8 | Int(frames[3]); start = 4 }
-                guard frames.count >= start + length else { break }
-                if opcode == 0x8, length >= 2 { closeCode = Int(frames[start]) << 8 | Int(frames[start + 1]) }
-                frames.removeFirst(start + length)
-            }
-            #expect(closeCode == 1007)
+            let code = try await Self.closeCode(after: frame, port: fleet.conductor.port)
+            #expect(code == 1007)
         }
     }
 }

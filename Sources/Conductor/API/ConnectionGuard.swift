@@ -26,6 +26,7 @@ struct GuardedChildChannel<Base: ServerChildChannel>: ServerChildChannel {
             base.setup(channel: channel, logger: logger)
         }.flatMapThrowing { value in
             try channel.pipeline.syncOperations.addHandler(FirstRequestErrors())
+            try channel.pipeline.syncOperations.addHandler(ClientFramesMasked(), position: .first)
             return value
         }
     }
@@ -176,6 +177,62 @@ final class FirstRequestErrors: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         guardHandler.refuse(status: "400 Bad Request")
+    }
+}
+
+/// RFC 6455 §5.1: a server closes the connection when a client sends a frame that is not masked (1002, protocol
+/// error). NIO's frame decoder accepts such frames, so once the connection has switched to WebSocket (a 101 went out)
+/// this reads the raw frame headers as they pass — length and mask bit only; payloads are skipped, not copied.
+final class ClientFramesMasked: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var webSocket = false
+    private var refused = false
+    /// The current frame header's bytes read so far, and what is left of its payload (mask key included).
+    private var header: [UInt8] = []
+    private var remaining: UInt64 = 0
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if !webSocket, unwrapOutboundIn(data).readableBytesView.starts(with: "HTTP/1.1 101".utf8) { webSocket = true }
+        context.write(data, promise: promise)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard webSocket else { return context.fireChannelRead(data) }
+        guard !refused else { return }
+        let bytes = unwrapInboundIn(data).readableBytesView
+        var index = bytes.startIndex
+        while index < bytes.endIndex {
+            if remaining > 0 {
+                let skip = Int(min(remaining, UInt64(bytes.endIndex - index)))
+                index += skip
+                remaining -= UInt64(skip)
+                continue
+            }
+            header.append(bytes[index])
+            index += 1
+            guard header.count >= 2 else { continue }
+            let short = header[1] & 0x7F
+            let needed = 2 + (short == 126 ? 2 : short == 127 ? 8 : 0)
+            guard header.count == needed else { continue }
+            guard header[1] & 0x80 != 0 else {
+                // Close frame, code 1002, then close.
+                refused = true
+                let channel = context.channel
+                let written = context.eventLoop.makePromise(of: Void.self)
+                written.futureResult.whenComplete { _ in channel.close(promise: nil) }
+                context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(bytes: [0x88, 0x02, 0x03, 0xEA])), promise: written)
+                return
+            }
+            var length = UInt64(short)
+            if short >= 126 { length = header[2...].reduce(0) { $0 << 8 | UInt64($1) } }
+            remaining = length + 4  // the masking key, then the payload
+            header = []
+        }
+        context.fireChannelRead(data)
     }
 }
 
