@@ -51,6 +51,34 @@ import Testing
         #expect(explained.candidates.first?.reason.hasSuffix("; queued jobs want its b.safetensors") == true)
     }
 
+    /// Work-conserving: the same fleet as `jobsHeldForTheSameFullNodeReserveItSoLaterOnesUseTheIdleNode`, where B
+    /// (full, holding the checkpoint) is predicted to finish the first two jobs sooner than idle A would.
+    @Test func aJobWaitsForABusierNodeOnlyOnTrustedEvidence() {
+        func fleet(aMeasured: Bool = true, bMeasured: Bool = true) -> [NodeSnapshot] {
+            var a = Fleet.node("A", load: 20)
+            var b = Fleet.node("B", outstanding: 2, resident: "a.safetensors", committed: 8, load: 20)
+            a.speedMeasured = aMeasured
+            b.speedMeasured = bMeasured
+            return [a, b]
+        }
+        let knobs = SchedulerKnobs(waitForFullNodeGainSeconds: 0)
+        var holds: [(Int, Scheduler.Decision)] = []
+        // Both measured, predictions exact: the first job waits for B (18 s there against 30 s on A), and says so.
+        let exact = Scheduler.assign([Fleet.job()], to: fleet(), knobs: knobs) { holds.append(($0, $1)) }
+        #expect(exact.isEmpty)
+        #expect(holds.count == 1 && holds.first?.1.waitingFor == 1 && holds.first?.1.passedOver == 0)
+        #expect(holds.first?.1.predictedGain == 12)
+        // An unmeasured node is never the reason to wait, nor left idle because another looks faster on paper.
+        #expect(Scheduler.assign([Fleet.job()], to: fleet(bMeasured: false), knobs: knobs) == [.init(job: 0, node: 0)])
+        #expect(Scheduler.assign([Fleet.job()], to: fleet(aMeasured: false), knobs: knobs) == [.init(job: 0, node: 0)])
+        // A 12 s lead on an 18 s prediction is trusted while the shape's error is under 2/3, not beyond.
+        var job = Fleet.job()
+        job.runTimeError = 0.5
+        #expect(Scheduler.assign([job], to: fleet(), knobs: knobs).isEmpty)
+        job.runTimeError = 1
+        #expect(Scheduler.assign([job], to: fleet(), knobs: knobs) == [.init(job: 0, node: 0)])
+    }
+
     @Test func lookaheadBoundsHowFarARoundLooks() {
         let fleet = [Fleet.node("A", classes: ["KSampler"])]
         let queue = [Fleet.job(), Fleet.job(), Fleet.job(nil, classes: ["KSampler"])]
