@@ -7,7 +7,9 @@ import Prometheus
 
 /// The HTTP/WebSocket server's connections with Conductor's limits around them, so an unauthenticated client cannot
 /// starve the fleet: a request head must arrive within `headerTimeout` of opening the connection, a request the
-/// parser refuses is answered 400 and closed, and (with `ConnectionCount`) at most `limits.maxConnections` are open.
+/// parser refuses is answered 400 and closed, a refused WebSocket upgrade gets the front door's status, a client
+/// WebSocket frame without a mask closes the socket, and (with `ConnectionCount`) at most `limits.maxConnections` are
+/// open.
 ///
 /// Hummingbird's HTTP/1 channel handles what comes after the first request head (its `idleTimeout` closes a
 /// keep-alive connection that sends nothing, or a head byte at a time, for that long). What comes before it, in the
@@ -19,9 +21,9 @@ struct GuardedChildChannel<Base: ServerChildChannel>: ServerChildChannel {
     let metrics: ConductorMetrics
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        let deadline = RequestHeadDeadline(timeout: headerTimeout, metrics: metrics)
+        let firstRequest = FirstRequestGuard(timeout: headerTimeout, metrics: metrics)
         return channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(deadline, position: .first)
+            try channel.pipeline.syncOperations.addHandler(firstRequest, position: .first)
         }.flatMap {
             base.setup(channel: channel, logger: logger)
         }.flatMapThrowing { value in
@@ -33,19 +35,21 @@ struct GuardedChildChannel<Base: ServerChildChannel>: ServerChildChannel {
 
     func handle(value: Value, logger: Logger) async {
         await base.handle(value: value, logger: logger)
-        // The upgrading pipeline gives up on a head the parser refused (two Content-Lengths, CL with TE, obs-fold,
-        // a head over the decoder's limits) without a word and leaves the socket open: answer it and close.
+        // The upgrading pipeline can end a connection's handling without a word and leave the socket open (an
+        // upgrade the front door refused, a negotiation that failed): answer it (the refusal's status, else 400) and
+        // close.
         let channel = value.channel
         guard channel.isActive else { return }
         try? await channel.eventLoop.submit {
-            try channel.pipeline.syncOperations.handler(type: RequestHeadDeadline.self).refuse(status: "400 Bad Request")
+            try channel.pipeline.syncOperations.handler(type: FirstRequestGuard.self).refuse(status: "400 Bad Request")
         }.get()
     }
 }
 
 /// First in the pipeline, on raw bytes: closes a connection whose first request head (up to its blank line) has not
-/// arrived within the timeout, and can answer a request the HTTP layer never answered.
-final class RequestHeadDeadline: ChannelDuplexHandler, RemovableChannelHandler {
+/// arrived within the timeout, and answers a request the HTTP layer never answered (a malformed head, a WebSocket
+/// upgrade the front door refused, with the status it decided).
+final class FirstRequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
     typealias OutboundIn = ByteBuffer
@@ -170,7 +174,7 @@ final class FirstRequestErrors: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        guard let guardHandler = try? context.pipeline.syncOperations.handler(type: RequestHeadDeadline.self),
+        guard let guardHandler = try? context.pipeline.syncOperations.handler(type: FirstRequestGuard.self),
             !guardHandler.answered
         else {
             context.fireErrorCaught(error)

@@ -113,7 +113,7 @@ struct FrontDoorMiddleware: RouterMiddleware {
                 let channel = context.channel
                 let statusLine = "\(status.code) \(status.reasonPhrase)"
                 channel.eventLoop.execute {
-                    try? channel.pipeline.syncOperations.handler(type: RequestHeadDeadline.self).refuseUpgrade(status: statusLine)
+                    try? channel.pipeline.syncOperations.handler(type: FirstRequestGuard.self).refuseUpgrade(status: statusLine)
                 }
             }
             var headers: HTTPFields = [:]
