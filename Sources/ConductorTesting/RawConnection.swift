@@ -3,9 +3,12 @@ import NIOPosix
 import Synchronization
 
 /// A plain TCP connection on loopback for what an HTTP client library will not send: malformed heads, a header byte
-/// at a time, a connection that says nothing.
+/// at a time, a connection that says nothing. What the server sends is gathered as it arrives; each read waits until
+/// what has arrived so far satisfies it, the server closes, or a deadline passes, and returns all of it.
 public struct RawConnection: Sendable {
     let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
+    let received: ReceivedBytes
+    let reader: Task<Void, Never>
 
     public static func open(port: Int) async throws -> RawConnection {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -14,7 +17,14 @@ public struct RawConnection: Sendable {
                     try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
-        return RawConnection(channel: channel)
+        let received = ReceivedBytes()
+        let reader = Task {
+            do {
+                for try await chunk in channel.inbound { received.append(chunk) }
+            } catch {}
+            received.markClosed()
+        }
+        return RawConnection(channel: channel, received: received, reader: reader)
     }
 
     public func send(_ text: String) async throws {
@@ -25,48 +35,34 @@ public struct RawConnection: Sendable {
         try await channel.outbound.write(ByteBuffer(bytes: bytes))
     }
 
-    /// What the server sent until it closed the connection, or until `timeout`; `closed` says which. Call once.
+    /// What the server sent until it closed the connection, or until `timeout`; `closed` says which.
     public func readUntilClosed(timeout: Duration) async throws -> (text: String, closed: Bool) {
         let (bytes, closed) = try await readBytes(timeout: timeout, until: { _ in false })
         return (String(decoding: bytes, as: UTF8.self), closed)
     }
 
-    /// The bytes the server sent until it closed the connection, or until `timeout`. Call once.
+    /// The bytes the server sent until it closed the connection, or until `timeout`.
     public func readBytesUntilClosed(timeout: Duration) async throws -> (bytes: [UInt8], closed: Bool) {
         try await readBytes(timeout: timeout, until: { _ in false })
     }
 
-    /// What the server sent until a response head was complete, it closed the connection, or `timeout`. Call once.
+    /// What the server sent once a response head is complete (or it closed the connection, or `timeout`).
     public func readResponseHead(timeout: Duration) async throws -> String {
         let bytes = try await readBytes(timeout: timeout, until: { $0.firstRange(of: [13, 10, 13, 10] as [UInt8]) != nil }).bytes
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    func readBytes(timeout: Duration, until enough: @escaping @Sendable ([UInt8]) -> Bool) async throws -> (bytes: [UInt8], closed: Bool) {
-        let received = ReceivedBytes()
-        let channel = self.channel
-        let closed = try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                do {
-                    for try await chunk in channel.inbound {
-                        received.append(chunk)
-                        if enough(received.bytes) { return false }
-                    }
-                } catch {}
-                return true
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return false
-            }
-            let first = try await group.next() ?? false
-            group.cancelAll()
-            return first
+    func readBytes(timeout: Duration, until enough: ([UInt8]) -> Bool) async throws -> (bytes: [UInt8], closed: Bool) {
+        let deadline = ContinuousClock.now + timeout
+        while true {
+            let (bytes, closed) = received.state
+            if closed || enough(bytes) || ContinuousClock.now >= deadline { return (bytes, closed) }
+            try await Task.sleep(for: .milliseconds(5))
         }
-        return (received.bytes, closed)
     }
 
     public func close() async {
+        reader.cancel()
         try? await channel.channel.close()
     }
 }
@@ -140,9 +136,10 @@ public final class TCPRelay: Sendable {
 
 /// Bytes read so far, shared with the task that reads them.
 final class ReceivedBytes: Sendable {
-    private let storage = Mutex<[UInt8]>([])
-    var bytes: [UInt8] { storage.withLock { $0 } }
-    func append(_ chunk: ByteBuffer) { storage.withLock { $0 += Array(chunk.readableBytesView) } }
+    private let storage = Mutex<(bytes: [UInt8], closed: Bool)>(([], false))
+    var state: (bytes: [UInt8], closed: Bool) { storage.withLock { $0 } }
+    func append(_ chunk: ByteBuffer) { storage.withLock { $0.bytes += Array(chunk.readableBytesView) } }
+    func markClosed() { storage.withLock { $0.closed = true } }
 }
 
 /// The relay's open connections, each with the flag that says it was dropped.

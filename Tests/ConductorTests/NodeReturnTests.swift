@@ -46,6 +46,10 @@ struct NodeReturnTests {
                     return queue["queue_running"]?.arrayValue?.isEmpty == true && queue["queue_pending"]?.arrayValue?.isEmpty == true
                 }
                 await a.inject(.hang(false))
+                // a ends the interrupted run: what it says of it comes now, if at all.
+                try await eventually(timeout: 10, "a's record of the interrupted run") {
+                    try await fleet.direct("a").get("/history").json?[running] != nil
+                }
                 let onA = try await fleet.direct("a").get("/history").json?.objectValue ?? [:]
                 #expect(onA[waiting] == nil, "the waiting job never ran on a")
                 #expect(onA[running]?["status"]?["status_str"] != "success", "the running job was stopped on a, no second output")
@@ -53,7 +57,6 @@ struct NodeReturnTests {
                 // The client heard one end per job, history has one entry per job.
                 try await socket.waitForEnd(of: running)
                 try await socket.waitForEnd(of: waiting)
-                try await Task.sleep(for: .milliseconds(300))
                 for id in [running, waiting] {
                     let heard = ChaosTests.completions(id, socket)
                     #expect(heard.ends == 1 && heard.successes == 1, "\(id): the client heard \(heard)")

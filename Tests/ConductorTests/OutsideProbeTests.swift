@@ -200,7 +200,8 @@ extension OutsideProbeTests {
         let connection = try await RawConnection.open(port: port)
         try await connection.send("GET /ws?clientId=frames HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\n"
             + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
-        _ = try? await Task.sleep(for: .milliseconds(200))
+        // The frame goes once the upgrade is answered, as a client's would.
+        _ = try await connection.readResponseHead(timeout: .seconds(10))
         try await connection.sendBytes(frame)
         let (received, _) = try await connection.readBytesUntilClosed(timeout: .seconds(10))
         await connection.close()

@@ -120,21 +120,12 @@ final class FirstRequestGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if let status = upgradeRefusal {
-            // The refused upgrade's fixed 400 is replaced by the front door's answer; what follows it is dropped.
-            promise?.succeed()
-            guard !wroteAnything else { return }
-            wroteAnything = true
-            var head = "HTTP/1.1 \(status)\r\nConnection: close\r\nContent-Length: 0\r\n"
-            if status.hasPrefix("401") { head += "WWW-Authenticate: Bearer\r\n" }
-            Self.answerAndClose(head + "\r\n", context: context)
-            return
-        }
         wroteAnything = true
         context.write(data, promise: promise)
     }
 
-    /// The front door refused this connection's WebSocket upgrade with `status` (`401 Unauthorized`, …).
+    /// The front door refused this connection's WebSocket upgrade with `status` (`401 Unauthorized`, …): Hummingbird
+    /// ends such a connection without an answer, and `refuse` then answers with this status.
     func refuseUpgrade(status: String) {
         if !wroteAnything { upgradeRefusal = status }
     }
