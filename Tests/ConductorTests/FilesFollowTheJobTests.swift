@@ -43,10 +43,12 @@ struct FilesFollowTheJobTests {
         return try PNG.decode(view.body)
     }
 
+    /// The node's input files, without the probes Conductor puts there (one per extension of its uploads).
     static func inputFiles(of node: SimulatedNode) -> [String] {
         let root = node.files.directory(.input)
         let names = FileManager.default.enumerator(atPath: root.path)?.compactMap { $0 as? String } ?? []
-        return names.filter { !FileManager.default.isDirectory(root.appendingPathComponent($0)) }.sorted()
+        return names.filter { !FileManager.default.isDirectory(root.appendingPathComponent($0)) && !$0.hasPrefix(Coordinator.probeStem + ".") }
+            .sorted()
     }
 
     @Test("two clients upload different images under one name: each job, on its own node, outputs its own pixels")

@@ -8,6 +8,8 @@ public struct NodeClass: Sendable {
         case vaes
         /// Top-level image files of the input directory, as LoadImage lists them.
         case inputImages
+        /// Top-level files of the input directory whose name ends in `suffix`, as LoadLatent lists `.latent` files.
+        case inputFiles(suffix: String)
     }
 
     /// The declared type of one input.
@@ -73,12 +75,16 @@ public struct CatalogContext: Sendable {
     public var loras: [String]
     public var vaes: [String]
     public var inputImages: [String]
+    /// Every top-level file of the input directory, sorted.
+    public var inputFiles: [String]
 
-    public init(checkpoints: [String] = [], loras: [String] = [], vaes: [String] = [], inputImages: [String] = []) {
+    public init(checkpoints: [String] = [], loras: [String] = [], vaes: [String] = [], inputImages: [String] = [],
+                inputFiles: [String] = []) {
         self.checkpoints = checkpoints
         self.loras = loras
         self.vaes = vaes
         self.inputImages = inputImages
+        self.inputFiles = inputFiles
     }
 }
 
@@ -116,6 +122,7 @@ extension NodeClass {
         case .loras: context.loras
         case .vaes: context.vaes
         case .inputImages: context.inputImages
+        case .inputFiles(let suffix): context.inputFiles.filter { $0.hasSuffix(suffix) }
         }
     }
 

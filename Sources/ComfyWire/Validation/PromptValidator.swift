@@ -247,7 +247,8 @@ struct ValidationRun {
                 if !validator.fileExists(file) {
                     errors.append(PromptValidator.error(
                         "custom_validation_failed", "Custom validation failed for node",
-                        "\(name) - Invalid image file: \(file)", ["input_name": .string(name)]))
+                        "\(name) - Invalid \(nodeClass.name == "LoadLatent" ? "latent" : "image") file: \(file)",
+                        ["input_name": .string(name)]))
                     valid = false
                     continue
                 }

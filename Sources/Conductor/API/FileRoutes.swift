@@ -104,6 +104,11 @@ struct FileRoutes {
             return ConductorRoutes.internalError()
         }
         await coordinator.enforceStoreRetention()
+        if kind == .input, subfolder.isEmpty {
+            // A new extension: the nodes' lists of their input folders are probed for it (see Coordinator+InputFolders).
+            let coordinator = self.coordinator
+            Task { await coordinator.probeInputFolders() }
+        }
         return ConductorRoutes.json(["name": .string(name), "subfolder": .string(sentSubfolder), "type": .string(typeName)])
     }
 

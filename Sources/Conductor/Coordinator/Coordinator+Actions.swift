@@ -112,8 +112,9 @@ extension Coordinator {
     }
 
     /// `/object_info` of the fleet.
-    public func fleetObjectInfo() -> JSONObject {
-        presentingUploads(FleetMerge.objectInfo(nodeOrder.compactMap { nodes[$0]?.objectInfo }))
+    public func fleetObjectInfo() async -> JSONObject {
+        await awaitProbes()
+        return presentingUploads(FleetMerge.objectInfo(nodeOrder.compactMap { nodes[$0]?.objectInfo }))
     }
 
     public func fleetSystemStats() -> JSONValue {

@@ -63,9 +63,19 @@ extension Coordinator {
         return found
     }
 
+    /// What a prompt needs of a node. A string that names a file Conductor delivers is a file need, not a choice
+    /// the node's lists must offer: the node lists it once it has its copy (LoadLatent's list of its input folder).
+    func requirements(of prompt: JSONValue, graph: PromptGraph) -> JobRequirements {
+        var requirements = JobRequirements(prompt: graph)
+        let references = fileReferences(in: prompt)
+        requirements.files = fileNeeds(references)
+        requirements.choices.removeAll { references[$0.value] != nil }
+        return requirements
+    }
+
     /// The files a prompt reads, for the scheduler's transfer cost.
-    func fileNeeds(of prompt: JSONValue) -> [JobRequirements.FileNeed] {
-        fileReferences(in: prompt).values.map { source in
+    func fileNeeds(_ references: [String: FileSource]) -> [JobRequirements.FileNeed] {
+        references.values.map { source in
             switch source {
             case .stored(let file): JobRequirements.FileNeed(id: file.hash, bytes: file.size)
             case .onNode: JobRequirements.FileNeed(id: source.id, bytes: Self.assumedNodeFileBytes)
@@ -352,33 +362,28 @@ extension Coordinator {
         }
     }
 
-    /// The fleet's object_info with each upload combo (LoadImage's image list…) listing what a client can load:
-    /// the store's top-level inputs of the widget's media type and the nodes' own files, without delivered copies.
+    /// The fleet's object_info with each upload combo (LoadImage's image list…) listing what a client can load: the
+    /// store's top-level inputs of the widget's media type and the nodes' own files, without delivered copies; and
+    /// each input-folder combo (LoadLatent's list…) the same, with the store's uploads of the extensions it shows.
     func presentingUploads(_ info: JSONObject) -> JSONObject {
         var info = info
+        let folderCombos = fleetInputFolderCombos()
         for (className, classInfo) in info {
             guard case .object(var object) = classInfo, case .object(var input)? = object["input"] else { continue }
             for group in ["required", "optional"] {
                 guard case .object(var declared)? = input[group] else { continue }
                 for (name, config) in declared {
-                    guard case .array(var parts) = config, parts.count >= 2, case .object(var options) = parts[1],
+                    let stored: [String]
+                    if case .array(let parts) = config, parts.count >= 2, case .object(let options) = parts[1],
                         let category = Self.uploadCategory(options)
-                    else { continue }
-                    let stored = files.inputNames { MediaType.of(filename: $0).hasPrefix(category + "/") }
-                    func merged(_ values: [JSONValue]) -> JSONValue {
-                        var names = Set(stored)
-                        for value in values {
-                            if let text = value.stringValue, !Self.isDeliveredCopy(text) { names.insert(text) }
-                        }
-                        return .array(names.sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }.map(JSONValue.string))
+                    {
+                        stored = files.inputNames { MediaType.of(filename: $0).hasPrefix(category + "/") }
+                    } else if let extensions = folderCombos[className]?[name] {
+                        stored = storedInputs(withExtensionIn: extensions)
+                    } else {
+                        continue
                     }
-                    if case .array(let values) = parts[0] {
-                        parts[0] = merged(values)
-                    } else if case .array(let values)? = options["options"] {
-                        options["options"] = merged(values)
-                        parts[1] = .object(options)
-                    }
-                    declared[name] = .array(parts)
+                    declared[name] = Self.listing(config, adding: stored, hidingCopies: true)
                 }
                 input[group] = .object(declared)
             }

@@ -58,18 +58,27 @@ extension Coordinator {
             }
         }
         node.localFiles = local
+        node.inputFolderCombos = Self.inputFolderCombos(classes)
         node.classes = classes
         node.classTypes = Set(classes.keys)
         node.comboValues = combos
         nodes[name] = node
         scheduleDispatch()
+        if node.health == .up, probing[name] == nil, !uploadExtensions().isSubset(of: node.probedExtensions) {
+            Task { await self.probeInputFolder(of: name) }
+        }
     }
 
     func applyHealth(_ health: NodeHealth, to name: String) async {
         guard nodes[name] != nil else { return }
         nodes[name]?.health = health
         recordHealth(health, of: name)
+        if health == .up, probing[name] == nil, !uploadExtensions().isSubset(of: nodes[name]?.probedExtensions ?? []) {
+            Task { await self.probeInputFolder(of: name) }
+        }
         if health == .down {
+            // It may come back with another disk: its input folder is probed again then.
+            nodes[name]?.probedExtensions = []
             // At-least-once: what was on a dead node goes back to the fleet queue; a job that was running there
             // does not go back to it, and one that has now been running on too many dying nodes is quarantined.
             for active in jobs(on: name) where !active.finalizing {

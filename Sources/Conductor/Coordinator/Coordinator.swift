@@ -28,6 +28,11 @@ public actor Coordinator {
         var comboValues: [String: [String: Set<String>]] = [:]
         /// Values of the node's upload combos (LoadImage's list…): files the node has of its own.
         var localFiles: Set<String> = []
+        /// The node's combos that list its input folder (class → input → extensions seen listed): see
+        /// `Coordinator+InputFolders`.
+        var inputFolderCombos: [String: [String: Set<String>]] = [:]
+        /// Extensions whose probe the node was given since it last came up.
+        var probedExtensions: Set<String> = []
         var stats: JSONValue?
         var vramTotal: Int64 = 0
         var vramFree: Int64 = 0
@@ -115,6 +120,8 @@ public actor Coordinator {
     /// Why the store last failed to write (a full disk), until a write succeeds again: submits answer 503 with
     /// Retry-After and `/readyz` is not ready meanwhile.
     var storeWriteFailure: String?
+    /// Probing of a node's input-folder lists in flight, by node.
+    var probing: [String: Task<Void, Never>] = [:]
     let dispatchSignals: AsyncStream<Void>
     let dispatchSignal: AsyncStream<Void>.Continuation
     /// The queue changed: clients are told its length by `runStatusBroadcasts`.
@@ -170,8 +177,7 @@ public actor Coordinator {
         for job in try await store.activeJobs() {
             let empty = try PromptGraph(json: [:])
             let graph = (try? PromptGraph(json: job.prompt)) ?? empty
-            var requirements = JobRequirements(prompt: graph)
-            requirements.files = fileNeeds(of: job.prompt)
+            let requirements = requirements(of: job.prompt, graph: graph)
             if job.node != nil { placed.insert(job.id) }
             jobs[job.id] = ActiveJob(job: job, requirements: requirements, dispatchedAt: job.state == .queued ? nil : .now,
                                      principal: job.principal ?? job.clientID)
@@ -283,6 +289,8 @@ public actor Coordinator {
         let targets = request["partial_execution_targets"]?.arrayValue?.compactMap(\.stringValue)
         var outputs: [String] = []
         var nodeErrors = JSONObject()
+        // Uploads of an extension the nodes were not yet probed for: their lists say first where they fit.
+        await awaitProbes()
         let catalog = fleetCatalog()
         if catalog.isEmpty {
             // No node has ever described itself: accept, and let the node validate at dispatch.
@@ -303,8 +311,7 @@ public actor Coordinator {
             }
         }
         guard let graph = try? PromptGraph(json: prompt) else { return (500, .null) }
-        var requirements = JobRequirements(prompt: graph)
-        requirements.files = fileNeeds(of: prompt)
+        let requirements = requirements(of: prompt, graph: graph)
         // Each input may exist somewhere in the fleet, yet no single node have all of them.
         let described = capabilitySnapshots().filter { !$0.classTypes.isEmpty }
         if !described.isEmpty, !described.contains(where: { Scheduler.canRun(requirements, on: $0) }) {
@@ -378,7 +385,7 @@ public actor Coordinator {
     /// The union of what the fleet's nodes offer, with combo lists merged; nodes that went down
     /// still count, so a job for them is accepted and waits.
     func fleetCatalog() -> [String: NodeClass] {
-        var merged: [String: JSONValue] = [:]
+        var merged = JSONObject()
         for name in nodeOrder {
             guard let node = nodes[name] else { continue }
             for (className, info) in node.objectInfo {
@@ -386,7 +393,7 @@ public actor Coordinator {
             }
         }
         var catalog: [String: NodeClass] = [:]
-        for (name, info) in merged { catalog[name] = NodeClass(name: name, objectInfo: info) }
+        for (name, info) in addingStoredInputs(merged) { catalog[name] = NodeClass(name: name, objectInfo: info) }
         return catalog
     }
 

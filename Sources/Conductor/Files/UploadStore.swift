@@ -159,6 +159,13 @@ public final class UploadStore: Sendable {
         return names.filter(filter).sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
     }
 
+    /// The extensions of the input root's top-level files.
+    public func inputExtensions() -> Set<String> {
+        index.withLock { index in
+            Set(index.values.lazy.filter { $0.kind == .input && $0.subfolder.isEmpty }.map { ($0.name as NSString).pathExtension })
+        }
+    }
+
     /// Marks blobs as used now, for retention.
     public func touch(_ hashes: Set<String>) async {
         guard !hashes.isEmpty else { return }

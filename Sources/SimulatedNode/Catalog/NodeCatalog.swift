@@ -8,6 +8,7 @@ public struct NodeCatalog: Sendable {
         case loadCheckpoint, loadLora, loadVAE, encodeText, emptyLatent, sample, decode
         case saveImage, previewImage, loadImage, loadImageMask, invertImage, emptyImage
         case acceptanceWork, acceptanceFail
+        case saveLatent, loadLatent
     }
 
     public let classes: [NodeClass]
@@ -135,6 +136,21 @@ public struct NodeCatalog: Sendable {
             ],
             optional: [], hidden: [:], outputs: [("MASK", "MASK")],
             isOutputNode: false, customValidated: ["image"]), .loadImageMask),
+        (NodeClass(
+            name: "SaveLatent", displayName: "SaveLatent", category: "_for_testing", description: "", pythonModule: "nodes",
+            required: [
+                .init(name: "samples", kind: .link("LATENT")),
+                .init(name: "filename_prefix", kind: .string(default: "latents/ComfyUI")),
+            ],
+            optional: [], hidden: ["prompt": "PROMPT", "extra_pnginfo": "EXTRA_PNGINFO"], outputs: [],
+            isOutputNode: true, customValidated: []), .saveLatent),
+        // Its list is the input folder's `.latent` files, with no upload widget; its VALIDATE_INPUTS checks only that
+        // the file exists, which replaces the list check on the node.
+        (NodeClass(
+            name: "LoadLatent", displayName: "LoadLatent", category: "_for_testing", description: "", pythonModule: "nodes",
+            required: [.init(name: "latent", kind: .combo(.inputFiles(suffix: ".latent")))],
+            optional: [], hidden: [:], outputs: [("LATENT", "LATENT")],
+            isOutputNode: false, customValidated: ["latent"]), .loadLatent),
         (NodeClass(
             name: "ImageInvert", displayName: "Invert Image", category: "image", description: "", pythonModule: "nodes",
             required: [.init(name: "image", kind: .link("IMAGE"))], optional: [], hidden: [:],

@@ -109,6 +109,23 @@ extension SimulatedNode {
             if nodeClass.name == "LoadImage" { return NodeResult(outputs: [.images([image.rgb]), .mask(alpha)]) }
             let channel = ["red": 0, "green": 1, "blue": 2, "alpha": 3][literal("channel")?.stringValue ?? "alpha"] ?? 3
             return NodeResult(outputs: [.mask(channel == 3 ? alpha : image.channel(channel))])
+        case .saveLatent:
+            guard case .latent(let width, let height, let batch, let seed)? = input("samples") else {
+                throw NodeStop.failed(type: "TypeError", message: "SaveLatent needs a LATENT")
+            }
+            return try saveLatent(LatentFile(width: width, height: height, batch: batch, seed: seed),
+                                  prefix: literal("filename_prefix")?.stringValue ?? "ComfyUI", item: item)
+        case .loadLatent:
+            let name = literal("latent")?.stringValue ?? ""
+            let latent: LatentFile
+            do {
+                latent = try LatentFile(decoding: files.read(reference: name))
+            } catch let failure as LatentFile.Failure {
+                throw NodeStop.failed(type: "safetensors_rust.SafetensorError", message: failure.description)
+            } catch {
+                throw NodeStop.failed(type: "FileNotFoundError", message: "[Errno 2] No such file or directory: '\(name)'")
+            }
+            return NodeResult(outputs: [.latent(width: latent.width, height: latent.height, batch: latent.batch, seed: latent.seed)])
         case .invertImage:
             return NodeResult(outputs: [.images(try images("image").map { $0.inverted() })])
         case .emptyImage:
@@ -133,6 +150,28 @@ extension SimulatedNode {
             let color = (UInt8(truncatingIfNeeded: seed), UInt8(truncatingIfNeeded: seed >> 8), UInt8(truncatingIfNeeded: seed >> 16))
             return NodeResult(outputs: [.images(source.map { $0.blended(toward: color, fraction: 0.1) })], steps: steps)
         }
+    }
+
+    /// SaveLatent: `<prefix>_<counter:05>_.latent` in the output folder, listed under `latents`.
+    func saveLatent(_ latent: LatentFile, prefix: String, item: QueueItem) throws -> NodeResult {
+        let slash = prefix.lastIndex(of: "/")
+        let subfolder = slash.map { String(prefix[..<$0]) } ?? ""
+        let base = slash.map { String(prefix[prefix.index(after: $0)...]) } ?? prefix
+        let folder: URL
+        do {
+            folder = try files.resolveFolder(.output, subfolder: subfolder)
+        } catch {
+            throw NodeStop.failed(type: "Exception", message: "Saving image outside the output folder is not allowed.")
+        }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let name = "\(base)_\(String(format: "%05d", files.nextCounter(folder: folder, prefix: base)))_.latent"
+        var metadata = ["prompt": item.prompt.jsonString(.compact)]
+        if case .object(let info)? = item.extraData["extra_pnginfo"] {
+            for (key, value) in info { metadata[key] = value.jsonString(.compact) }
+        }
+        try files.write(latent.encoded(metadata: metadata), to: folder.appendingPathComponent(name))
+        let entry: JSONValue = ["filename": .string(name), "subfolder": .string(subfolder), "type": "output"]
+        return NodeResult(outputs: [], ui: ["latents": [entry]])
     }
 
     /// SaveImage / PreviewImage: `<prefix>_<counter:05>_.png`, subfolder from the prefix, PNG with the prompt.

@@ -106,6 +106,13 @@ public struct FileStore: Sendable {
         }.sorted()
     }
 
+    /// Every top-level file of the input directory, sorted (LoadLatent filters these by suffix).
+    public func inputFiles() -> [String] {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory(.input).path)) ?? []
+        return names.filter { !$0.hasPrefix(".") && !isDirectory(directory(.input).appendingPathComponent($0)) }
+            .sorted { $0.unicodeScalars.lexicographicallyPrecedes($1.unicodeScalars) }
+    }
+
     func isDirectory(_ url: URL) -> Bool {
         var flag: ObjCBool = false
         return FileManager.default.fileExists(atPath: url.path, isDirectory: &flag) && flag.boolValue

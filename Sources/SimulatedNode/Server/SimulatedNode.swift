@@ -69,7 +69,7 @@ public actor SimulatedNode {
             checkpoints: profile.checkpoints.map(\.name).sorted(),
             loras: profile.loras.map(\.name).sorted(),
             vaes: profile.vaes.map(\.name).sorted(),
-            inputImages: files.inputImages())
+            inputImages: files.inputImages(), inputFiles: files.inputFiles())
     }
 
     func validator() -> PromptValidator {
