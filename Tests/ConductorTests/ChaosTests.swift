@@ -68,40 +68,52 @@ struct ChaosTests {
         var big = NodeProfile.test("big", checkpoints: [], speed: 1)
         big.vramTotalBytes = 24 << 30
         big.checkpoints = [NodeProfile.ModelFile(name: large, sizeBytes: 10_000_000_000)]
-        try await withFleet([TestNodeSpec(small), TestNodeSpec(big)]) { fleet in
-            try await withWebSocket(port: fleet.conductor.port, clientID: "oom") { socket in
-                let first = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: large), "client_id": "oom"])
-                let entry = try await fleet.conductor.waitForHistory(first, timeout: 15)
-                #expect(entry["status"]?["status_str"] == "success")
-                #expect(try await fleet.nodeThatRan(first) == "big")
-                #expect(await fleet.node("small").executionCount == 1, "it was tried on the small node first")
-                try await socket.waitForEnd(of: first)
-                try await Task.sleep(for: .milliseconds(300))
-                let heard = Self.completions(first, socket)
-                #expect(heard.ends == 1 && heard.successes == 1, "the client heard \(heard)")
-                #expect(!socket.messages.contains { $0["type"] == "execution_error" }, "the out-of-memory error was not relayed")
+        // Two Conductors in turn over the same nodes and data (a restart): one at a time, as an operator runs them.
+        try await withNodes([TestNodeSpec(small), TestNodeSpec(big)]) { nodes, config in
+            try await withConductor(config) { coordinator, port in
+                try await waitUntilReady(coordinator, nodeCount: 2)
+                let conductor = TestClient(port: port)
+                try await withWebSocket(port: port, clientID: "oom") { socket in
+                    let first = try await conductor.submit(["prompt": TestFleet.prompt(checkpoint: large), "client_id": "oom"])
+                    let entry = try await conductor.waitForHistory(first, timeout: 15)
+                    #expect(entry["status"]?["status_str"] == "success")
+                    #expect(Self.ranOn(entry) == "big")
+                    #expect(await nodes["small"]!.node.executionCount == 1, "it was tried on the small node first")
+                    try await socket.waitForEnd(of: first)
+                    try await Task.sleep(for: .milliseconds(300))
+                    let heard = Self.completions(first, socket)
+                    #expect(heard.ends == 1 && heard.successes == 1, "the client heard \(heard)")
+                    #expect(!socket.messages.contains { $0["type"] == "execution_error" }, "the out-of-memory error was not relayed")
+                }
                 // The next job with that checkpoint is not sent to the small node again.
-                let second = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: large, seed: 2), "client_id": "oom"])
-                #expect(try await fleet.nodeThatRan(second) == "big")
-                #expect(await fleet.node("small").executionCount == 1)
-                let placement = try #require(try await fleet.conductor.get("/conductor/api/jobs/\(second)").json?["placement"])
+                let second = try await conductor.submit(["prompt": TestFleet.prompt(checkpoint: large, seed: 2), "client_id": "oom"])
+                #expect(Self.ranOn(try await conductor.waitForHistory(second)) == "big")
+                #expect(await nodes["small"]!.node.executionCount == 1)
+                let placement = try #require(try await conductor.get("/conductor/api/jobs/\(second)").json?["placement"])
                 let reasons = placement["candidates"]?.arrayValue?.compactMap { $0["reason"]?.stringValue } ?? []
                 #expect(reasons.contains { $0.hasPrefix("not enough VRAM") }, "\(reasons)")
-                // A restarted Conductor still knows. With the big node drained (kept across the restart), the third job
-                // waits for it instead of trying the small node, and runs once it is back.
-                #expect(try await fleet.conductor.post("/conductor/api/nodes/big/drain", [:]).status == 200)
-                let third = try await withConductor(fleet.config) { _, port in
-                    let client = TestClient(port: port)
-                    let id = try await client.submit(["prompt": TestFleet.prompt(checkpoint: large, seed: 3), "client_id": "oom"])
-                    try await Task.sleep(for: .milliseconds(500))
-                    let tried = await fleet.node("small").executionCount
-                    _ = try await client.post("/conductor/api/nodes/big/undrain", [:])
-                    return (tried, try await client.waitForHistory(id, timeout: 15))
-                }
-                #expect(third.0 == 1, "the restarted Conductor did not try the small node")
-                #expect(third.1["status"]?["status_str"] == "success")
+                // The big node drained, kept across the restart.
+                #expect(try await conductor.post("/conductor/api/nodes/big/drain", [:]).status == 200)
             }
+            // A restarted Conductor still knows: the third job waits for the big node instead of trying the small one,
+            // and runs once it is back.
+            let third = try await withConductor(config) { coordinator, port in
+                try await waitUntilReady(coordinator, nodeCount: 2)
+                let client = TestClient(port: port)
+                let id = try await client.submit(["prompt": TestFleet.prompt(checkpoint: large, seed: 3), "client_id": "oom"])
+                try await Task.sleep(for: .milliseconds(500))
+                let tried = await nodes["small"]!.node.executionCount
+                _ = try await client.post("/conductor/api/nodes/big/undrain", [:])
+                return (tried, try await client.waitForHistory(id, timeout: 15))
+            }
+            #expect(third.0 == 1, "the restarted Conductor did not try the small node")
+            #expect(third.1["status"]?["status_str"] == "success")
         }
+    }
+
+    /// The node that ran a finished prompt, from its first output's subfolder.
+    static func ranOn(_ entry: JSONValue) -> String? {
+        entry["outputs"]?.objectValue?.values.first?["images"]?[0]?["subfolder"]?.stringValue?.split(separator: "/").first.map(String.init)
     }
 
     @Test("a job that runs out of VRAM on the largest node fails as on ComfyUI, and teaches nothing")

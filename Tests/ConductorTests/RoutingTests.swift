@@ -193,10 +193,11 @@ struct RoutingTests {
             for seed in 1...3 {
                 blockers.append(try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15, seed: seed), "client_id": "x"]))
             }
-            try await eventually("every node busy") {
+            try await eventually("every node busy, as Conductor's queue shows") {
                 var running = 0
                 for name in ["a", "b", "c"] { running += try await fleet.direct(name).get("/queue").json?["queue_running"]?.arrayValue?.count ?? 0 }
-                return running == 3
+                let conductorSays = try await fleet.conductor.get("/queue").json?["queue_running"]?.arrayValue?.count
+                return running == 3 && conductorSays == 3
             }
             let normal = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15, seed: 20), "client_id": "x"])
             let urgent = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15, seed: 21), "client_id": "x", "front": true])

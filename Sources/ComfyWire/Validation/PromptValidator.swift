@@ -18,6 +18,11 @@ public struct PromptValidator: Sendable {
         case accepted(prompt: JSONValue, outputs: [String], nodeErrors: JSONObject)
         /// The 400 body: `{"error": {...}, "node_errors": {...}}`.
         case rejected(JSONValue)
+
+        /// Whether any output was refused (the whole prompt, or some outputs with `node_errors`).
+        public var hasErrors: Bool {
+            if case .accepted(_, _, let errors) = self { !errors.isEmpty } else { true }
+        }
     }
 
     public static func error(_ type: String, _ message: String, _ details: String, _ extra: JSONObject = [:]) -> JSONObject {

@@ -112,9 +112,8 @@ extension Coordinator {
     }
 
     /// `/object_info` of the fleet.
-    public func fleetObjectInfo() async -> JSONObject {
-        await awaitProbes()
-        return presentingUploads(FleetMerge.objectInfo(nodeOrder.compactMap { nodes[$0]?.objectInfo }))
+    public func fleetObjectInfo() -> JSONObject {
+        presentingUploads(FleetMerge.objectInfo(nodeOrder.compactMap { nodes[$0]?.objectInfo }))
     }
 
     public func fleetSystemStats() -> JSONValue {

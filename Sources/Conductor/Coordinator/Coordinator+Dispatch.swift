@@ -88,7 +88,7 @@ extension Coordinator {
     }
 
     /// Places waiting jobs in queue order on nodes with room (late binding: nothing is sent to a
-    /// node before it can take it), and sends them.
+    /// node before it can take it), and hands each to its node's send lane: the pass never waits on a node.
     func dispatchPass() async {
         placed = placed.filter { jobs[$0]?.job.node != nil }
         var snapshots = snapshots()
@@ -117,7 +117,7 @@ extension Coordinator {
         }
         for assignment in assignments {
             let chosen = snapshots[assignment.node].name
-            guard var active = jobs[queued[assignment.job].job.id], active.job.state == .queued, let node = nodes[chosen] else { continue }
+            guard var active = jobs[queued[assignment.job].job.id], active.job.state == .queued, nodes[chosen] != nil else { continue }
             var placement = assignment.placement
             placement?.runTimeError = runTimes.relativeError(of: queued[assignment.job].requirements.shape)
             if let held = active.heldBack {
@@ -136,8 +136,17 @@ extension Coordinator {
             } catch {
                 logger.error("could not record a dispatch", metadata: ["prompt.id": "\(active.job.id)", "error": "\(error)"])
             }
-            await send(active.job, to: node)
+            let id = active.job.id
+            sends.submit(chosen) { await self.send(id, to: chosen) }
         }
+    }
+
+    /// The node's lane delivers a job's files and posts it, if it is still that node's job to take.
+    func send(_ id: String, to name: String) async {
+        guard let active = jobs[id], active.job.state == .dispatched, active.job.node == name, active.postedAt == nil,
+            let node = nodes[name]
+        else { return }
+        await send(active.job, to: node)
     }
 
     /// Moves the fleet's checkpoint plan on to the demand of the last minutes (`CheckpointPlan`), starting from the
@@ -247,6 +256,7 @@ extension Coordinator {
         guard nodes[node.config.name] != nil, jobs[job.id]?.job.node == node.config.name else { return }
         let body: JSONValue = ["prompt": prompt, "client_id": .string(node.sid), "prompt_id": .string(job.id),
                                "extra_data": .object(extra)]
+        jobs[job.id]?.postedAt = .now
         do {
             let response = try await node.client.send(.POST, "/prompt", json: body, timeout: 30)
             switch response.status {
@@ -280,6 +290,7 @@ extension Coordinator {
         active.job.state = .queued
         active.job.node = nil
         active.dispatchedAt = nil
+        active.postedAt = nil
         active.startedAt = nil
         active.executingNode = nil
         jobs[id] = active

@@ -71,18 +71,36 @@ extension Coordinator {
         }
     }
 
+    /// Whether some node that is up was not yet probed for an extension of the store's uploads.
+    func probesPending() -> Bool {
+        let extensions = uploadExtensions()
+        return nodes.values.contains { $0.health == .up && !extensions.isSubset(of: $0.probedExtensions) }
+    }
+
     /// Waits (at most `seconds`) until every node that is up has been probed for the store's extensions, so a submit
-    /// or a list right after an upload of a new kind shows what the nodes' lists say of it.
+    /// right after an upload of a new kind is judged by what the nodes' lists say of it.
+    /// A node whose probing has run longer than `seconds` (it hangs on the upload) is not waited for again.
     func awaitProbes(seconds: Double = 10) async {
         let extensions = uploadExtensions()
+        let now = ContinuousClock.now
+        var wait = Duration.seconds(seconds)
         let lacking = nodeOrder.filter { name in
-            guard let node = nodes[name], node.health == .up else { return false }
-            return !extensions.isSubset(of: node.probedExtensions)
+            guard let node = nodes[name], node.health == .up, !extensions.isSubset(of: node.probedExtensions) else { return false }
+            guard let since = probing[name]?.since else { return true }
+            wait = min(wait, .seconds(seconds) - (now - since))
+            return now - since < .seconds(seconds)
         }
-        guard !lacking.isEmpty else { return }
+        guard !lacking.isEmpty, wait > .zero else { return }
+        // The probes run on their own: waiting for them ends at the deadline (a stream's wait can be cancelled, a
+        // task's value cannot).
+        let (done, finished) = AsyncStream<Void>.makeStream()
+        Task {
+            await self.probeInputFolders(of: lacking)
+            finished.finish()
+        }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.probeInputFolders(of: lacking) }
-            group.addTask { try? await Task.sleep(for: .seconds(seconds)) }
+            group.addTask { for await _ in done {} }
+            group.addTask { [wait] in try? await Task.sleep(for: wait) }
             await group.next()
             group.cancelAll()
         }
@@ -93,14 +111,14 @@ extension Coordinator {
     func probeInputFolder(of name: String) async {
         for _ in 0..<3 {
             if let running = probing[name] {
-                await running.value
+                await running.task.value
                 continue
             }
             guard let node = nodes[name], node.health == .up else { return }
             let missing = uploadExtensions().subtracting(node.probedExtensions)
             guard !missing.isEmpty else { return }
             let run = Task { await self.placeProbes(missing, on: name) }
-            probing[name] = run
+            probing[name] = (run, .now)
             await run.value
             probing[name] = nil
         }

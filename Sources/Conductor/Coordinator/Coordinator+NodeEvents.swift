@@ -5,10 +5,15 @@ import NIOHTTP1
 import Logging
 
 extension Coordinator {
-    /// Folds the node links' events into the coordinator, in order. Runs until the stream ends.
+    /// Folds the node links' events into the coordinator, in order, and runs the nodes' send lanes. Runs until the
+    /// stream ends.
     public func runEvents(_ events: AsyncStream<NodeEvent>) async {
-        for await event in events {
-            await handle(event)
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.sends.run() }
+            for await event in events {
+                await handle(event)
+            }
+            group.cancelAll()
         }
     }
 
@@ -108,7 +113,7 @@ extension Coordinator {
             let id = active.job.id
             if running.contains(id) {
                 if active.job.state != .running { await markRunning(id) }
-            } else if !pending.contains(id), let sent = active.dispatchedAt, asked - sent > .seconds(2) {
+            } else if !pending.contains(id), let sent = active.postedAt, asked - sent > .seconds(2) {
                 await finalize(id, from: name, requeueIfUnknown: true)
             }
         }

@@ -57,6 +57,9 @@ public actor Coordinator {
         /// The graph node executing now, for a reconnecting client.
         var executingNode: String?
         var dispatchedAt: ContinuousClock.Instant?
+        /// When its `POST /prompt` went to the node (nil while its files are still being delivered): only a job posted
+        /// a while before a `/queue` answer can be missing from it.
+        var postedAt: ContinuousClock.Instant?
         var startedAt: ContinuousClock.Instant?
         var finalizing = false
         /// Times the job was sent back because its node had lost a delivered copy (a wiped input directory).
@@ -120,8 +123,10 @@ public actor Coordinator {
     /// Why the store last failed to write (a full disk), until a write succeeds again: submits answer 503 with
     /// Retry-After and `/readyz` is not ready meanwhile.
     var storeWriteFailure: String?
+    /// Each node's deliveries and `POST /prompt`s, in dispatch order, apart from other nodes'.
+    nonisolated let sends = NodeLanes(limit: 100_000)
     /// Probing of a node's input-folder lists in flight, by node.
-    var probing: [String: Task<Void, Never>] = [:]
+    var probing: [String: (task: Task<Void, Never>, since: ContinuousClock.Instant)] = [:]
     let dispatchSignals: AsyncStream<Void>
     let dispatchSignal: AsyncStream<Void>.Continuation
     /// The queue changed: clients are told its length by `runStatusBroadcasts`.
@@ -180,6 +185,7 @@ public actor Coordinator {
             let requirements = requirements(of: job.prompt, graph: graph)
             if job.node != nil { placed.insert(job.id) }
             jobs[job.id] = ActiveJob(job: job, requirements: requirements, dispatchedAt: job.state == .queued ? nil : .now,
+                                     postedAt: job.state == .queued ? nil : .now,
                                      principal: job.principal ?? job.clientID)
         }
         // Shares restart level: waiting jobs are stamped again in queue order.
@@ -289,10 +295,7 @@ public actor Coordinator {
         let targets = request["partial_execution_targets"]?.arrayValue?.compactMap(\.stringValue)
         var outputs: [String] = []
         var nodeErrors = JSONObject()
-        // Uploads of an extension the nodes were not yet probed for: their lists say first where they fit.
-        await awaitProbes()
-        let catalog = fleetCatalog()
-        if catalog.isEmpty {
+        if fleetCatalog().isEmpty {
             // No node has ever described itself: accept, and let the node validate at dispatch.
             guard let graph = try? PromptGraph(json: prompt) else {
                 return (400, ["error": .object(PromptValidator.error("invalid_prompt", "Cannot execute because the prompt is not an object.", "")), "node_errors": [:]])
@@ -300,10 +303,20 @@ public actor Coordinator {
             outputs = graph.nodes.map(\.id)
         } else {
             // Upload widgets name files: Conductor's own, another node's outputs, or a node's own files.
-            let known = Set(request["prompt"].map { fileReferences(in: $0).keys.map { $0 } } ?? [])
-            let local = nodes.values.reduce(into: Set<String>()) { $0.formUnion($1.localFiles) }
-            let validator = PromptValidator(catalog: catalog, context: CatalogContext()) { known.contains($0) || local.contains($0) }
-            switch validator.validate(prompt, partialExecutionTargets: targets) {
+            let references = fileReferences(in: prompt)
+            func validated() -> PromptValidator.Outcome {
+                let local = nodes.values.reduce(into: Set<String>()) { $0.formUnion($1.localFiles) }
+                let validator = PromptValidator(catalog: fleetCatalog(), context: CatalogContext()) { references[$0] != nil || local.contains($0) }
+                return validator.validate(prompt, partialExecutionTargets: targets)
+            }
+            var result = validated()
+            // Refused while the nodes' lists were not yet probed for a kind of upload (one just made): judged again
+            // once their lists say where such files fit (see Coordinator+InputFolders).
+            if result.hasErrors, probesPending() {
+                await awaitProbes()
+                result = validated()
+            }
+            switch result {
             case .rejected(let failure): return (400, failure)
             case .accepted(_, let good, let errors):
                 outputs = good

@@ -12,6 +12,9 @@ public struct FaultState: Sendable, Equatable {
     /// The process is stopped (SIGSTOP, a hung driver, a partition that swallows packets): nothing is answered or
     /// sent and its clock stands still, until thawed with its queue intact.
     public var frozen = false
+    /// Requests to these paths (`POST /prompt`, `POST /upload/image`…: method, space, path) are not answered until
+    /// cleared, while every other request is.
+    public var stalled: Set<String> = []
 
     public init() {}
 }
@@ -34,6 +37,9 @@ public enum Fault: Sendable, Equatable {
     case freeze(Bool)
     /// Every HTTP response waits this many seconds first (0 clears it).
     case slowResponses(seconds: Double)
+    /// Requests to these routes (`"POST /prompt"`, `"POST /upload/image"`) hang, unanswered, until cleared with an
+    /// empty list; the node answers everything else (a disk or a custom node stuck on one route).
+    case stallRequests([String])
     /// The listener closes for `seconds` (connections refused); state is kept.
     case refuseConnections(seconds: Double)
 }

@@ -11,6 +11,8 @@ extension SimulatedNode {
             faults.hang = on
         case .slowResponses(let seconds):
             faults.responseDelay = seconds
+        case .stallRequests(let routes):
+            faults.stalled = Set(routes)
         case .dropWebSockets:
             dropAllSockets()
         case .refuseWebSockets(let on):
@@ -46,6 +48,11 @@ extension SimulatedNode {
     /// Returns once the node is not frozen (at once when it is not).
     func untilThawed() async {
         while faults.frozen, !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
+    }
+
+    /// Returns once requests to `route` (`METHOD /path`) are not stalled (at once when they are not).
+    func untilUnstalled(_ route: String) async {
+        while faults.stalled.contains(route), !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
     }
 
     func dropAllSockets() {

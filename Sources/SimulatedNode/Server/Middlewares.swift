@@ -32,6 +32,7 @@ struct FaultMiddleware: RouterMiddleware {
             throw ConnectionCut()
         }
         if delay > 0 { try await Task.sleep(for: .seconds(delay)) }
+        await node.untilUnstalled("\(request.method.rawValue) \(request.uri.path)")
         return try await next(request, context)
     }
 }

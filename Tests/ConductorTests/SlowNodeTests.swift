@@ -1,0 +1,54 @@
+import ComfyWire
+import Conductor
+import ConductorCore
+import ConductorTesting
+import Foundation
+import SimulatedNode
+import Testing
+
+/// One node's slowness stays that node's: a node that never answers a delivery or a `POST /prompt` holds up only the
+/// jobs sent to it.
+@Suite("A slow node")
+struct SlowNodeTests {
+    static let model = "v1-5-pruned-emaonly.safetensors"
+
+    @Test("a node hanging on POST /prompt or on uploads: the other node still gets and runs work, and its clients' progress flows",
+          arguments: ["POST /prompt", "POST /upload/image"])
+    func otherNodesCarryOn(_ route: String) async throws {
+        let specs = [TestNodeSpec(.test("a", checkpoints: [Self.model]), maxOutstanding: 2),
+                     TestNodeSpec(.test("b", checkpoints: [Self.model]), maxOutstanding: 2)]
+        try await withFleet(specs) { fleet in
+            await fleet.node("a").inject(.stallRequests([route]))
+            defer { Task { await fleet.node("a").inject(.stallRequests([])) } }
+            // Every job reads an upload, so each one is delivered to its node before it is posted.
+            let png = PNG.encode(RasterImage(width: 4, height: 4, channels: 3, pixels: [UInt8](repeating: 7, count: 48)))
+            #expect(try await fleet.conductor.multipart("/upload/image", fields: [], file: ("image", "in.png", png)).status == 200)
+            @Sendable func prompt(_ seed: Int) -> JSONValue {
+                var graph = TestFleet.prompt(checkpoint: Self.model, seed: seed, steps: 20).objectValue ?? [:]
+                graph["20"] = ["class_type": "LoadImage", "inputs": ["image": "in.png"]]
+                graph["21"] = ["class_type": "SaveImage", "inputs": ["images": ["20", 0], "filename_prefix": .string("copy\(seed)")]]
+                return .object(graph)
+            }
+            try await withWebSocket(port: fleet.conductor.port, clientID: "watcher") { socket in
+                var ids: [String] = []
+                for seed in 1...6 { ids.append(try await fleet.conductor.submit(["prompt": prompt(seed), "client_id": "watcher"])) }
+                // a holds two jobs it will never take; b runs the other four, two at a time.
+                var onB: [String] = []
+                // Waited for up to the 30 s a POST to a node may take: had b's jobs waited behind a's, a's two would
+                // have timed out and gone back to the queue by then.
+                try await eventually(timeout: 28, "four jobs finished on b") {
+                    onB = []
+                    for id in ids {
+                        guard let entry = try await fleet.conductor.get("/history/\(id)").json?[id] else { continue }
+                        if entry["status"]?["status_str"] == "success", try await fleet.nodeThatRan(id) == "b" { onB.append(id) }
+                    }
+                    return onB.count == 4
+                }
+                let progressed = Set(socket.messages.filter { $0["type"] == "progress" }.compactMap { $0["data"]?["prompt_id"]?.stringValue })
+                #expect(Set(onB).isSubset(of: progressed), "the client heard every job on b progress")
+                let held = try await fleet.conductor.get("/conductor/api/jobs").json?["queue"]?.arrayValue?.filter { $0["node"] == "a" } ?? []
+                #expect(held.count == 2 && held.allSatisfy { $0["state"] == "dispatched" }, "a still holds the two jobs sent to it: \(held)")
+            }
+        }
+    }
+}
