@@ -1,3 +1,4 @@
+import ComfyWire
 import ConductorCore
 import Foundation
 import Testing
@@ -266,14 +267,14 @@ import Testing
         #expect(Scheduler.predictedFinish(Self.job("a.safetensors", work: 10), on: node) == (9, 0, 5))
     }
 
-    @Test func knobsMissingFromConfigKeepTheirDefaults() throws {
-        let knobs = try JSONDecoder().decode(SchedulerKnobs.self, from: Data(#"{"affinitySlackSeconds": 1.5}"#.utf8))
+    @Test func knobsMissingFromConfigKeepTheRecommendedValues() throws {
+        // One parser (cluster.json's, which `conductor bench --knobs` uses too): the keys given replace the recommended ones.
+        let knobs = try ClusterConfig.knobs(JSONValue(parsing: #"{"affinitySlackSeconds": 1.5}"#))
         #expect(knobs.affinitySlackSeconds == 1.5)
-        #expect(knobs.startDelayWeight == 1 && knobs.evictionWeight == 0)
-        #expect(knobs.waitForFullNodeGainSeconds == nil)
-        let recommended = try JSONDecoder().decode(SchedulerKnobs.self, from: JSONEncoder().encode(SchedulerKnobs.recommended))
-        #expect(recommended == .recommended)
-        #expect(try JSONDecoder().decode(SchedulerKnobs.self, from: Data("{}".utf8)) == SchedulerKnobs())
+        #expect(knobs.startDelayWeight == SchedulerKnobs.recommended.startDelayWeight)
+        #expect(knobs.evictionWeight == SchedulerKnobs.recommended.evictionWeight)
+        #expect(knobs.waitForFullNodeGainSeconds == SchedulerKnobs.recommended.waitForFullNodeGainSeconds)
+        #expect(try ClusterConfig.knobs(JSONValue(parsing: "{}")) == .recommended)
     }
 
     // MARK: Files

@@ -223,7 +223,7 @@ struct ChaosTests {
 
     static func ejectAfterTwo(_ config: inout ClusterConfig) {
         config.limits.ejectAfterFailures = 2
-        config.limits.ejectBaseSeconds = 3
+        config.limits.ejectBaseSeconds = 6  // long enough that the other job runs before it ends, under a loaded CI too
         config.limits.maxNodeFailures = 10
     }
 

@@ -84,6 +84,14 @@ struct InputFolderListsTests {
             let latent = Array(repeating: UInt8(0), count: 8)
             #expect(try await fleet.conductor.multipart("/upload/image", fields: [], file: ("image", "blank.latent", latent)).status == 200)
 
+            // The lists a client sees: Conductor's uploads of the kind each one shows, none of Conductor's own files
+            // (once the nodes' lists were probed for `.latent`, which the upload set off).
+            try await eventually("blank.latent listed for LoadLatent") {
+                try await fleet.conductor.get("/object_info").json?["LoadLatent"]?["input"]?["required"]?["latent"]?[0] == ["blank.latent"]
+            }
+            let info = try #require(try await fleet.conductor.get("/object_info").json)
+            #expect(info["LoadImage"]?["input"]?["required"]?["image"]?[0] == ["cat.png"])
+
             let refused = try await fleet.conductor.post("/prompt", ["prompt": Self.loadLatent("cat.png", prefix: "no")])
             #expect(refused.status == 400)
             #expect(refused.json?["error"]?["type"] == "prompt_outputs_failed_validation")
@@ -92,10 +100,6 @@ struct InputFolderListsTests {
             #expect(error?["details"] == "latent: 'cat.png' not in ['blank.latent']")
             #expect(refused.json?["node_errors"]?["1"]?["class_type"] == "LoadLatent")
 
-            // The lists a client sees: Conductor's uploads of the kind each one shows, none of Conductor's own files.
-            let info = try #require(try await fleet.conductor.get("/object_info").json)
-            #expect(info["LoadLatent"]?["input"]?["required"]?["latent"]?[0] == ["blank.latent"])
-            #expect(info["LoadImage"]?["input"]?["required"]?["image"]?[0] == ["cat.png"])
             // A list of models is not an input-folder list: an upload named like a model is still refused there.
             let model = try await fleet.conductor.post("/prompt", ["prompt": [
                 "1": ["class_type": "CheckpointLoaderSimple", "inputs": ["ckpt_name": "blank.latent"]],

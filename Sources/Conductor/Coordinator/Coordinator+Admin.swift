@@ -52,7 +52,7 @@ extension Coordinator {
                             "max": .int(node.config.maxOutstanding)],
             "current": current,
             "checkpoint": .string(orNull: node.loadedCheckpoint),
-            "planned_checkpoint": .string(orNull: plan[name]),
+            "planned_checkpoint": .string(orNull: dispatcher.plan[name]),
             // What the scheduler uses, and how sure it is: `measured` false = assumed (the fleet's typical measured
             // node, scaled by what the two declare), until this node's own jobs measure it.
             "speed": ["units_per_second": .double(speed ?? node.speed.unitsPerSecond), "declared": .double(node.config.speed),
@@ -72,7 +72,7 @@ extension Coordinator {
 
     /// What each workflow shape was seen to take (`RunTimeModel`), most jobs first.
     func runTimesJSON() -> JSONValue {
-        .array(runTimes.shapes.sorted { ($0.value.samples, $1.key) > ($1.value.samples, $0.key) }.map { shape, known in
+        .array(dispatcher.runTimes.shapes.sorted { ($0.value.samples, $1.key) > ($1.value.samples, $0.key) }.map { shape, known in
             ["shape": .string(shape), "factor": .double(known.factor), "samples": .int(known.samples),
              "relative_error": known.relativeError.map(JSONValue.double) ?? .null]
         })

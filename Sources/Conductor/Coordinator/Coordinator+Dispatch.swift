@@ -17,11 +17,9 @@ extension Coordinator {
         }
     }
 
-    /// What the scheduler sees of each node now: its committed work is its outstanding jobs replayed
-    /// in order (loads included), less what the running one has done; a job running past its
-    /// prediction is assumed to need as long again as it has overrun (so a job a little late looks
-    /// nearly done, and a stuck one ever busier).
-    func snapshots() -> [NodeSnapshot] {
+    /// Each node as the dispatcher sees it (`FleetDispatcher.NodeView`): its state, and its jobs in the order it runs
+    /// them, the running one first.
+    func nodeViews() -> [FleetDispatcher.NodeView] {
         let ejected = ejectedNodes()
         let speeds = effectiveSpeeds()
         return nodeOrder.compactMap { name in
@@ -29,7 +27,7 @@ extension Coordinator {
             // Without its WebSocket a node's jobs would run unseen: it takes no new work until reconnected.
             // An ejected node also waits (unless too much of the fleet is ejected: see `ejected()`).
             let health: NodeHealth = node.health == .up && (!node.webSocketConnected || ejected.contains(name)) ? .suspect : node.health
-            var snapshot = NodeSnapshot(
+            let snapshot = NodeSnapshot(
                 name: name, health: health, draining: node.draining, outstanding: 0,
                 maxOutstanding: node.config.maxOutstanding, classTypes: node.classTypes, comboValues: node.comboValues,
                 vramTotal: node.vramTotal, vramFree: node.vramFree, residentCheckpoint: node.loadedCheckpoint,
@@ -39,16 +37,10 @@ extension Coordinator {
                 if (a.job.state == .running) != (b.job.state == .running) { return a.job.state == .running }
                 return (a.dispatchedAt ?? .now) < (b.dispatchedAt ?? .now)
             }
-            for active in mine {
-                let before = snapshot.committedSeconds
-                snapshot = snapshot.committing(withLearnedRunTime(active.requirements))
-                if let started = active.startedAt {
-                    let predicted = snapshot.committedSeconds - before
-                    let remaining = abs(predicted - (ContinuousClock.now - started).seconds)
-                    snapshot.committedSeconds = before + remaining
-                }
-            }
-            return snapshot
+            return FleetDispatcher.NodeView(snapshot: snapshot, outstanding: mine.map { active in
+                FleetDispatcher.Outstanding(requirements: active.requirements, startedAt: active.startedAt.map { ($0 - started).seconds },
+                                            nodeFailures: active.nodeFailures)
+            })
         }
     }
 
@@ -91,42 +83,43 @@ extension Coordinator {
     /// node before it can take it), and hands each to its node's send lane: the pass never waits on a node.
     func dispatchPass() async {
         placed = placed.filter { jobs[$0]?.job.node != nil }
-        var snapshots = snapshots()
+        var views = nodeViews()
         // With every node full (or down, or drained) nothing can be placed: do not even order the queue.
-        guard snapshots.contains(where: { $0.health == .up && !$0.draining && $0.outstanding < $0.maxOutstanding }) else { return }
-        let queued = fairShares(withinRetryBudget(ordered(jobs.values.filter { $0.job.state == .queued })))
+        guard FleetDispatcher.anyTakesWork(views) else { return }
+        let queued = ordered(jobs.values.filter { $0.job.state == .queued })
         guard !queued.isEmpty else { return }
         let needed = Set(queued.flatMap { $0.requirements.files.map(\.id) })
         let holders = fileHolders(for: needed)
-        for index in snapshots.indices {
-            snapshots[index].transferBytesPerSecond = config.files.transferBytesPerSecond
-            for (id, nodes) in holders where nodes.contains(snapshots[index].name) { snapshots[index].heldFiles.insert(id) }
+        for index in views.indices {
+            views[index].snapshot.transferBytesPerSecond = config.files.transferBytesPerSecond
+            for (id, nodes) in holders where nodes.contains(views[index].snapshot.name) { views[index].snapshot.heldFiles.insert(id) }
         }
         let decisionStarted = ContinuousClock.now
-        planCheckpoints(&snapshots)
-        let requirements = queued.map { withLearnedRunTime(withLearnedVRAM($0.requirements)) }
-        var holds: [(job: Int, decision: Scheduler.Decision)] = []
-        let assignments = Scheduler.assign(requirements, to: snapshots, knobs: knobs, explain: true) { holds.append(($0, $1)) }
+        let waiting = queued.map {
+            FleetDispatcher.Waiting(requirements: $0.requirements, stamp: $0.fairStamp, isFront: $0.isFront, nodeFailures: $0.nodeFailures)
+        }
+        let round = dispatcher.round(waiting: waiting, nodes: views, at: secondsSinceStart, explain: true)
         metrics.recordDispatchDecision(.now - decisionStarted)
-        for (position, decision) in holds {
+        let snapshots = round.snapshots
+        for (position, decision) in round.holds {
             guard let full = decision.waitingFor, let idle = decision.passedOver, jobs[queued[position].job.id] != nil else { continue }
             let why = "held for \(snapshots[full].name) (measured \(Self.rounded(snapshots[full].speed)) units/s), predicted to finish "
                 + "\(Self.rounded(decision.predictedGain ?? 0)) s sooner there than on \(snapshots[idle].name), which had room"
             let since = jobs[queued[position].job.id]?.heldBack?.since ?? .now
             jobs[queued[position].job.id]?.heldBack = (why, since)
         }
+        let assignments = round.assignments
         for assignment in assignments {
             let chosen = snapshots[assignment.node].name
             guard var active = jobs[queued[assignment.job].job.id], active.job.state == .queued, nodes[chosen] != nil else { continue }
             var placement = assignment.placement
-            placement?.runTimeError = runTimes.relativeError(of: queued[assignment.job].requirements.shape)
+            placement?.runTimeError = dispatcher.runTimes.relativeError(of: queued[assignment.job].requirements.shape)
             if let held = active.heldBack {
                 placement?.heldBack = held.why + "; waited \(Self.rounded((ContinuousClock.now - held.since).seconds)) s"
             }
             let explanation = placement.flatMap { try? JSONEncoder().encode($0) }.map { String(decoding: $0, as: UTF8.self) }
             active.job.state = .dispatched
             active.job.node = chosen
-            fairShare.dispatched(stamp: active.fairStamp, front: active.isFront)
             placed.insert(active.job.id)
             active.job.placement = explanation
             active.dispatchedAt = .now
@@ -149,36 +142,7 @@ extension Coordinator {
         await send(active.job, to: node)
     }
 
-    /// Moves the fleet's checkpoint plan on to the demand of the last minutes (`CheckpointPlan`), starting from the
-    /// last plan, and marks each snapshot with its node's planned checkpoint. Nodes that take no work are left out.
-    func planCheckpoints(_ snapshots: inout [NodeSnapshot]) {
-        let planned = CheckpointPlan.plan(snapshots, previous: plan, demand: demand.rates(at: secondsSinceStart))
-        plan = [:]
-        for index in snapshots.indices {
-            snapshots[index].plannedCheckpoint = planned[index]
-            if let checkpoint = planned[index] { plan[snapshots[index].name] = checkpoint }
-        }
-    }
-
-    /// A job's requirements with its work scaled by what its workflow shape was seen to take (`runTimes`), which is
-    /// what the scheduler predicts run times from.
-    func withLearnedRunTime(_ requirements: JobRequirements) -> JobRequirements {
-        var learned = requirements
-        learned.work = requirements.work * runTimes.factor(of: requirements.shape)
-        // A shape never measured is taken as 100 % uncertain: no busier node is waited for on its account.
-        learned.runTimeError = runTimes.relativeError(of: requirements.shape) ?? 1
-        return learned
-    }
-
     static func rounded(_ value: Double) -> String { String(format: "%.2f", value) }
-
-    /// A job's requirements with the VRAM its checkpoint was seen to need (`vramNeeds`).
-    func withLearnedVRAM(_ requirements: JobRequirements) -> JobRequirements {
-        guard let checkpoint = requirements.checkpoint, let need = vramNeeds[checkpoint] else { return requirements }
-        var learned = requirements
-        learned.vramNeeded = max(requirements.vramNeeded ?? 0, need)
-        return learned
-    }
 
     /// A job ran out of VRAM on its node. When a node with more VRAM could run it, its checkpoint is taught to need
     /// more than this node has, and the job goes back to the queue for such a node without its client hearing the
@@ -186,12 +150,12 @@ extension Coordinator {
     func retryOutOfMemory(_ id: String, on node: String) async -> Bool {
         guard let active = jobs[id], active.job.node == node, !active.finalizing, let total = nodes[node]?.vramTotal, total > 0
         else { return false }
-        var larger = withLearnedVRAM(active.requirements)
+        var larger = dispatcher.learnedVRAM(active.requirements)
         larger.vramNeeded = max(larger.vramNeeded ?? 0, total + 1)
         guard capabilitySnapshots().contains(where: { $0.vramTotal > total && Scheduler.canRun(larger, on: $0) }) else { return false }
         if let checkpoint = active.requirements.checkpoint {
-            vramNeeds[checkpoint] = larger.vramNeeded
-            do { try await store.setVRAMNeeds(vramNeeds) } catch {
+            dispatcher.vramNeeds[checkpoint] = larger.vramNeeded
+            do { try await store.setVRAMNeeds(dispatcher.vramNeeds) } catch {
                 logger.error("could not store what a checkpoint needs", metadata: ["error": "\(error)"])
             }
         }
@@ -201,26 +165,6 @@ extension Coordinator {
             "vram.needed": "\(larger.vramNeeded ?? 0)"])
         await requeue(id, from: node)
         return true
-    }
-
-    /// Waiting jobs in the order the scheduler is offered them: `front` first, then each client's fair share
-    /// (`FairShare`), by the API key's name when keys are on, else by `client_id`.
-    func fairShares(_ queued: [ActiveJob]) -> [ActiveJob] {
-        FairShare.order(queued.map { ($0.isFront, $0.fairStamp) }).map { queued[$0] }
-    }
-
-    /// The waiting jobs the dispatcher may place now: every first try, and as many jobs being run again after losing
-    /// their node as the retry budget leaves (`limits.retryBudgetFraction` of the jobs on nodes, at least
-    /// `limits.minRetryConcurrency`, minus the retries already on nodes), in queue order.
-    func withinRetryBudget(_ queued: [ActiveJob]) -> [ActiveJob] {
-        let onNodes = jobs(on: nil)
-        let budget = max(config.limits.minRetryConcurrency, Int(config.limits.retryBudgetFraction * Double(onNodes.count)))
-        var left = budget - onNodes.filter { $0.nodeFailures > 0 }.count
-        return queued.filter { active in
-            guard active.nodeFailures > 0 else { return true }
-            left -= 1
-            return left >= 0
-        }
     }
 
     /// POSTs a job to its node under Conductor's client id, keeping the client's prompt_id.
@@ -414,35 +358,22 @@ extension Coordinator {
 // MARK: Outlier ejection
 
 extension Coordinator {
-    /// Counts a failure of the node (not of a workflow); at `limits.ejectAfterFailures` in a row it is ejected for a
-    /// time that doubles with each further failure, capped.
+    /// Counts a failure of the node (not of a workflow); see `Ejection` for when it is ejected, and for how long.
     func nodeFailed(_ name: String) {
-        guard var node = nodes[name] else { return }
-        let limits = config.limits
-        node.consecutiveFailures += 1
-        if node.consecutiveFailures >= limits.ejectAfterFailures {
-            let doublings = Double(min(node.consecutiveFailures - limits.ejectAfterFailures, 30))
-            let seconds = min(limits.ejectMaxSeconds, limits.ejectBaseSeconds * pow(2, doublings))
-            node.ejectedUntil = .now + .milliseconds(Int64(seconds * 1000))
-            logger.warning("node ejected", metadata: ["node.name": "\(name)", "failures": "\(node.consecutiveFailures)",
-                                                      "seconds": "\(seconds)"])
-        }
-        nodes[name] = node
+        guard let seconds = nodes[name]?.ejection.failed(at: secondsSinceStart, limits: config.limits) else { return }
+        logger.warning("node ejected", metadata: ["node.name": "\(name)", "failures": "\(nodes[name]?.ejection.consecutiveFailures ?? 0)",
+                                                  "seconds": "\(seconds)"])
     }
 
     /// A job finished on the node (whatever the workflow's outcome): its failure streak ends.
     func nodeSucceeded(_ name: String) {
-        guard nodes[name]?.consecutiveFailures != 0 || nodes[name]?.ejectedUntil != nil else { return }
-        nodes[name]?.consecutiveFailures = 0
-        nodes[name]?.ejectedUntil = nil
+        guard let ejection = nodes[name]?.ejection, ejection != Ejection() else { return }
+        nodes[name]?.ejection.succeeded()
     }
 
-    /// The nodes ejected now; empty when they would be more than `limits.maxEjectedFraction` of the fleet (the panic
-    /// threshold: a fleet-wide problem is better met by trying than by stopping).
+    /// The nodes ejected now (none past the panic threshold: see `Ejection.ejected`).
     func ejectedNodes() -> Set<String> {
-        let now = ContinuousClock.now
-        let ejected = Set(nodeOrder.filter { name in nodes[name]?.ejectedUntil.map { $0 > now } ?? false })
-        guard !ejected.isEmpty else { return [] }
-        return Double(ejected.count) <= config.limits.maxEjectedFraction * Double(nodeOrder.count) ? ejected : []
+        Ejection.ejected(nodeOrder.compactMap { name in nodes[name].map { (name, $0.ejection) } }, at: secondsSinceStart,
+                         limits: config.limits)
     }
 }

@@ -305,14 +305,14 @@ extension Coordinator {
         if let checkpoint, checkpoint != state.loadedCheckpoint {
             // A job that loaded its checkpoint (as far as Conductor knows) teaches the load time, not the speed:
             // otherwise every swap would make the node look slower and draw work away from it.
-            guard !samplers.isEmpty, runTimes.samples(of: shape) > 0 else { return }
-            let learnedWork = job.requirements.work * runTimes.factor(of: shape)
+            guard !samplers.isEmpty, dispatcher.runTimes.samples(of: shape) > 0 else { return }
+            let learnedWork = job.requirements.work * dispatcher.runTimes.factor(of: shape)
             state.loadSeconds.record(max(0, seconds - learnedWork / speed))
         } else if let shape {
-            let known = runTimes.samples(of: shape) > 0
+            let known = dispatcher.runTimes.samples(of: shape) > 0
             // The shape learns what its work takes at the speed assumed for this node; the node's speed then learns
             // from the work so corrected, when the shape was known before this job and the job really sampled.
-            if let work = runTimes.record(shape: shape, work: job.requirements.work, speed: speed, seconds: seconds),
+            if let work = dispatcher.runTimes.record(shape: shape, work: job.requirements.work, speed: speed, seconds: seconds),
                 known, !samplers.isEmpty
             {
                 state.speed.record(work: work, seconds: seconds, prior: speed)

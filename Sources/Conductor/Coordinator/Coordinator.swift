@@ -44,8 +44,7 @@ public actor Coordinator {
         /// The prompt the node is executing now (for previews without a prompt_id).
         var currentPrompt: String?
         /// Failures in a row (jobs lost, prompts or files refused), and until when the node is ejected for them.
-        var consecutiveFailures = 0
-        var ejectedUntil: ContinuousClock.Instant?
+        var ejection = Ejection()
         /// Counts, last error, progress and utilisation, for operators.
         var record = NodeRecord()
     }
@@ -102,18 +101,9 @@ public actor Coordinator {
     public nonisolated let linkChanges: AsyncStream<LinkChange>
     let linkChange: AsyncStream<LinkChange>.Continuation
     var jobs: [String: ActiveJob] = [:]
-    /// The clients' fair shares of the fleet: stamps waiting jobs, advanced as jobs go to nodes.
-    var fairShare = FairShare()
-    /// The work asked for per checkpoint over the last minutes, and the checkpoint it plans for each node (by name):
-    /// see `CheckpointPlan`. Times are seconds since `started`.
-    var demand = CheckpointDemand()
-    var plan: [String: String] = [:]
-    /// VRAM (bytes) a checkpoint was seen to need: more than a node that ran out of memory with it had. Kept in the
-    /// store across restarts.
-    var vramNeeds: [String: Int64] = [:]
-    /// Run time per workflow shape beyond what a prompt's work says, learned from completed jobs (in memory, like the
-    /// nodes' speeds).
-    var runTimes = RunTimeModel()
+    /// Fair shares, the checkpoint plan, learned run times and VRAM, and the dispatch round: the decisions the
+    /// benchmark simulation runs too.
+    var dispatcher: FleetDispatcher
     let started = ContinuousClock.now
     /// Ids of jobs sent to a node, so node-scoped questions do not scan (and copy) the whole queue. It may still
     /// hold a job that has since finished or come back to the queue: readers go through `jobs(on:)`.
@@ -143,6 +133,8 @@ public actor Coordinator {
         self.http = http
         self.instanceID = instanceID
         knobs = config.scheduler
+        dispatcher = FleetDispatcher(knobs: config.scheduler, retryBudgetFraction: config.limits.retryBudgetFraction,
+                                     minRetryConcurrency: config.limits.minRetryConcurrency)
         hub = EventHub(bufferLimitBytes: config.limits.clientBufferBytes, metrics: metrics, logger: logger)
         nodeOrder = config.nodes.map(\.name)
         (dispatchSignals, dispatchSignal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
@@ -171,7 +163,7 @@ public actor Coordinator {
     /// re-attached (the node's queue and history say later whether they still run or finished).
     public func restore() async throws {
         counter = try await store.lastSequence()
-        vramNeeds = try await store.vramNeeds()
+        dispatcher.vramNeeds = try await store.vramNeeds()
         let changes = try await store.fleetChanges()
         if !changes.isEmpty {
             let fleet = config.fleet(with: changes)
@@ -190,9 +182,9 @@ public actor Coordinator {
         }
         // Shares restart level: waiting jobs are stamped again in queue order.
         for active in ordered(jobs.values.filter { $0.job.state == .queued }) {
-            jobs[active.job.id]?.fairStamp = fairShare.stamp(
-                client: active.principal ?? "", work: active.requirements.work, weight: shareWeight(of: active.principal))
-            demand.record(checkpoint: active.requirements.checkpoint, work: active.requirements.work, at: secondsSinceStart)
+            jobs[active.job.id]?.fairStamp = dispatcher.enqueue(
+                client: active.principal ?? "", work: active.requirements.work, weight: shareWeight(of: active.principal),
+                checkpoint: active.requirements.checkpoint, at: secondsSinceStart)
         }
         if !jobs.isEmpty { logger.info("restored jobs", metadata: ["jobs.count": "\(jobs.count)"]) }
     }
@@ -359,9 +351,9 @@ public actor Coordinator {
         }
         storeWriteFailure = nil
         var active = ActiveJob(job: job, requirements: requirements, principal: principal ?? clientID)
-        active.fairStamp = fairShare.stamp(
-            client: active.principal ?? "", work: requirements.work, weight: shareWeight(of: active.principal))
-        demand.record(checkpoint: requirements.checkpoint, work: requirements.work, at: secondsSinceStart)
+        active.fairStamp = dispatcher.enqueue(
+            client: active.principal ?? "", work: requirements.work, weight: shareWeight(of: active.principal),
+            checkpoint: requirements.checkpoint, at: secondsSinceStart)
         jobs[promptID] = active
         broadcastStatus()
         scheduleDispatch()

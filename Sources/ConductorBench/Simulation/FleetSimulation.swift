@@ -3,8 +3,9 @@ import ConductorCore
 /// A discrete-event simulation of a fleet on a virtual clock: jobs arrive from a trace, nodes run them one at a
 /// time at their speed (plus a swap when the checkpoint changes), and a policy places them.
 ///
-/// Under `.conductor` every event (an arrival or a completion) runs one dispatch round of the real
-/// `Scheduler.assign` on snapshots built the way the coordinator builds them, so the figures are the scheduler's.
+/// Under `.conductor` every event (an arrival or a completion) runs one round of the coordinator's own
+/// `FleetDispatcher` (fair shares, checkpoint plan, retry budget, the scheduler) on the virtual nodes, so the figures
+/// are the product's decisions, not a copy of them.
 public struct FleetSimulation {
     public var fleet: SimulatedFleet
     public var policy: DispatchPolicy
@@ -57,13 +58,10 @@ extension FleetSimulation {
         var now = 0.0
         /// Fleet queue (job indices in arrival order) for policies that do not bind at arrival.
         var waiting: [Int] = []
-        /// Fair shares across the trace's clients, and each job's stamp, as the coordinator keeps them.
-        var fairShare = FairShare()
+        /// The coordinator's dispatcher (Conductor's policies), and each job's fair-share stamp.
+        var dispatcher: FleetDispatcher
         var fairShares = true
         var stamps: [Double]
-        /// The work asked for per checkpoint, and the checkpoint planned for each node, as the coordinator keeps them.
-        var demand = CheckpointDemand()
-        var planned: [String?]
         var nextRoundRobin = 0
         var completions: [Int]
         var start: [Double]
@@ -78,12 +76,20 @@ extension FleetSimulation {
             self.policy = policy
             jobs = trace.jobs
             let agnostic = if case .conductorAffinityOff = policy { true } else { false }
-            requirements = trace.jobs.map { JobRequirements(checkpoint: agnostic ? nil : $0.checkpoint, work: $0.work) }
+            // The simulation knows each job's work exactly: its run-time error is 0.
+            requirements = trace.jobs.map { job in
+                var requirements = JobRequirements(checkpoint: agnostic ? nil : job.checkpoint, work: job.work)
+                requirements.runTimeError = 0
+                return requirements
+            }
             nodes = fleet.speeds.map(VirtualNode.init(speed:))
             random = SplitMix64(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 1)
             completions = Array(repeating: 0, count: trace.jobs.count)
             stamps = Array(repeating: 0, count: trace.jobs.count)
-            planned = Array(repeating: nil, count: fleet.speeds.count)
+            switch policy {
+            case .conductor(let knobs), .conductorAffinityOff(let knobs): dispatcher = FleetDispatcher(knobs: knobs)
+            default: dispatcher = FleetDispatcher(knobs: .recommended)
+            }
             start = Array(repeating: .nan, count: trace.jobs.count)
             finish = Array(repeating: .nan, count: trace.jobs.count)
             node = Array(repeating: -1, count: trace.jobs.count)
@@ -106,6 +112,7 @@ extension FleetSimulation {
                     now = nodes[node].finish
                     let job = nodes[node].removeFirst()
                     nodes[node].running = false
+                    nodes[node].lastFinished = jobs[job].checkpoint ?? nodes[node].lastFinished
                     nodes[node].finish = .infinity
                     completions[job] += 1
                     finish[job] = now
@@ -147,8 +154,9 @@ extension FleetSimulation {
                 nextRoundRobin += 1
             case .reference, .conductor, .conductorAffinityOff:
                 waiting.append(job)
-                stamps[job] = fairShare.stamp(client: jobs[job].client, work: jobs[job].work)
-                demand.record(checkpoint: requirements[job].checkpoint, work: requirements[job].work, at: now)
+                // Without fair shares every job is one client's: the stamps then keep arrival order.
+                stamps[job] = dispatcher.enqueue(client: fairShares ? jobs[job].client : "", work: jobs[job].work,
+                                                 checkpoint: requirements[job].checkpoint, at: now)
             }
         }
 
@@ -190,50 +198,38 @@ extension FleetSimulation {
             guard !waiting.isEmpty else { return }
             switch policy {
             case .reference: dispatchReference()
-            case .conductor(let knobs), .conductorAffinityOff(let knobs): dispatchConductor(knobs)
+            case .conductor, .conductorAffinityOff: dispatchConductor()
             default: break
             }
         }
 
-        /// One round of the real scheduler over the fleet queue, as `Coordinator.dispatchPass` does.
-        mutating func dispatchConductor(_ knobs: SchedulerKnobs) {
-            guard nodes.indices.contains(where: { nodes[$0].count < fleet.maxOutstanding && isUp($0) }) else { return }
-            var snapshots = nodes.indices.map(snapshot)
-            var previous: [String: String] = [:]
-            for index in snapshots.indices { if let checkpoint = planned[index] { previous[snapshots[index].name] = checkpoint } }
-            planned = CheckpointPlan.plan(snapshots, previous: previous, demand: demand.rates(at: now))
-            for index in snapshots.indices { snapshots[index].plannedCheckpoint = planned[index] }
-            // Offered in fair-share order across the trace's clients, as `Coordinator.dispatchPass` offers them.
-            let offered = fairShares ? FairShare.order(waiting.map { (false, stamps[$0]) }).map { waiting[$0] } : waiting
-            let assignments = Scheduler.assign(offered.map { requirements[$0] }, to: snapshots, knobs: knobs)
-            guard !assignments.isEmpty else { return }
+        /// One round of the coordinator's dispatcher over the fleet queue; the assigned jobs go to their nodes.
+        mutating func dispatchConductor() {
+            let views = nodes.indices.map(view)
+            guard FleetDispatcher.anyTakesWork(views) else { return }
+            let offered = waiting.map { FleetDispatcher.Waiting(requirements: requirements[$0], stamp: stamps[$0]) }
+            let round = dispatcher.round(waiting: offered, nodes: views, at: now)
+            guard !round.assignments.isEmpty else { return }
             var sent = Set<Int>()
-            for assignment in assignments {
-                sent.insert(offered[assignment.job])
-                fairShare.dispatched(stamp: stamps[offered[assignment.job]])
-                send(offered[assignment.job], to: assignment.node)
+            for assignment in round.assignments {
+                sent.insert(waiting[assignment.job])
+                send(waiting[assignment.job], to: assignment.node)
             }
             waiting.removeAll { sent.contains($0) }
         }
 
-        /// What the coordinator would know of a node: its outstanding jobs replayed in order (loads included),
-        /// the running one counted by what is left of it.
-        func snapshot(_ index: Int) -> NodeSnapshot {
+        /// What the coordinator knows of a node: its state (the checkpoint of the last job it finished as the one it
+        /// holds, an outage as draining) and its jobs in order, the running one with its start.
+        func view(_ index: Int) -> FleetDispatcher.NodeView {
             let node = nodes[index]
             let agnostic = if case .conductorAffinityOff = policy { true } else { false }
-            var snapshot = NodeSnapshot(
+            let snapshot = NodeSnapshot(
                 name: "node-\(index)", draining: !isUp(index), outstanding: 0, maxOutstanding: fleet.maxOutstanding,
-                residentCheckpoint: agnostic ? nil : node.resident, speed: node.speed, committedSeconds: 0,
+                residentCheckpoint: agnostic ? nil : node.lastFinished, speed: node.speed, committedSeconds: 0,
                 checkpointLoadSeconds: agnostic ? 0 : fleet.swapSeconds)
-            for job in node.jobs {
-                if job == node.first, node.running {
-                    snapshot = snapshot.committing(requirements[job])
-                    snapshot.committedSeconds = max(0, node.finish - now)
-                } else {
-                    snapshot = snapshot.committing(requirements[job])
-                }
-            }
-            return snapshot
+            return FleetDispatcher.NodeView(snapshot: snapshot, outstanding: node.jobs.map { job in
+                FleetDispatcher.Outstanding(requirements: requirements[job], startedAt: job == node.first && node.running ? start[job] : nil)
+            })
         }
 
         /// P6's reference policy: only idle nodes pull work.

@@ -9,6 +9,8 @@ struct VirtualNode {
     var finish = Double.infinity
     /// Checkpoint in VRAM (the last one loaded).
     var resident: String?
+    /// Checkpoint of the last job it finished: what the coordinator knows it holds.
+    var lastFinished: String?
     /// LoRA applied last.
     var lora: String?
 

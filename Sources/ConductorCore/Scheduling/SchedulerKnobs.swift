@@ -4,7 +4,7 @@
 /// `startDelayWeight × (queue + load) + run + evictionWeight × load` (the last term only when the load evicts a checkpoint
 /// for one the node is not planned for; see `CheckpointPlan`).
 /// With the defaults the score is the plain predicted finish (queue + load + run).
-public struct SchedulerKnobs: Sendable, Hashable, Codable {
+public struct SchedulerKnobs: Sendable, Hashable {
     /// Prefer the node holding the checkpoint unless its score is later than the best other node's by more than
     /// this many seconds (default 0: pure predicted-finish comparison, where the load cost already counts).
     /// Negative values count as 0.
@@ -42,19 +42,4 @@ public struct SchedulerKnobs: Sendable, Hashable, Codable {
     /// discrete-event simulation of the P6 fleet, with ≤ 0.03 loads per job at 2×.
     public static let recommended = SchedulerKnobs(
         startDelayWeight: 3, evictionWeight: 5, waitForFullNodeGainSeconds: 0)
-
-    enum CodingKeys: String, CodingKey {
-        case affinitySlackSeconds, startDelayWeight, evictionWeight, waitForFullNodeGainSeconds
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: CodingKeys.self)
-        let defaults = SchedulerKnobs()
-        affinitySlackSeconds =
-            try container.decodeIfPresent(Double.self, forKey: .affinitySlackSeconds) ?? defaults.affinitySlackSeconds
-        startDelayWeight =
-            try container.decodeIfPresent(Double.self, forKey: .startDelayWeight) ?? defaults.startDelayWeight
-        evictionWeight = try container.decodeIfPresent(Double.self, forKey: .evictionWeight) ?? defaults.evictionWeight
-        waitForFullNodeGainSeconds = try container.decodeIfPresent(Double.self, forKey: .waitForFullNodeGainSeconds)
-    }
 }
