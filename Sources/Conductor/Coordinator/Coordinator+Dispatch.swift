@@ -313,14 +313,16 @@ extension Coordinator {
     /// Interrupts and re-queues elsewhere every job running far past its prediction
     /// (`limits.runTimeMultiple` × predicted, and at least `limits.runTimeFloorSeconds`).
     public func enforceRunTimeLimits() async {
-        let limits = config.limits
-        for active in jobs.values where active.job.state == .running && !active.finalizing {
-            guard let started = active.startedAt, let node = active.job.node, let client = nodes[node]?.client else { continue }
-            let limit = max(limits.runTimeFloorSeconds, limits.runTimeMultiple * (active.predictedSeconds ?? 0))
-            let elapsed = ContinuousClock.now - started
-            guard elapsed > .milliseconds(Int64(limit * 1000)) else { continue }
-            await jobFailedOnNode(active.job.id, node: node, why: "it ran \(Int(limit)) s, past its time limit, on \(node)")
-            _ = try? await client.send(.POST, "/interrupt", json: ["prompt_id": .string(active.job.id)], timeout: 5)
+        let running = jobs.values.filter { $0.job.state == .running && !$0.finalizing }.compactMap { active in
+            active.startedAt.map { JobWatch.Running(id: active.job.id, startedAt: ($0 - started).seconds, predictedSeconds: active.predictedSeconds) }
+        }
+        for id in JobWatch.overrun(running, at: secondsSinceStart, limits: config.limits) {
+            guard let active = jobs[id], active.job.state == .running, !active.finalizing, let node = active.job.node,
+                let client = nodes[node]?.client
+            else { continue }
+            let limit = max(config.limits.runTimeFloorSeconds, config.limits.runTimeMultiple * (active.predictedSeconds ?? 0))
+            await jobFailedOnNode(id, node: node, why: "it ran \(Int(limit)) s, past its time limit, on \(node)")
+            _ = try? await client.send(.POST, "/interrupt", json: ["prompt_id": .string(id)], timeout: 5)
         }
     }
 

@@ -101,39 +101,28 @@ extension Coordinator {
         scheduleDispatch()
     }
 
-    /// Squares Conductor's books with a node's `/queue`: started jobs become running; a job the node
-    /// no longer has is finished (its history says so) or forgotten by a restart (requeued). Only a job sent more than
-    /// 2 s before the `/queue` request was made counts as missing: an answer folded late (a busy Conductor) may
-    /// predate the job's arrival on the node.
+    /// Squares Conductor's books with a node's `/queue` (`JobWatch.reconcile`): prompts of this Conductor that are not
+    /// its jobs there are removed first (so a node that comes back is given new work only after; its first good poll
+    /// is folded before it is up again), started jobs become running, and a job the node no longer has is finished
+    /// (its history says so) or forgotten by a restart (requeued).
     func reconcile(_ queue: QueueStatus, on name: String, asked: ContinuousClock.Instant = .now) async {
-        await removeUnexpectedPrompts(queue, on: name)
-        let running = Set(queue.running.map(\.promptID))
-        let pending = Set(queue.pending.map(\.promptID))
-        for active in jobs(on: name) where !active.finalizing {
-            let id = active.job.id
-            if running.contains(id) {
-                if active.job.state != .running { await markRunning(id) }
-            } else if !pending.contains(id), let sent = active.postedAt, asked - sent > .seconds(2) {
-                await finalize(id, from: name, requeueIfUnknown: true)
-            }
+        let onNode = jobs(on: name).filter { !$0.finalizing }.map { active in
+            JobWatch.OnNode(id: active.job.id, running: active.job.state == .running, postedAt: active.postedAt.map { ($0 - started).seconds })
         }
+        let verdict = JobWatch.reconcile(queue, jobs: onNode, askedAt: (asked - started).seconds, clientPrefix: "conductor-\(instanceID)-") {
+            jobs[$0]?.job.node == name
+        }
+        await removeUnexpectedPrompts(verdict, on: name)
+        for id in verdict.started { await markRunning(id) }
+        for id in verdict.gone { await finalize(id, from: name, requeueIfUnknown: true) }
         if nodes[name]?.health == .up { scheduleDispatch() }
     }
 
-    /// A node never works for nobody: a prompt Conductor sent it (under this Conductor's client id) that is no longer
-    /// Conductor's job on that node — moved to another node while this one was frozen, partitioned or down, completed,
-    /// cancelled or quarantined since — is deleted from its queue, or interrupted when it runs. Done on every `/queue`
-    /// answer, so also before a node that comes back is given new work (its first good poll is folded before it is
-    /// up again). Prompts of other clients of the node are left alone.
-    func removeUnexpectedPrompts(_ queue: QueueStatus, on name: String) async {
+    /// A node never works for nobody: a prompt Conductor sent it that is no longer Conductor's job there is deleted
+    /// from its queue, or interrupted when it runs. Prompts of other clients of the node are left alone.
+    func removeUnexpectedPrompts(_ verdict: JobWatch.QueueVerdict, on name: String) async {
         guard let node = nodes[name] else { return }
-        let ours = "conductor-\(instanceID)-"
-        func unexpected(_ item: QueueItem) -> Bool {
-            guard item.extraData["client_id"]?.stringValue?.hasPrefix(ours) == true else { return false }
-            return jobs[item.promptID]?.job.node != name
-        }
-        let running = queue.running.filter(unexpected).map(\.promptID)
-        let waiting = queue.pending.filter(unexpected).map(\.promptID)
+        let running = verdict.unexpectedRunning, waiting = verdict.unexpectedWaiting
         guard !running.isEmpty || !waiting.isEmpty else { return }
         logger.warning("node holds prompts Conductor no longer expects there: removing them",
                        metadata: ["node.name": "\(name)", "running": "\(running)", "waiting": "\(waiting)"])
