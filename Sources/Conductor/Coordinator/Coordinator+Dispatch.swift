@@ -58,25 +58,9 @@ extension Coordinator {
         }
     }
 
-    /// Each node's speed as the scheduler uses it: its own learned speed once a job measured it; before that the
-    /// fleet's typical measured node (the median of measured ÷ declared, times this node's declared speed), so a node
-    /// nobody measured yet is neither a slowpoke nor a champion on paper. With nothing measured, the declared speeds.
+    /// Each node's speed as the scheduler uses it (`FleetDispatcher.effectiveSpeeds`).
     func effectiveSpeeds() -> [String: Double] {
-        var ratios: [Double] = []
-        for node in nodes.values where node.speed.samples > 0 && node.config.speed > 0 {
-            ratios.append(node.speed.unitsPerSecond / node.config.speed)
-        }
-        ratios.sort()
-        let typical = ratios.isEmpty ? nil : ratios[ratios.count / 2]
-        var speeds: [String: Double] = [:]
-        for (name, node) in nodes {
-            if node.speed.samples > 0 || typical == nil || node.config.speed <= 0 {
-                speeds[name] = node.speed.unitsPerSecond
-            } else {
-                speeds[name] = typical! * node.config.speed
-            }
-        }
-        return speeds
+        FleetDispatcher.effectiveSpeeds(nodes.values.map { ($0.config.name, $0.speed, $0.config.speed) })
     }
 
     /// Places waiting jobs in queue order on nodes with room (late binding: nothing is sent to a

@@ -264,50 +264,14 @@ extension Coordinator {
         scheduleDispatch()
     }
 
-    /// A sampler run shorter than this did no work worth learning from (a cached or degenerate job; the fastest
-    /// one-step sampling on a GPU takes longer), and node timestamps are whole milliseconds.
-    static let shortestTeachingRunSeconds = 0.02
-
-    /// Updates the node's measured speed, the job's workflow shape (`runTimes`) and the node's resident checkpoint from
-    /// a finished job.
-    ///
-    /// Speeds mean the same on every node: a shape's factor is set by its first job at the speed the scheduler
-    /// assumed for that node (its own once measured, else the fleet's typical node), and a node's speed learns only
-    /// from shapes already measured, so it is measured against what other jobs of the same shape took. What did no
-    /// real work teaches nothing: a failed or interrupted run, a sampler served from ComfyUI's cache, a run shorter
-    /// than `shortestTeachingRunSeconds`. A workflow without a sampler (its work is the 1-unit floor) teaches its
-    /// shape what it takes, never a node's speed.
+    /// Learns from a finished job what its run says of the node and of its workflow shape (`FleetDispatcher.learn`).
     func learn(from entry: HistoryEntry, job: ActiveJob, node: String) {
-        guard entry.status?.statusStr == "success" else { return }
-        let checkpoint = job.requirements.checkpoint
-        defer { if let checkpoint { nodes[node]?.loadedCheckpoint = checkpoint } }
-        let messages = entry.status?.messages ?? []
-        let start = messages.first { $0.event == "execution_start" }?.data["timestamp"]?.numberValue?.int64
-        let end = messages.last { $0.event == "execution_success" }?.data["timestamp"]?.numberValue?.int64
-        guard let start, let end, end > start, var state = nodes[node] else { return }
-        let seconds = Double(end - start) / 1000
-        let cached = Set(messages.filter { $0.event == "execution_cached" }.flatMap { $0.data["nodes"]?.arrayValue?.compactMap(\.stringValue) ?? [] })
-        let samplers = job.requirements.samplerNodes
-        guard seconds >= Self.shortestTeachingRunSeconds, cached.isDisjoint(with: samplers) else { return }
-        let speed = effectiveSpeeds()[node] ?? state.speed.unitsPerSecond
-        let shape = job.requirements.shape
-        if let checkpoint, checkpoint != state.loadedCheckpoint {
-            // A job that loaded its checkpoint (as far as Conductor knows) teaches the load time, not the speed:
-            // otherwise every swap would make the node look slower and draw work away from it.
-            guard !samplers.isEmpty, dispatcher.runTimes.samples(of: shape) > 0 else { return }
-            let learnedWork = job.requirements.work * dispatcher.runTimes.factor(of: shape)
-            state.loadSeconds.record(max(0, seconds - learnedWork / speed))
-        } else if let shape {
-            let known = dispatcher.runTimes.samples(of: shape) > 0
-            // The shape learns what its work takes at the speed assumed for this node; the node's speed then learns
-            // from the work so corrected, when the shape was known before this job and the job really sampled.
-            if let work = dispatcher.runTimes.record(shape: shape, work: job.requirements.work, speed: speed, seconds: seconds),
-                known, !samplers.isEmpty
-            {
-                state.speed.record(work: work, seconds: seconds, prior: speed)
-            }
-        }
-        nodes[node] = state
+        guard let state = nodes[node] else { return }
+        var learning = FleetDispatcher.NodeLearning(speed: state.speed, loadSeconds: state.loadSeconds, loadedCheckpoint: state.loadedCheckpoint)
+        dispatcher.learn(from: entry, of: job.requirements, on: &learning, assumedSpeed: effectiveSpeeds()[node] ?? state.speed.unitsPerSecond)
+        nodes[node]?.speed = learning.speed
+        nodes[node]?.loadSeconds = learning.loadSeconds
+        nodes[node]?.loadedCheckpoint = learning.loadedCheckpoint
     }
 }
 

@@ -1,3 +1,5 @@
+import ComfyWire
+
 /// The fleet's dispatch decisions as plain values: the fair shares of the fleet queue, the checkpoint plan, what was
 /// learned of run times and VRAM, and the round that places waiting jobs on nodes with room (late binding).
 ///
@@ -171,5 +173,79 @@ public struct FleetDispatcher: Sendable {
             return placed
         }
         return round
+    }
+
+    /// What Conductor has learned of one node's GPU.
+    public struct NodeLearning: Sendable, Hashable {
+        public var speed: SpeedEstimate
+        /// Seconds a checkpoint load takes there.
+        public var loadSeconds: LoadTimeEstimate
+        /// The checkpoint the node last finished a job with, so (as far as Conductor knows) holds in VRAM.
+        public var loadedCheckpoint: String?
+
+        public init(speed: SpeedEstimate, loadSeconds: LoadTimeEstimate, loadedCheckpoint: String? = nil) {
+            self.speed = speed
+            self.loadSeconds = loadSeconds
+            self.loadedCheckpoint = loadedCheckpoint
+        }
+    }
+
+    /// A sampler run shorter than this did no work worth learning from (a cached or degenerate job; the fastest
+    /// one-step sampling on a GPU takes longer), and node timestamps are whole milliseconds.
+    public static let shortestTeachingRunSeconds = 0.02
+
+    /// Learns from a finished run of a job on a node: the node's speed and load time, the job's workflow shape
+    /// (`runTimes`) and the node's resident checkpoint. `assumedSpeed` is the speed the scheduler used for the node
+    /// (its own once measured, else the fleet's typical node).
+    ///
+    /// Speeds mean the same on every node: a shape's factor is set by its first job at the assumed speed, and a node's
+    /// speed learns only from shapes already measured, so it is measured against what other jobs of the same shape
+    /// took. What did no real work teaches nothing: a failed or interrupted run, a sampler served from ComfyUI's
+    /// cache, a run shorter than `shortestTeachingRunSeconds`. A workflow without a sampler (its work is the 1-unit
+    /// floor) teaches its shape what it takes, never a node's speed. A job that loaded its checkpoint (as far as
+    /// Conductor knows) teaches the load time, not the speed: otherwise every swap would make the node look slower.
+    public mutating func learn(from entry: HistoryEntry, of job: JobRequirements, on node: inout NodeLearning, assumedSpeed: Double) {
+        guard entry.status?.statusStr == "success" else { return }
+        let checkpoint = job.checkpoint
+        defer { if let checkpoint { node.loadedCheckpoint = checkpoint } }
+        let messages = entry.status?.messages ?? []
+        let start = messages.first { $0.event == "execution_start" }?.data["timestamp"]?.numberValue?.int64
+        let end = messages.last { $0.event == "execution_success" }?.data["timestamp"]?.numberValue?.int64
+        guard let start, let end, end > start else { return }
+        let seconds = Double(end - start) / 1000
+        let cached = Set(messages.filter { $0.event == "execution_cached" }.flatMap { $0.data["nodes"]?.arrayValue?.compactMap(\.stringValue) ?? [] })
+        let samplers = job.samplerNodes
+        guard seconds >= Self.shortestTeachingRunSeconds, cached.isDisjoint(with: samplers) else { return }
+        let shape = job.shape
+        if let checkpoint, checkpoint != node.loadedCheckpoint {
+            guard !samplers.isEmpty, runTimes.samples(of: shape) > 0 else { return }
+            let learnedWork = job.work * runTimes.factor(of: shape)
+            node.loadSeconds.record(max(0, seconds - learnedWork / assumedSpeed))
+        } else if let shape {
+            let known = runTimes.samples(of: shape) > 0
+            // The shape learns what its work takes at the assumed speed; the node's speed then learns from the work so
+            // corrected, when the shape was known before this job and the job really sampled.
+            if let work = runTimes.record(shape: shape, work: job.work, speed: assumedSpeed, seconds: seconds), known, !samplers.isEmpty {
+                node.speed.record(work: work, seconds: seconds, prior: assumedSpeed)
+            }
+        }
+    }
+
+    /// Each node's speed as the scheduler uses it: its own learned speed once a job measured it; before that the
+    /// fleet's typical measured node (the median of measured ÷ declared, times this node's declared speed), so a node
+    /// nobody measured yet is neither a slowpoke nor a champion on paper. With nothing measured, the declared speeds.
+    public static func effectiveSpeeds(_ nodes: [(name: String, speed: SpeedEstimate, declared: Double)]) -> [String: Double] {
+        var ratios = nodes.filter { $0.speed.samples > 0 && $0.declared > 0 }.map { $0.speed.unitsPerSecond / $0.declared }
+        ratios.sort()
+        let typical = ratios.isEmpty ? nil : ratios[ratios.count / 2]
+        var speeds: [String: Double] = [:]
+        for node in nodes {
+            if let typical, node.speed.samples == 0, node.declared > 0 {
+                speeds[node.name] = typical * node.declared
+            } else {
+                speeds[node.name] = node.speed.unitsPerSecond
+            }
+        }
+        return speeds
     }
 }
