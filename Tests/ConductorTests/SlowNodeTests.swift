@@ -51,4 +51,36 @@ struct SlowNodeTests {
             }
         }
     }
+
+    @Test("a node hanging on GET /history: its finished job waits for its history, the other node's jobs end and their progress flows")
+    func historyFetchHoldsOnlyItsNode() async throws {
+        let specs = [TestNodeSpec(.test("a", checkpoints: [Self.model]), maxOutstanding: 1),
+                     TestNodeSpec(.test("b", checkpoints: [Self.model]), maxOutstanding: 1)]
+        try await withFleet(specs) { fleet in
+            try await withWebSocket(port: fleet.conductor.port, clientID: "watcher") { socket in
+                // The first job goes to a (b drained); a then never answers a history read.
+                #expect(try await fleet.conductor.post("/conductor/api/nodes/b/drain", [:]).status == 200)
+                await fleet.node("a").inject(.stallRequests(["GET /history/*"]))
+                let first = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.model, seed: 1), "client_id": "watcher"])
+                try await eventually("the first job ran on a") { await fleet.node("a").executionCount == 1 }
+                #expect(try await fleet.conductor.post("/conductor/api/nodes/b/undrain", [:]).status == 200)
+                var others: [String] = []
+                for seed in 2...4 {
+                    others.append(try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.model, seed: seed), "client_id": "watcher"]))
+                }
+                // Each history read of a waits 10 s, three times: b's jobs end well before that, heard by their client.
+                for id in others {
+                    #expect(try await fleet.conductor.waitForHistory(id, timeout: 25)["status"]?["status_str"] == "success")
+                    #expect(try await fleet.nodeThatRan(id) == "b")
+                }
+                let progressed = Set(socket.messages.filter { $0["type"] == "progress" }.compactMap { $0["data"]?["prompt_id"]?.stringValue })
+                #expect(Set(others).isSubset(of: progressed))
+                #expect(try await fleet.conductor.get("/history/\(first)").json == [:], "a's job is still waiting for its history")
+                // a answers again: its job ends, once, and its client hears the end.
+                await fleet.node("a").inject(.stallRequests([]))
+                #expect(try await fleet.conductor.waitForHistory(first, timeout: 15)["status"]?["status_str"] == "success")
+                try await socket.waitForEnd(of: first)
+            }
+        }
+    }
 }

@@ -5,16 +5,46 @@ import NIOHTTP1
 import Logging
 
 extension Coordinator {
+    /// Most events of one node kept while a job of its is finalized; beyond it the node's events are dropped (and
+    /// counted) until its history fetch ends. A dropped message costs a client a progress step or a preview; a job's
+    /// end is still learned from the node's `/queue` and `/history`.
+    static let heldEventLimit = 10_000
+
     /// Folds the node links' events into the coordinator, in order, and runs the nodes' send lanes. Runs until the
-    /// stream ends.
+    /// stream ends. While a job of a node is finalized (its history read from the node, off this loop), that node's
+    /// events wait in order behind it; other nodes' events go on.
     public func runEvents(_ events: AsyncStream<NodeEvent>) async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.sends.run() }
             for await event in events {
-                await handle(event)
+                if heldEvents[event.node] != nil {
+                    hold(event)
+                } else {
+                    await handle(event)
+                }
             }
             group.cancelAll()
         }
+    }
+
+    func hold(_ event: NodeEvent) {
+        guard let held = heldEvents[event.node], held.count < Self.heldEventLimit else {
+            metrics.recordDroppedNodeEvent(node: event.node)
+            return
+        }
+        heldEvents[event.node]?.append(event)
+    }
+
+    /// A finalize of the node ended: once none is left, the events that waited are folded, in order.
+    func releaseEvents(of node: String) async {
+        finalizingOn[node, default: 1] -= 1
+        guard finalizingOn[node] == 0 else { return }
+        finalizingOn[node] = nil
+        while finalizingOn[node] == nil, let next = heldEvents[node]?.first {
+            heldEvents[node]?.removeFirst()
+            await handle(next)
+        }
+        if finalizingOn[node] == nil { heldEvents[node] = nil }
     }
 
     func handle(_ event: NodeEvent) async {
@@ -223,17 +253,35 @@ extension Coordinator {
         guard var active = jobs[id], active.job.node == node, !active.finalizing, let client = nodes[node]?.client else { return }
         active.finalizing = true
         jobs[id] = active
-        var nodeEntry: HistoryEntry?
+        // The node's history is read off the event loop: this node's later events wait for the job's end to be told
+        // (so its client hears it before the next job's start), other nodes' events go on.
+        if heldEvents[node] == nil { heldEvents[node] = [] }
+        finalizingOn[node, default: 0] += 1
+        Task {
+            let fetched = await Self.history(of: id, from: client)
+            await self.finalize(id, from: node, fetched: fetched, requeueIfUnknown: requeueIfUnknown)
+            await self.releaseEvents(of: node)
+        }
+    }
+
+    /// A job's entry in its node's history, tried three times 100 ms apart; nil when the node has none.
+    static func history(of id: String, from client: NodeClient) async -> HistoryEntry? {
         for attempt in 0..<3 {
             if let response = try? await client.get("/history/\(id)"), response.status == 200,
                 let entry = response.json?[id], let parsed = try? HistoryEntry(json: entry)
             {
-                nodeEntry = parsed
-                break
+                return parsed
             }
             if attempt < 2 { try? await Task.sleep(for: .milliseconds(100)) }
         }
-        guard let nodeEntry = nodeEntry ?? relayedEntry(id), jobs[id]?.job.node == node else {
+        return nil
+    }
+
+    /// Commits a job's end from its node's history entry (or, when the node has none, from what its messages told), or
+    /// requeues it when neither says it ended.
+    func finalize(_ id: String, from node: String, fetched: HistoryEntry?, requeueIfUnknown: Bool) async {
+        guard let active = jobs[id] else { return }
+        guard let nodeEntry = fetched ?? relayedEntry(id), active.job.node == node else {
             jobs[id]?.finalizing = false
             if requeueIfUnknown {
                 logger.warning("node forgot a job; requeued", metadata: ["prompt.id": "\(id)", "node.name": "\(node)"])

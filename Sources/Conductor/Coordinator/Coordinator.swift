@@ -113,6 +113,10 @@ public actor Coordinator {
     /// Why the store last failed to write (a full disk), until a write succeeds again: submits answer 503 with
     /// Retry-After and `/readyz` is not ready meanwhile.
     var storeWriteFailure: String?
+    /// Nodes with a job being finalized (its history read off the event loop), and the events of those nodes that
+    /// came meanwhile, in order: see `runEvents`.
+    var heldEvents: [String: [NodeEvent]] = [:]
+    var finalizingOn: [String: Int] = [:]
     /// Each node's deliveries and `POST /prompt`s, in dispatch order, apart from other nodes'.
     nonisolated let sends = NodeLanes(limit: 100_000)
     /// Probing of a node's input-folder lists in flight, by node.

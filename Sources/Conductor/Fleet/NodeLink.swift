@@ -19,6 +19,15 @@ public enum NodeEvent: Sendable {
     case queue(node: String, QueueStatus, asked: ContinuousClock.Instant)
     case objectInfo(node: String, JSONValue)
     case health(node: String, NodeHealth)
+
+    /// The node the event is about.
+    public var node: String {
+        switch self {
+        case .message(let node, _), .binary(let node, _), .webSocket(let node, _), .stats(let node, _), .queue(let node, _, _),
+            .objectInfo(let node, _), .health(let node, _):
+            node
+        }
+    }
 }
 
 /// One live link to a ComfyUI node: a WebSocket under Conductor's own client id (reconnecting with

@@ -75,6 +75,14 @@ public final class ConductorMetrics: Sendable {
 
     /// A prompt found on a node that Conductor no longer expects there (moved, completed, cancelled) was removed:
     /// deleted from its queue (`waiting`) or interrupted (`running`).
+    func recordDroppedNodeEvent(node: String) {
+        registry.makeCounter(
+            descriptor: Self.name("node_events_dropped", "total",
+                                  "Events of a node dropped while too many waited behind a finalize on it, by node."),
+            labels: [("node", node)]
+        ).increment()
+    }
+
     func recordRemovedPrompt(node: String, state: String) {
         registry.makeCounter(
             descriptor: Self.name("node_prompts_removed", "total",

@@ -37,8 +37,9 @@ public enum Fault: Sendable, Equatable {
     case freeze(Bool)
     /// Every HTTP response waits this many seconds first (0 clears it).
     case slowResponses(seconds: Double)
-    /// Requests to these routes (`"POST /prompt"`, `"POST /upload/image"`) hang, unanswered, until cleared with an
-    /// empty list; the node answers everything else (a disk or a custom node stuck on one route).
+    /// Requests to these routes (`"POST /prompt"`, `"POST /upload/image"`, `"GET /history/*"` for every path under
+    /// it) hang, unanswered, until cleared with an empty list; the node answers everything else (a disk or a custom
+    /// node stuck on one route).
     case stallRequests([String])
     /// The listener closes for `seconds` (connections refused); state is kept.
     case refuseConnections(seconds: Double)

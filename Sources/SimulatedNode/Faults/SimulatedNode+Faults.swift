@@ -52,7 +52,10 @@ extension SimulatedNode {
 
     /// Returns once requests to `route` (`METHOD /path`) are not stalled (at once when they are not).
     func untilUnstalled(_ route: String) async {
-        while faults.stalled.contains(route), !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
+        func stalled() -> Bool {
+            faults.stalled.contains { $0 == route || ($0.hasSuffix("*") && route.hasPrefix($0.dropLast())) }
+        }
+        while stalled(), !Task.isCancelled { try? await Task.sleep(for: .milliseconds(5)) }
     }
 
     func dropAllSockets() {
