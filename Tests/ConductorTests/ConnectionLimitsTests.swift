@@ -79,7 +79,8 @@ struct ConnectionLimitsTests {
     func connectionCap() async throws {
         try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.model]))], configure: {
             $0.limits.maxConnections = 16
-            $0.limits.headerTimeoutSeconds = 3
+            // Long enough that the idle ones are all still open when a loaded machine has accepted them.
+            $0.limits.headerTimeoutSeconds = 8
         }) { fleet in
             let port = fleet.conductor.port
             var idle: [RawConnection] = []

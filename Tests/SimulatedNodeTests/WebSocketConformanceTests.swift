@@ -205,10 +205,10 @@ struct WebSocketConformanceTests {
         let specs = Self.clients(recording)
         let before = try #require(specs.first { $0.name == "submitter_before_disconnect" })
         let after = try #require(specs.first { $0.name == "submitter_reconnected" })
-        // A 50-step job, so the worker is still inside node 2 when the hang fault lands.
+        // A 120-step job, so the worker is still inside node 2 when the hang fault lands on a busy machine.
         var prompt = try #require(Recordings.ws("job-success-legacy-client")["request"]?["json"]?.objectValue)
         if case .object(var graph)? = prompt["prompt"], case .object(var work)? = graph["2"], case .object(var inputs)? = work["inputs"] {
-            inputs["steps"] = 50
+            inputs["steps"] = 120
             work["inputs"] = .object(inputs)
             graph["2"] = .object(work)
             prompt["prompt"] = .object(graph)
@@ -228,7 +228,7 @@ struct WebSocketConformanceTests {
                 try await withWebSocket(port: client.port, clientID: after.clientID) { second in
                     try await second.waitFor("executing after status") { $0.count >= 2 }
                     await node.inject(.hang(false))
-                    try await second.waitForEnd(of: id)
+                    try await second.waitForEnd(of: id, timeout: 30)
                     let tokens = second.tokens
                     #expect(Array(tokens.prefix(2)) == ["status", "executing"])
                     #expect(second.messages[0]["data"]?["sid"]?.stringValue == after.clientID)
