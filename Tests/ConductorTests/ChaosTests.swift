@@ -223,7 +223,7 @@ struct ChaosTests {
 
     static func ejectAfterTwo(_ config: inout ClusterConfig) {
         config.limits.ejectAfterFailures = 2
-        config.limits.ejectBaseSeconds = 6  // long enough that the other job runs before it ends, under a loaded CI too
+        config.limits.ejectBaseSeconds = 12  // long enough that the other job runs before it ends, under a loaded CI too
         config.limits.maxNodeFailures = 10
     }
 
@@ -249,7 +249,7 @@ struct ChaosTests {
             #expect(try await fleet.conductor.get("/history/\(stuck)").json == [:])
             #expect(await Self.runningNode(stuck, in: fleet, among: ["a"]) == nil)
             // Once the ejection ends, a takes work again and the job only a can run completes.
-            #expect(try await fleet.conductor.waitForHistory(stuck, timeout: 20)["status"]?["status_str"] == "success")
+            #expect(try await fleet.conductor.waitForHistory(stuck, timeout: 40)["status"]?["status_str"] == "success")
             #expect(try await fleet.nodeThatRan(stuck) == "a")
         }
     }

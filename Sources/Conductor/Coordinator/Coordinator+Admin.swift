@@ -137,6 +137,7 @@ extension Coordinator {
         guard let node = nodes.removeValue(forKey: name) else { return .notFound("no node \(name)") }
         nodeOrder.removeAll { $0 == name }
         linkChange.yield(.stop(name: name))
+        sends.close(name)
         let mine = ordered(jobs(on: name).filter { !$0.finalizing })
         for active in mine {
             await requeue(active.job.id, from: name)

@@ -114,7 +114,10 @@ extension Coordinator {
                 logger.error("could not record a dispatch", metadata: ["prompt.id": "\(active.job.id)", "error": "\(error)"])
             }
             let id = active.job.id
-            sends.submit(chosen) { await self.send(id, to: chosen) }
+            if !sends.submit(chosen, { await self.send(id, to: chosen) }) {
+                // Cannot happen while a node holds at most `maxOutstanding` jobs; if it did, the job waits again.
+                await requeue(id, from: chosen)
+            }
         }
     }
 

@@ -1,18 +1,15 @@
 import Synchronization
 
 /// Work kept in order per node, each node's work done by its own task, so one node's slowness (a delivery that
-/// hangs, a history fetch that retries) holds up only that node's work: deliveries and `POST /prompt`s in one set of
-/// lanes, the node's events (messages, polls) in another.
+/// hangs, a `POST /prompt` that waits its 30 s) holds up only that node's work.
 ///
-/// A lane holds at most `limit` pieces of work; what comes while it is full is refused (`submit` returns false) and
-/// the caller says what that costs. Work given a `key` replaces the lane's waiting work of the same key, keeping its
-/// place: a poll's answer is a snapshot, and only the newest matters when the lane is behind. The lanes' tasks live
-/// in `run()`'s task group: cancelling it stops them.
+/// A lane holds at most `limit` pieces of work; what comes while it is full is refused (`submit` returns false). The
+/// lanes' tasks live in `run()`'s task group: cancelling it stops them.
 final class NodeLanes: Sendable {
     typealias Work = @Sendable () async -> Void
 
     private struct Lane {
-        var waiting: [(key: String?, work: Work)] = []
+        var waiting: [Work] = []
         let wake: AsyncStream<Void>.Continuation
     }
 
@@ -44,14 +41,13 @@ final class NodeLanes: Sendable {
             guard var lane = lanes[node], !lane.waiting.isEmpty else { return nil }
             let first = lane.waiting.removeFirst()
             lanes[node] = lane
-            return first.work
+            return first
         }
     }
 
-    /// Queues `work` behind what the node's lane already holds (or in place of its waiting work of the same `key`);
-    /// false when the lane is full.
+    /// Queues `work` behind what the node's lane already holds; false when the lane is full.
     @discardableResult
-    func submit(_ node: String, key: String? = nil, _ work: @escaping Work) -> Bool {
+    func submit(_ node: String, _ work: @escaping Work) -> Bool {
         lanes.withLock { lanes in
             var lane: Lane
             if let existing = lanes[node] {
@@ -61,13 +57,8 @@ final class NodeLanes: Sendable {
                 open.yield((node, wakes))
                 lane = Lane(wake: wake)
             }
-            if let key, let index = lane.waiting.firstIndex(where: { $0.key == key }) {
-                lane.waiting[index].work = work
-            } else if lane.waiting.count >= limit {
-                return false
-            } else {
-                lane.waiting.append((key, work))
-            }
+            guard lane.waiting.count < limit else { return false }
+            lane.waiting.append(work)
             lanes[node] = lane
             lane.wake.yield()
             return true
