@@ -80,7 +80,12 @@ struct ChaosTests {
                     #expect(Self.ranOn(entry) == "big")
                     #expect(await nodes["small"]!.node.executionCount == 1, "it was tried on the small node first")
                     try await socket.waitForEnd(of: first)
-                    try await Task.sleep(for: .milliseconds(300))
+                    // Everything relayed for the job came before the queue's final length, broadcast after its end.
+                    try await socket.waitFor("the status after the end") { frames in
+                        let idle = frames.lastIndex { $0.message?["data"]?["status"]?["exec_info"]?["queue_remaining"]?.intValue == 0 }
+                        guard let idle, let end = frames.lastIndex(where: { $0.token == "executing:null" }) else { return false }
+                        return idle > end
+                    }
                     let heard = Self.completions(first, socket)
                     #expect(heard.ends == 1 && heard.successes == 1, "the client heard \(heard)")
                     #expect(!socket.messages.contains { $0["type"] == "execution_error" }, "the out-of-memory error was not relayed")
@@ -100,8 +105,15 @@ struct ChaosTests {
             let third = try await withConductor(config) { coordinator, port in
                 try await waitUntilReady(coordinator, nodeCount: 2)
                 let client = TestClient(port: port)
+                func rounds() -> Int {
+                    let text = String(decoding: coordinator.metrics.exposition(), as: UTF8.self)
+                    return text.split(separator: "\n").first { $0.hasPrefix("conductor_dispatch_decision_seconds_count ") }
+                        .flatMap { Int($0.split(separator: " ")[1]) } ?? 0
+                }
+                let before = rounds()
                 let id = try await client.submit(["prompt": TestFleet.prompt(checkpoint: large, seed: 3), "client_id": "oom"])
-                try await Task.sleep(for: .milliseconds(500))
+                // A dispatch round has looked at the job (the small node had room) and left it waiting.
+                try await eventually("a dispatch round after the submit") { rounds() > before }
                 let tried = await nodes["small"]!.node.executionCount
                 _ = try await client.post("/conductor/api/nodes/big/undrain", [:])
                 return (tried, try await client.waitForHistory(id, timeout: 15))
@@ -192,7 +204,8 @@ struct ChaosTests {
         let names = ["a", "b"]
         let specs = names.map { TestNodeSpec(.test($0, checkpoints: [Self.model]), maxOutstanding: 1) }
         try await withFleet(specs, configure: {
-            $0.limits.runTimeFloorSeconds = 0.5
+            // Past 2 s a run is too long: the stuck one is, and the re-run (a few milliseconds) is not, however busy the machine.
+            $0.limits.runTimeFloorSeconds = 2
             $0.limits.runTimeMultiple = 1
         }) { fleet in
             try await withWebSocket(port: fleet.conductor.port, clientID: "slow") { socket in

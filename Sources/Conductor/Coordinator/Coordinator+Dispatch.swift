@@ -187,11 +187,12 @@ extension Coordinator {
         guard nodes[node.config.name] != nil, jobs[job.id]?.job.node == node.config.name else { return }
         let body: JSONValue = ["prompt": prompt, "client_id": .string(node.sid), "prompt_id": .string(job.id),
                                "extra_data": .object(extra)]
-        jobs[job.id]?.postedAt = .now
         do {
             let response = try await node.client.send(.POST, "/prompt", json: body, timeout: 30)
             switch response.status {
             case 200:
+                // From now on the node has it: a `/queue` answer asked well after this that lacks it means it ended.
+                if jobs[job.id]?.job.node == node.config.name { jobs[job.id]?.postedAt = .now }
                 log.debug("dispatched")
                 await trimCopies(on: node)
             case 400 where await forgetLostCopies(of: job, on: node, rejection: response.body):
@@ -356,7 +357,6 @@ extension Coordinator {
 
     /// A job finished on the node (whatever the workflow's outcome): its failure streak ends.
     func nodeSucceeded(_ name: String) {
-        guard let ejection = nodes[name]?.ejection, ejection != Ejection() else { return }
         nodes[name]?.ejection.succeeded()
     }
 

@@ -60,6 +60,15 @@ extension Coordinator {
         return merged
     }
 
+    /// Starts probing a node that is up and lacks a probe for an extension of the store's (its lists changed, it came
+    /// up), unless it is being probed.
+    func probeIfNeeded(_ name: String) {
+        guard let node = nodes[name], node.health == .up, probing[name] == nil,
+            !uploadExtensions().isSubset(of: node.probedExtensions)
+        else { return }
+        Task { await self.probeInputFolder(of: name) }
+    }
+
     /// Probes every node that is up for the extensions it lacks (after an upload; when a node comes up).
     func probeInputFolders() async {
         await probeInputFolders(of: nodeOrder)

@@ -99,18 +99,14 @@ extension Coordinator {
         node.comboValues = combos
         nodes[name] = node
         scheduleDispatch()
-        if node.health == .up, probing[name] == nil, !uploadExtensions().isSubset(of: node.probedExtensions) {
-            Task { await self.probeInputFolder(of: name) }
-        }
+        probeIfNeeded(name)
     }
 
     func applyHealth(_ health: NodeHealth, to name: String) async {
         guard nodes[name] != nil else { return }
         nodes[name]?.health = health
         recordHealth(health, of: name)
-        if health == .up, probing[name] == nil, !uploadExtensions().isSubset(of: nodes[name]?.probedExtensions ?? []) {
-            Task { await self.probeInputFolder(of: name) }
-        }
+        probeIfNeeded(name)
         if health == .down {
             // It may come back with another disk: its input folder is probed again then.
             nodes[name]?.probedExtensions = []

@@ -56,8 +56,8 @@ public actor Coordinator {
         /// The graph node executing now, for a reconnecting client.
         var executingNode: String?
         var dispatchedAt: ContinuousClock.Instant?
-        /// When its `POST /prompt` went to the node (nil while its files are still being delivered): only a job posted
-        /// a while before a `/queue` answer can be missing from it.
+        /// When the node accepted its `POST /prompt` (nil while its files are delivered and its post is in flight):
+        /// only a job the node accepted a while before a `/queue` answer can be missing from it.
         var postedAt: ContinuousClock.Instant?
         var startedAt: ContinuousClock.Instant?
         var finalizing = false
@@ -91,7 +91,6 @@ public actor Coordinator {
     public nonisolated let metrics = ConductorMetrics()
     let hub: EventHub
     let logger: Logger
-    let knobs: SchedulerKnobs
     var nodes: [String: NodeState] = [:]
     /// The fleet in order: cluster.json's nodes with the operator's run-time changes, then nodes added at run time.
     var nodeOrder: [String]
@@ -136,7 +135,6 @@ public actor Coordinator {
         self.logger = logger
         self.http = http
         self.instanceID = instanceID
-        knobs = config.scheduler
         dispatcher = FleetDispatcher(knobs: config.scheduler, retryBudgetFraction: config.limits.retryBudgetFraction,
                                      minRetryConcurrency: config.limits.minRetryConcurrency)
         hub = EventHub(bufferLimitBytes: config.limits.clientBufferBytes, metrics: metrics, logger: logger)
@@ -324,7 +322,7 @@ public actor Coordinator {
         // Each input may exist somewhere in the fleet, yet no single node have all of them.
         let described = capabilitySnapshots().filter { !$0.classTypes.isEmpty }
         if !described.isEmpty, !described.contains(where: { Scheduler.canRun(requirements, on: $0) }) {
-            let reasons = Scheduler.place(requirements, on: described, knobs: knobs).candidates.map { "\($0.node): \($0.reason)" }
+            let reasons = Scheduler.place(requirements, on: described, knobs: dispatcher.knobs).candidates.map { "\($0.node): \($0.reason)" }
             return (400, ["error": .object(PromptValidator.error(
                 "prompt_outputs_failed_validation", "Prompt outputs failed validation",
                 "No node of the fleet can run this prompt (\(reasons.joined(separator: "; ")))")), "node_errors": [:]])

@@ -8,7 +8,7 @@ public enum JobWatch {
     public struct OnNode: Sendable, Hashable {
         public var id: String
         public var running: Bool
-        /// When its `POST /prompt` went out; nil while its files are still being delivered.
+        /// When the node accepted its `POST /prompt`; nil while its files are delivered and its post is in flight.
         public var postedAt: Double?
 
         public init(id: String, running: Bool, postedAt: Double?) {
