@@ -9,7 +9,7 @@ extension Coordinator {
     public func editQueue(clear: Bool, delete: [String]) async {
         var targets = Set(delete)
         if clear { targets.formUnion(jobs.values.filter { $0.job.state != .running }.map(\.job.id)) }
-        var changed = false
+        var deletable: [String] = []
         for id in targets {
             guard let active = jobs[id], active.job.state != .running, !active.finalizing else { continue }
             if active.job.state == .dispatched, let nodeName = active.job.node, let node = nodes[nodeName] {
@@ -21,15 +21,9 @@ extension Coordinator {
                     continue
                 }
             }
-            guard let current = jobs[id], current.job.state != .running, !current.finalizing else { continue }
-            jobs[id] = nil
-            try? await store.deleteJob(id: id)
-            changed = true
+            deletable.append(id)
         }
-        if changed {
-            broadcastStatus()
-            scheduleDispatch()
-        }
+        if !deletable.isEmpty { await apply(.deleteWaiting(deletable.sorted())) }
     }
 
     /// `POST /interrupt`. With a prompt_id: the node running that prompt, only if it is running.
@@ -44,9 +38,8 @@ extension Coordinator {
 
     /// `POST /free`: to every node that is up.
     public func free(_ body: JSONValue) async {
-        for name in nodeOrder {
-            guard let node = nodes[name], node.health == .up else { continue }
-            _ = try? await node.client.send(.POST, "/free", json: body)
+        for client in upNodes {
+            _ = try? await client.send(.POST, "/free", json: body)
         }
     }
 
@@ -79,11 +72,11 @@ extension Coordinator {
 
     /// Each node's health as Conductor judges it for taking work (up needs its WebSocket too).
     public func nodeHealth() -> [String: NodeHealth] {
-        nodes.mapValues { $0.health == .up && !$0.webSocketConnected ? .suspect : $0.health }
+        fleet.nodes.mapValues(\.effectiveHealth)
     }
 
     /// Clients of nodes that are up, in configuration order.
-    public var upNodes: [NodeClient] { nodeOrder.compactMap { nodes[$0] }.filter { $0.health == .up }.map(\.client) }
+    public var upNodes: [NodeClient] { nodeOrder.filter { fleet.nodes[$0]?.health == .up }.compactMap { nodes[$0]?.client } }
 
     /// The node an output subfolder names (`<node>/<its subfolder>`), and the subfolder on that node.
     public func outputSource(subfolder: String) -> (client: NodeClient, subfolder: String)? {
@@ -107,7 +100,7 @@ extension Coordinator {
                 return (false, "store cannot write: \(failure)")
             }
         }
-        let up = nodeOrder.filter { nodes[$0]?.health == .up && !isUnlinked($0) }
+        let up = nodeOrder.filter { fleet.nodes[$0]?.health == .up && !isUnlinked($0) }
         return up.isEmpty ? (false, "no node is up") : (true, "ready: \(up.count) of \(nodeOrder.count) nodes up")
     }
 
@@ -122,8 +115,7 @@ extension Coordinator {
         system["os"] = .string(base["os"]?.stringValue ?? "linux")
         system["argv"] = ["conductor", "serve"]
         system["conductor"] = ["nodes": .array(nodeOrder.map { name in
-            let node = nodes[name]
-            return ["name": .string(name), "health": .string(node?.health.rawValue ?? "down"),
+            return ["name": .string(name), "health": .string(fleet.nodes[name]?.health.rawValue ?? "down"),
                     "queue": .int(jobs(on: name).count)]
         })]
         let stats = nodeOrder.compactMap { name in nodes[name]?.stats.map { (name: name, stats: $0) } }
@@ -165,7 +157,12 @@ extension Coordinator {
     ]
 
     /// The placement record of a job, for operators.
-    public func placement(of id: String) -> String? { jobs[id]?.job.placement }
+    public func placement(of id: String) -> String? { jobs[id].flatMap(Self.placementText(of:)) }
+
+    /// A job's placement record as JSON text: this run's, else the one the store kept from an earlier run.
+    static func placementText(of active: ActiveJob) -> String? {
+        active.placement.map(placementText) ?? active.job.placement
+    }
 
     /// Stops every client socket (shutdown).
     public func closeClients() async { await hub.closeAll() }

@@ -25,40 +25,36 @@ extension Coordinator {
         return .array(nodeOrder.compactMap { nodeJSON($0, now: now, speed: speeds[$0]) })
     }
 
-    func effectiveHealth(_ node: NodeState) -> NodeHealth {
-        node.health == .up && !node.webSocketConnected ? .suspect : node.health
-    }
-
     func nodeJSON(_ name: String, now: Double, speed: Double?) -> JSONValue? {
-        guard let node = nodes[name] else { return nil }
+        guard let node = nodes[name], let state = fleet.nodes[name] else { return nil }
         let mine = jobs(on: name)
-        let running = mine.filter { $0.job.state == .running }.sorted { ($0.startedAt ?? .now) < ($1.startedAt ?? .now) }
+        let running = mine.filter { $0.job.state == .running }.sorted { ($0.startedAt ?? 0) < ($1.startedAt ?? 0) }
         let current: JSONValue = running.first.map { active in
             var object = Self.activeJobJSON(active)
             object["progress"] = progressJSON(of: active, on: node)
             return .object(object)
         } ?? .null
-        let vramUsed = node.vramTotal > 0 ? node.vramTotal - node.vramFree : 0
+        let vramUsed = state.vramTotal > 0 ? state.vramTotal - state.vramFree : 0
         let lastError: JSONValue = node.record.lastError.map { ["message": .string($0.message), "at": .number(JSONNumber($0.at))] } ?? .null
         return [
             "name": .string(name),
             "url": .string(node.config.url),
-            "health": .string(effectiveHealth(node).rawValue),
-            "websocket": .bool(node.webSocketConnected),
-            "draining": .bool(node.draining),
-            "vram": ["used": .number(JSONNumber(vramUsed)), "total": .number(JSONNumber(node.vramTotal)),
-                     "free": .number(JSONNumber(node.vramFree))],
+            "health": .string(state.effectiveHealth.rawValue),
+            "websocket": .bool(state.webSocketConnected),
+            "draining": .bool(state.draining),
+            "vram": ["used": .number(JSONNumber(vramUsed)), "total": .number(JSONNumber(state.vramTotal)),
+                     "free": .number(JSONNumber(state.vramFree))],
             "outstanding": ["waiting": .int(mine.count - running.count), "running": .int(running.count),
                             "max": .int(node.config.maxOutstanding)],
             "current": current,
-            "checkpoint": .string(orNull: node.loadedCheckpoint),
+            "checkpoint": .string(orNull: state.loadedCheckpoint),
             "planned_checkpoint": .string(orNull: dispatcher.plan[name]),
             // What the scheduler uses, and how sure it is: `measured` false = assumed (the fleet's typical measured
             // node, scaled by what the two declare), until this node's own jobs measure it.
-            "speed": ["units_per_second": .double(speed ?? node.speed.unitsPerSecond), "declared": .double(node.config.speed),
-                      "measured": .bool(node.speed.samples > 0),
-                      "samples": .int(node.speed.samples), "relative_error": node.speed.relativeError.map(JSONValue.double) ?? .null],
-            "checkpoint_load": ["seconds": .double(node.loadSeconds.seconds), "samples": .int(node.loadSeconds.samples)],
+            "speed": ["units_per_second": .double(speed ?? state.speed.unitsPerSecond), "declared": .double(node.config.speed),
+                      "measured": .bool(state.speed.samples > 0),
+                      "samples": .int(state.speed.samples), "relative_error": state.speed.relativeError.map(JSONValue.double) ?? .null],
+            "checkpoint_load": ["seconds": .double(state.loadSeconds.seconds), "samples": .int(state.loadSeconds.samples)],
             "jobs": ["done": .int(node.record.done), "failed": .int(node.record.failed), "interrupted": .int(node.record.interrupted)],
             "last_error": lastError,
             "utilisation": [
@@ -87,16 +83,7 @@ extension Coordinator {
     /// The drain is kept across restarts.
     public func setDraining(_ name: String, _ draining: Bool) async -> JSONValue? {
         guard nodes[name] != nil else { return nil }
-        if nodes[name]?.draining != draining {
-            nodes[name]?.draining = draining
-            logger.info(draining ? "node drained" : "node back to work", metadata: ["node.name": "\(name)"])
-            do {
-                try await store.saveDraining(name, draining)
-            } catch {
-                logger.error("could not record a drain", metadata: ["node.name": "\(name)", "error": "\(error)"])
-            }
-        }
-        scheduleDispatch()
+        await apply(.drain(node: name, draining))
         return nodeJSON(name, now: Date().timeIntervalSince1970, speed: effectiveSpeeds()[name])
     }
 
@@ -118,7 +105,7 @@ extension Coordinator {
         guard nodes[node.name] == nil else { return .conflict("a node named \(node.name) is already in the fleet") }
         let added = state(of: node)
         nodes[node.name] = added
-        nodeOrder.append(node.name)
+        await apply(.nodeAdded(node))
         linkChange.yield(.start(.init(client: added.client, sid: added.sid)))
         logger.info("node added", metadata: ["node.name": "\(node.name)", "node.url": "\(node.url)"])
         return AdminAnswer(status: 201, body: nodeJSON(node.name, now: Date().timeIntervalSince1970, speed: effectiveSpeeds()[node.name]) ?? .null)
@@ -134,26 +121,14 @@ extension Coordinator {
         } catch {
             return AdminAnswer(status: 500, body: ["error": .string("could not record the removal: \(error)")])
         }
-        guard let node = nodes.removeValue(forKey: name) else { return .notFound("no node \(name)") }
-        nodeOrder.removeAll { $0 == name }
+        guard nodes[name] != nil else { return .notFound("no node \(name)") }
+        let mine = ordered(jobs(on: name).filter { !$0.finalizing })
+        // The node's client stays until the state machine's last requests to the node (drop these jobs) are sent.
+        await apply(.nodeRemoved(name))
+        nodes[name] = nil
         linkChange.yield(.stop(name: name))
         sends.close(name)
-        let mine = ordered(jobs(on: name).filter { !$0.finalizing })
-        for active in mine {
-            await requeue(active.job.id, from: name)
-        }
         try? await files.forgetCopies(on: name)
-        logger.info("node removed", metadata: ["node.name": "\(name)", "jobs.requeued": "\(mine.count)"])
-        let running = mine.filter { $0.job.state == .running }.map(\.job.id)
-        let waiting = mine.filter { $0.job.state != .running }.map(\.job.id)
-        if !mine.isEmpty {
-            let client = node.client
-            Task {
-                if !waiting.isEmpty { _ = try? await client.send(.POST, "/queue", json: ["delete": .array(waiting.map(JSONValue.string))]) }
-                for id in running { _ = try? await client.send(.POST, "/interrupt", json: ["prompt_id": .string(id)]) }
-            }
-        }
-        broadcastStatus()
         return .ok(["removed": .string(name), "requeued": .array(mine.map { .string($0.job.id) })])
     }
 
@@ -209,7 +184,7 @@ extension Coordinator {
             "id": .string(job.id), "state": .string(job.state.rawValue), "node": .string(orNull: job.node),
             "client_id": .string(orNull: job.clientID), "number": .number(job.number),
             "created_at": .number(JSONNumber(job.createdAt)), "checkpoint": .string(orNull: active.requirements.checkpoint),
-            "executing": .string(orNull: active.executingNode), "placement": placementJSON(job.placement),
+            "executing": .string(orNull: active.executingNode), "placement": placementJSON(placementText(of: active)),
             "lost_with_nodes": .int(active.nodeFailures),
         ]
     }
@@ -279,11 +254,10 @@ extension Coordinator {
                 {
                     return .conflict("\(id) started on \(name) meanwhile; cancel it first")
                 }
-                guard let current = jobs[id], current.job.node == name, current.job.state == .dispatched else {
+                guard let current = jobs[id], current.job.node == name, current.job.state == .dispatched, !current.finalizing else {
                     return .conflict("\(id) moved meanwhile")
                 }
-                logger.info("requeued by an operator", metadata: ["prompt.id": "\(id)", "node.name": "\(name)"])
-                await requeue(id, from: name)
+                await apply(.requeue(job: id, node: name))
                 return .ok(["prompt_id": .string(id), "requeued": "queued"])
             }
         }
@@ -335,7 +309,7 @@ extension Coordinator {
     }
 
     /// A job ended on a node: its counts, last error, checkpoint swaps and run time.
-    func recordFinished(_ active: ActiveJob, entry: HistoryEntry, node name: String) {
+    func recordFinished(_ active: ActiveJob, entry: HistoryEntry, node name: String, loadedBefore: String?) {
         guard var node = nodes[name] else { return }
         let outcome = Self.outcome(of: entry.status)
         switch outcome {
@@ -348,7 +322,7 @@ extension Coordinator {
         }
         if node.record.progress?.promptID == active.job.id { node.record.progress = nil }
         let checkpoint = active.requirements.checkpoint
-        if outcome == "success", let checkpoint, checkpoint != node.loadedCheckpoint { metrics.recordCheckpointSwap(node: name) }
+        if outcome == "success", let checkpoint, checkpoint != loadedBefore { metrics.recordCheckpointSwap(node: name) }
         nodes[name] = node
         metrics.recordJob(node: name, checkpoint: checkpoint, status: outcome,
                           duration: outcome == "success" ? Self.runTime(of: entry.status) : nil)
@@ -384,8 +358,8 @@ extension Coordinator {
         }
         metrics.setQueue(queued: queued, dispatched: dispatched, running: running)
         for name in nodeOrder {
-            guard let node = nodes[name] else { continue }
-            metrics.setNode(name, health: effectiveHealth(node).rawValue, draining: node.draining,
+            guard let node = fleet.nodes[name] else { continue }
+            metrics.setNode(name, health: node.effectiveHealth.rawValue, draining: node.draining,
                             vramUsed: node.vramTotal > 0 ? node.vramTotal - node.vramFree : 0, vramTotal: node.vramTotal,
                             outstanding: jobs(on: name).count)
         }

@@ -228,14 +228,12 @@ extension Coordinator {
     /// file deleted): forgets the job's copies on that node so the next dispatch sends them again. Once per job,
     /// so a prompt that is wrong for other reasons still gets its error.
     func forgetLostCopies(of job: Job, on node: NodeState, rejection: [UInt8]) async -> Bool {
-        guard var active = jobs[job.id], active.lostCopyRetries == 0 else { return false }
+        guard let active = jobs[job.id], active.lostCopyRetries == 0 else { return false }
         let text = String(decoding: rejection, as: UTF8.self)
         let held = active.requirements.files.compactMap { files.copy(of: $0.id, on: node.config.name) }
         let lost = held.filter { text.contains($0.name) }
         guard !lost.isEmpty else { return false }
         for copy in held { try? await files.forget(copy) }
-        active.lostCopyRetries += 1
-        jobs[job.id] = active
         return true
     }
 
@@ -313,7 +311,7 @@ extension Coordinator {
         } else {
             return .originalMissing
         }
-        let up = nodeOrder.compactMap { nodes[$0] }.filter { $0.health == .up }
+        let up = nodeOrder.filter { fleet.nodes[$0]?.health == .up }.compactMap { nodes[$0] }
         let preferred: NodeState? = switch source {
         case .onNode(let node, _, _, _): up.first { $0.config.name == node }
         case .stored(let file): up.first { files.copy(of: file.hash, on: $0.config.name) != nil }

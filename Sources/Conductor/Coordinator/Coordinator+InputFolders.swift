@@ -63,7 +63,7 @@ extension Coordinator {
     /// Starts probing a node that is up and lacks a probe for an extension of the store's (its lists changed, it came
     /// up), unless it is being probed.
     func probeIfNeeded(_ name: String) {
-        guard let node = nodes[name], node.health == .up, probing[name] == nil,
+        guard let node = nodes[name], fleet.nodes[name]?.health == .up, probing[name] == nil,
             !uploadExtensions().isSubset(of: node.probedExtensions)
         else { return }
         Task { await self.probeInputFolder(of: name) }
@@ -83,7 +83,7 @@ extension Coordinator {
     /// Whether some node that is up was not yet probed for an extension of the store's uploads.
     func probesPending() -> Bool {
         let extensions = uploadExtensions()
-        return nodes.values.contains { $0.health == .up && !extensions.isSubset(of: $0.probedExtensions) }
+        return nodes.contains { fleet.nodes[$0.key]?.health == .up && !extensions.isSubset(of: $0.value.probedExtensions) }
     }
 
     /// Waits (at most `seconds`) until every node that is up has been probed for the store's extensions, so a submit
@@ -94,7 +94,7 @@ extension Coordinator {
         let now = ContinuousClock.now
         var wait = Duration.seconds(seconds)
         let lacking = nodeOrder.filter { name in
-            guard let node = nodes[name], node.health == .up, !extensions.isSubset(of: node.probedExtensions) else { return false }
+            guard let node = nodes[name], fleet.nodes[name]?.health == .up, !extensions.isSubset(of: node.probedExtensions) else { return false }
             guard let since = probing[name]?.since else { return true }
             wait = min(wait, .seconds(seconds) - (now - since))
             return now - since < .seconds(seconds)
@@ -123,7 +123,7 @@ extension Coordinator {
                 await running.task.value
                 continue
             }
-            guard let node = nodes[name], node.health == .up else { return }
+            guard let node = nodes[name], fleet.nodes[name]?.health == .up else { return }
             let missing = uploadExtensions().subtracting(node.probedExtensions)
             guard !missing.isEmpty else { return }
             let run = Task { await self.placeProbes(missing, on: name) }
@@ -156,7 +156,7 @@ extension Coordinator {
             logger.warning("could not probe a node's input-folder lists", metadata: ["node.name": "\(name)", "extensions": "\(extensions.sorted())"])
             return
         }
-        applyObjectInfo(info, to: name)
+        await applyObjectInfo(info, to: name)
         logger.debug("probed a node's input-folder lists", metadata: [
             "node.name": "\(name)", "extensions": "\(placed.sorted())",
             "lists": "\(nodes[name]?.inputFolderCombos.flatMap { c in c.value.keys.map { "\(c.key).\($0)" } }.sorted() ?? [])",

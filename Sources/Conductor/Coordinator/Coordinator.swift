@@ -5,27 +5,20 @@ import Foundation
 import NIOHTTP1
 import Logging
 
-/// The coordinator: accepts prompts into the durable queue, places them on nodes with the pure
-/// scheduler when a node has room, relays each job's events to its client, and merges history.
+/// The coordinator: the shell around the fleet's state machine (`FleetStateMachine`). It accepts prompts into the
+/// durable queue, feeds the state machine the fleet's events with their time, and runs the actions it returns: store
+/// writes (in order), deliveries and posts on each node's lane, history reads, messages to clients.
 ///
-/// All state changes happen on this actor, driven by client requests and by `NodeEvent`s from the
-/// node links; every `await` is followed by a re-check of the state it relies on.
+/// A transition never awaits: job and node state change only inside `fleet.handle`/`fleet.dispatch`, and what waits
+/// (a node, the disk) comes back as an event.
 public actor Coordinator {
-    /// What Conductor knows about one node.
+    /// What the shell keeps of one node: its connection and catalog (what it decides with is in `fleet.nodes`).
     struct NodeState {
         let config: ClusterConfig.Node
         let client: NodeClient
         let sid: String
-        var health: NodeHealth = .down
-        var webSocketConnected = false
-        /// Since when the node's WebSocket has been gone (nil while connected); beyond
-        /// `limits.nodeWebSocketGraceSeconds` the node holds no jobs.
-        var webSocketLostAt: ContinuousClock.Instant? = .now
-        var draining = false
         var objectInfo: JSONObject = [:]
         var classes: [String: NodeClass] = [:]
-        var classTypes: Set<String> = []
-        var comboValues: [String: [String: Set<String>]] = [:]
         /// Values of the node's upload combos (LoadImage's list…): files the node has of its own.
         var localFiles: Set<String> = []
         /// The node's combos that list its input folder (class → input → extensions seen listed): see
@@ -34,52 +27,11 @@ public actor Coordinator {
         /// Extensions whose probe the node was given since it last came up.
         var probedExtensions: Set<String> = []
         var stats: JSONValue?
-        var vramTotal: Int64 = 0
-        var vramFree: Int64 = 0
-        var speed: SpeedEstimate
-        /// Seconds a checkpoint load takes on this node, learned from jobs that loaded one (starts at cluster.json's).
-        var loadSeconds: LoadTimeEstimate
-        /// The checkpoint the node last finished a job with, so (as far as Conductor knows) holds in VRAM.
-        var loadedCheckpoint: String?
-        /// The prompt the node is executing now (for previews without a prompt_id).
-        var currentPrompt: String?
-        /// Failures in a row (jobs lost, prompts or files refused), and until when the node is ejected for them.
-        var ejection = Ejection()
         /// Counts, last error, progress and utilisation, for operators.
         var record = NodeRecord()
     }
 
-    /// An unfinished job with what only the running coordinator needs.
-    struct ActiveJob {
-        var job: Job
-        var requirements: JobRequirements
-        /// The graph node executing now, for a reconnecting client.
-        var executingNode: String?
-        var dispatchedAt: ContinuousClock.Instant?
-        /// When the node accepted its `POST /prompt` (nil while its files are delivered and its post is in flight):
-        /// only a job the node accepted a while before a `/queue` answer can be missing from it.
-        var postedAt: ContinuousClock.Instant?
-        var startedAt: ContinuousClock.Instant?
-        var finalizing = false
-        /// Times the job was sent back because its node had lost a delivered copy (a wiped input directory).
-        var lostCopyRetries = 0
-        /// Who the per-client limit and fair shares count it for (API key name, else client_id).
-        var principal: String?
-        /// Its virtual start among the clients' fair shares (`FairShare`); kept when it goes back to the queue.
-        var fairStamp = 0.0
-        /// Sent with `front` (a negative number): ahead of every share.
-        var isFront: Bool { (job.number.double ?? 0) < 0 }
-        /// Predicted seconds from start to end on its node (load + run), for the run-time limit.
-        var predictedSeconds: Double?
-        /// Times the job was lost with its node (node died while running it, or it overran its time limit).
-        var nodeFailures = 0
-        /// What the node's WebSocket said of the current run (status messages and outputs, node-side names), so a
-        /// job whose node dies after `execution_success` but before Conductor read its history is not run again.
-        var relayedMessages: [StatusMessage] = []
-        var relayedOutputs: JSONObject = [:]
-        /// Why the scheduler last held it back for a busier node while another could have started it, and since when.
-        var heldBack: (why: String, since: ContinuousClock.Instant)?
-    }
+    typealias ActiveJob = FleetJob
 
     let config: ClusterConfig
     let store: JobStore
@@ -92,21 +44,16 @@ public actor Coordinator {
     let hub: EventHub
     let logger: Logger
     var nodes: [String: NodeState] = [:]
-    /// The fleet in order: cluster.json's nodes with the operator's run-time changes, then nodes added at run time.
-    var nodeOrder: [String]
+    /// Jobs and nodes as the coordinator decides with them: changed only by its transitions.
+    var fleet: FleetStateMachine
+    /// The last store write queued: writes run one after another, in the order the transitions asked for them.
+    var lastWrite: Task<Void, Never>?
     let http: HTTPClient
     let instanceID: String
     /// Node links to start and stop as an operator changes the fleet (the server's `FleetLinks` runs them).
     public nonisolated let linkChanges: AsyncStream<LinkChange>
     let linkChange: AsyncStream<LinkChange>.Continuation
-    var jobs: [String: ActiveJob] = [:]
-    /// Fair shares, the checkpoint plan, learned run times and VRAM, and the dispatch round: the decisions the
-    /// benchmark simulation runs too.
-    var dispatcher: FleetDispatcher
     let started = ContinuousClock.now
-    /// Ids of jobs sent to a node, so node-scoped questions do not scan (and copy) the whole queue. It may still
-    /// hold a job that has since finished or come back to the queue: readers go through `jobs(on:)`.
-    var placed: Set<String> = []
     /// ComfyUI's priority counter, continued across restarts.
     var counter: Int64 = 0
     /// Why the store last failed to write (a full disk), until a write succeeds again: submits answer 503 with
@@ -118,6 +65,9 @@ public actor Coordinator {
     var finalizingOn: [String: Int] = [:]
     /// Each node's deliveries and `POST /prompt`s, in dispatch order, apart from other nodes'.
     nonisolated let sends = NodeLanes(limit: 100_000)
+    /// Each node's removals and interrupts, in the order decided (a waiting prompt is deleted before the running one is
+    /// interrupted, so the node never starts it), apart from other nodes' and from its sends.
+    nonisolated let controls = NodeLanes(limit: 100_000)
     /// Probing of a node's input-folder lists in flight, by node.
     var probing: [String: (task: Task<Void, Never>, since: ContinuousClock.Instant)] = [:]
     let dispatchSignals: AsyncStream<Void>
@@ -135,10 +85,8 @@ public actor Coordinator {
         self.logger = logger
         self.http = http
         self.instanceID = instanceID
-        dispatcher = FleetDispatcher(knobs: config.scheduler, retryBudgetFraction: config.limits.retryBudgetFraction,
-                                     minRetryConcurrency: config.limits.minRetryConcurrency)
+        fleet = FleetStateMachine(config: config, instanceID: instanceID)
         hub = EventHub(bufferLimitBytes: config.limits.clientBufferBytes, metrics: metrics, logger: logger)
-        nodeOrder = config.nodes.map(\.name)
         (dispatchSignals, dispatchSignal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         (statusSignals, statusSignal) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         (linkChanges, linkChange) = AsyncStream<LinkChange>.makeStream()
@@ -152,8 +100,18 @@ public actor Coordinator {
     }
 
     static func state(of node: ClusterConfig.Node, http: HTTPClient, instanceID: String, loadSeconds: Double) -> NodeState {
-        NodeState(config: node, client: NodeClient(node: node, http: http), sid: "conductor-\(instanceID)-\(node.name)",
-                  speed: SpeedEstimate(declared: node.speed), loadSeconds: LoadTimeEstimate(declared: loadSeconds))
+        NodeState(config: node, client: NodeClient(node: node, http: http), sid: "conductor-\(instanceID)-\(node.name)")
+    }
+
+    /// The unfinished jobs, as the state machine has them.
+    var jobs: [String: FleetJob] { fleet.jobs }
+    /// The fleet in order: cluster.json's nodes with the operator's run-time changes, then nodes added at run time.
+    var nodeOrder: [String] { fleet.nodeOrder }
+    var dispatcher: FleetDispatcher { fleet.dispatcher }
+
+    /// Now, for an event.
+    var moment: FleetStateMachine.Moment {
+        FleetStateMachine.Moment(seconds: secondsSinceStart, epochMilliseconds: epochMilliseconds())
     }
 
     /// Conductor's client id on each node, for the node links.
@@ -165,36 +123,19 @@ public actor Coordinator {
     /// re-attached (the node's queue and history say later whether they still run or finished).
     public func restore() async throws {
         counter = try await store.lastSequence()
-        dispatcher.vramNeeds = try await store.vramNeeds()
+        let vramNeeds = try await store.vramNeeds()
         let changes = try await store.fleetChanges()
+        let fleetNodes = changes.isEmpty ? config.nodes : config.fleet(with: changes)
         if !changes.isEmpty {
-            let fleet = config.fleet(with: changes)
-            nodeOrder = fleet.map(\.name)
-            nodes = Dictionary(uniqueKeysWithValues: fleet.map { ($0.name, state(of: $0)) })
-            for change in changes where change.draining { nodes[change.name]?.draining = true }
+            nodes = Dictionary(uniqueKeysWithValues: fleetNodes.map { ($0.name, state(of: $0)) })
         }
-        for job in try await store.activeJobs() {
-            let empty = try PromptGraph(json: [:])
-            let graph = (try? PromptGraph(json: job.prompt)) ?? empty
-            let requirements = requirements(of: job.prompt, graph: graph)
-            if job.node != nil { placed.insert(job.id) }
-            jobs[job.id] = ActiveJob(job: job, requirements: requirements, dispatchedAt: job.state == .queued ? nil : .now,
-                                     postedAt: job.state == .queued ? nil : .now,
-                                     principal: job.principal ?? job.clientID)
+        let restored = try await store.activeJobs().map { job in
+            let graph = (try? PromptGraph(json: job.prompt)) ?? (try? PromptGraph(json: [:]))
+            return (job: job, requirements: graph.map { requirements(of: job.prompt, graph: $0) } ?? JobRequirements())
         }
-        // Shares restart level: waiting jobs are stamped again in queue order.
-        for active in ordered(jobs.values.filter { $0.job.state == .queued }) {
-            jobs[active.job.id]?.fairStamp = dispatcher.enqueue(
-                client: active.principal ?? "", work: active.requirements.work, weight: shareWeight(of: active.principal),
-                checkpoint: active.requirements.checkpoint, at: secondsSinceStart)
-        }
+        fleet = FleetStateMachine(config: config, instanceID: instanceID, nodes: fleetNodes)
+        fleet.restore(restored, draining: Set(changes.filter(\.draining).map(\.name)), vramNeeds: vramNeeds, at: secondsSinceStart)
         if !jobs.isEmpty { logger.info("restored jobs", metadata: ["jobs.count": "\(jobs.count)"]) }
-    }
-
-    /// A client's weight in the fair shares: its API key's `weight` (the largest, if one name holds several keys), else 1.
-    func shareWeight(of principal: String?) -> Double {
-        guard let principal else { return 1 }
-        return config.auth.keys.filter { $0.name == principal }.map(\.weight).max() ?? 1
     }
 
     /// Seconds since this coordinator started, on the monotonic clock.
@@ -206,16 +147,11 @@ public actor Coordinator {
     public var queueRemaining: Int { jobs.count }
 
     /// The unfinished jobs on a node (any node when nil), unordered.
-    func jobs(on name: String?) -> [ActiveJob] {
-        placed.compactMap { jobs[$0] }.filter { active in name.map { active.job.node == $0 } ?? (active.job.node != nil) }
-    }
+    func jobs(on name: String?) -> [ActiveJob] { fleet.jobs(on: name) }
 
     /// Queue order: `number`, then acceptance. The keys are read once and sorted beside the indices, so a long queue
     /// is not sorted by copying jobs around or parsing their numbers at every comparison.
-    func ordered(_ list: [ActiveJob]) -> [ActiveJob] {
-        let keys = list.map { ($0.job.number.double ?? 0, $0.job.sequence) }
-        return list.indices.sorted { keys[$0] < keys[$1] }.map { list[$0] }
-    }
+    func ordered(_ list: [ActiveJob]) -> [ActiveJob] { FleetStateMachine.ordered(list) }
 
     public func queueJSON() -> JSONValue {
         let running = ordered(jobs.values.filter { $0.job.state == .running })
@@ -320,7 +256,7 @@ public actor Coordinator {
         guard let graph = try? PromptGraph(json: prompt) else { return (500, .null) }
         let requirements = requirements(of: prompt, graph: graph)
         // Each input may exist somewhere in the fleet, yet no single node have all of them.
-        let described = capabilitySnapshots().filter { !$0.classTypes.isEmpty }
+        let described = fleet.capabilitySnapshots().filter { !$0.classTypes.isEmpty }
         if !described.isEmpty, !described.contains(where: { Scheduler.canRun(requirements, on: $0) }) {
             let reasons = Scheduler.place(requirements, on: described, knobs: dispatcher.knobs).candidates.map { "\($0.node): \($0.reason)" }
             return (400, ["error": .object(PromptValidator.error(
@@ -352,13 +288,7 @@ public actor Coordinator {
                 "Retry after \(config.limits.retryAfterSeconds) s")), "node_errors": [:]])
         }
         storeWriteFailure = nil
-        var active = ActiveJob(job: job, requirements: requirements, principal: principal ?? clientID)
-        active.fairStamp = dispatcher.enqueue(
-            client: active.principal ?? "", work: requirements.work, weight: shareWeight(of: active.principal),
-            checkpoint: requirements.checkpoint, at: secondsSinceStart)
-        jobs[promptID] = active
-        broadcastStatus()
-        scheduleDispatch()
+        await apply(.submitted(job, requirements, principal: principal))
         return (200, ["prompt_id": .string(promptID), "number": .number(number), "node_errors": .object(nodeErrors)])
     }
 
@@ -376,15 +306,7 @@ public actor Coordinator {
     /// The 503 a submit gets when the fleet queue, or the client's share of it, is full; nil to accept.
     func overload(client: String?) -> (status: Int, body: JSONValue)? {
         let limits = config.limits
-        var problem: String?
-        if jobs.count >= limits.maxQueuedJobs {
-            problem = "The queue is full (\(limits.maxQueuedJobs) unfinished prompts)"
-        } else if let perClient = limits.maxQueuedPerClient, let client,
-            jobs.values.lazy.filter({ $0.principal == client }).count >= perClient
-        {
-            problem = "This client has \(perClient) unfinished prompts, the most allowed"
-        }
-        guard let problem else { return nil }
+        guard let problem = fleet.overload(client: client) else { return nil }
         return (503, ["error": .object(PromptValidator.error("queue_full", problem, "Retry after \(limits.retryAfterSeconds) s")),
                       "node_errors": [:]])
     }

@@ -3,38 +3,8 @@ import ConductorCore
 import Foundation
 import GRDB
 
-/// A job as Conductor keeps it: the client's prompt and where it is in its life.
-public struct Job: Sendable, Hashable {
-    /// Where a job is. `queued` waits in Conductor; `dispatched` is on a node (waiting or running there).
-    public enum State: String, Sendable, Codable {
-        case queued, dispatched, running
-    }
-
-    public var id: String
-    /// Order of acceptance; breaks ties of `number` as a stable FIFO.
-    public var sequence: Int64
-    /// The client's priority number (lower runs first), ComfyUI's semantics.
-    public var number: JSONNumber
-    public var clientID: String?
-    /// Who submitted it when API keys are on (the key's name): per-client limits and fair shares count by it, and
-    /// after a restart too. nil = keys off (then `clientID` counts).
-    public var principal: String?
-    /// The prompt exactly as the client sent it.
-    public var prompt: JSONValue
-    /// The client's extra_data with client_id and create_time, as ComfyUI shows it.
-    public var extraData: JSONObject
-    public var outputsToExecute: [String]
-    public var state: State
-    public var node: String?
-    /// Why the scheduler put it where it is (JSON of `Placement`).
-    public var placement: String?
-    public var createdAt: Int64
-
-    /// The job as a ComfyUI queue item `[number, prompt_id, prompt, extra_data, outputs]`.
-    public var queueItem: QueueItem {
-        QueueItem(number: number, promptID: id, prompt: prompt, extraData: extraData, outputsToExecute: outputsToExecute)
-    }
-}
+/// The job of ConductorCore, not the concurrency runtime's.
+typealias Job = ConductorCore.Job
 
 /// Milliseconds since the Unix epoch, as ComfyUI's timestamps count them.
 func epochMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
@@ -180,7 +150,7 @@ public final class JobStore: Sendable {
 
     /// Commits a new job; returns it with its sequence number.
     public func insert(id: String, number: JSONNumber, clientID: String?, principal: String? = nil, prompt: JSONValue,
-                       extraData: JSONObject, outputs: [String], createdAt: Int64) async throws -> Job {
+                       extraData: JSONObject, outputs: [String], createdAt: Int64) async throws -> ConductorCore.Job {
         try await inserts.insert(NewJob(id: id, number: number, clientID: clientID, principal: principal, prompt: prompt,
                                          extraData: extraData, outputs: outputs, createdAt: createdAt), into: self)
     }
@@ -224,19 +194,19 @@ public final class JobStore: Sendable {
     }
 
     /// All unfinished jobs in queue order (number, then acceptance).
-    public func activeJobs() async throws -> [Job] {
+    public func activeJobs() async throws -> [ConductorCore.Job] {
         try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM job ORDER BY number_value, sequence").map(Self.job)
         }
     }
 
-    public func job(id: String) async throws -> Job? {
+    public func job(id: String) async throws -> ConductorCore.Job? {
         try await database.read { db in
             try Row.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [id]).map(Self.job)
         }
     }
 
-    public func update(id: String, state: Job.State, node: String?, placement: String? = nil) async throws {
+    public func update(id: String, state: ConductorCore.Job.State, node: String?, placement: String? = nil) async throws {
         try await database.write { db in
             if let placement {
                 try db.execute(sql: "UPDATE job SET state = ?, node = ?, placement = ? WHERE id = ?",
