@@ -36,7 +36,8 @@ public struct ConductorServer: Service {
                                       instanceID: try await store.instanceID(), logger: logger)
         try await coordinator.restore()
         await coordinator.enforceStoreRetention()
-        let (events, sink) = AsyncStream<NodeEvent>.makeStream()
+        let metrics = coordinator.metrics
+        let (events, sink) = NodeEventSink.makeStream(limit: Self.nodeEventLimit) { metrics.recordDroppedNodeEvent(node: $0.node) }
         let links = FleetLinks(initial: await coordinator.nodeLinks, changes: coordinator.linkChanges,
                                pollInterval: config.pollIntervalSeconds, objectInfoInterval: config.objectInfoRefreshSeconds,
                                events: sink, logger: logger)
@@ -46,7 +47,6 @@ public struct ConductorServer: Service {
         var capped = config.limits
         capped.maxConnections = Self.connectionCap(capped.maxConnections, logger: logger)
         let limits = capped
-        let metrics = coordinator.metrics
         let webSocketResponder = router.buildResponder()
         let app = Application(
             router: router,
@@ -88,6 +88,8 @@ public struct ConductorServer: Service {
 extension ConductorServer {
     /// Descriptors kept for what is not a client connection: node links and their HTTP pool, SQLite, uploads.
     static let reservedDescriptors = 256
+    /// Most node events waiting for the coordinator (see `NodeEventSink`): minutes of a busy fleet's messages.
+    static let nodeEventLimit = 100_000
 
     /// The connection cap the process can keep: its open-files limit is raised to the hard limit (as servers do;
     /// the soft limit is often 1,024), and the cap lowered, with a warning, when even that leaves less room than

@@ -21,7 +21,7 @@ struct FleetLinks: Service {
     let changes: AsyncStream<LinkChange>
     let pollInterval: Double
     let objectInfoInterval: Double
-    let events: AsyncStream<NodeEvent>.Continuation
+    let events: NodeEventSink
     let logger: Logger
 
     func run() async throws {

@@ -32,13 +32,33 @@ public enum NodeEvent: Sendable {
 
 /// One live link to a ComfyUI node: a WebSocket under Conductor's own client id (reconnecting with
 /// backoff) and polls of `/system_stats`, `/queue` and `/object_info`, with a health verdict.
+/// Where the node links put their events for the coordinator: a bounded stream. At most `limit` events wait; when the
+/// coordinator is that far behind, each new event is dropped and counted (`conductor_node_events_dropped_total`). A
+/// dropped message costs a client a progress step or a preview; a job's end is still learned from the node's next
+/// `/queue` poll and its `/history`, and polls (health, queue, stats) come again each interval.
+public struct NodeEventSink: Sendable {
+    let continuation: AsyncStream<NodeEvent>.Continuation
+    let dropped: @Sendable (NodeEvent) -> Void
+
+    public static func makeStream(limit: Int, dropped: @escaping @Sendable (NodeEvent) -> Void) -> (AsyncStream<NodeEvent>, NodeEventSink) {
+        let (stream, continuation) = AsyncStream<NodeEvent>.makeStream(bufferingPolicy: .bufferingOldest(limit))
+        return (stream, NodeEventSink(continuation: continuation, dropped: dropped))
+    }
+
+    func yield(_ event: NodeEvent) {
+        if case .dropped = continuation.yield(event) { dropped(event) }
+    }
+
+    func finish() { continuation.finish() }
+}
+
 public struct NodeLink: Service {
     public let client: NodeClient
     /// Conductor's client id on this node; prompts are dispatched under it so the node sends their events here.
     public let sid: String
     let pollInterval: Double
     let objectInfoInterval: Double
-    let events: AsyncStream<NodeEvent>.Continuation
+    let events: NodeEventSink
     let logger: Logger
     /// A node sends each message as one frame (a preview JPEG, an `executed` with many images): accept up to the
     /// largest message read, not the library's 16 KB default, which would drop the socket on the first real preview.
@@ -52,7 +72,7 @@ public struct NodeLink: Service {
     var handshakeTimeout: Duration { .milliseconds(Int64(max(5, pollInterval * 10) * 1000)) }
 
     public init(client: NodeClient, sid: String, pollInterval: Double, objectInfoInterval: Double,
-                events: AsyncStream<NodeEvent>.Continuation, logger: Logger) {
+                events: NodeEventSink, logger: Logger) {
         self.client = client
         self.sid = sid
         self.pollInterval = pollInterval
