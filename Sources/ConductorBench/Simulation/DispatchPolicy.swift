@@ -37,4 +37,12 @@ public enum DispatchPolicy: Sendable, Hashable {
         case .reference, .conductor, .conductorAffinityOff: false
         }
     }
+
+    /// Whether the coordinator's state machine decides.
+    var isConductor: Bool {
+        switch self {
+        case .conductor, .conductorAffinityOff: true
+        default: false
+        }
+    }
 }

@@ -1,11 +1,13 @@
+import ComfyWire
 import ConductorCore
 
 /// A discrete-event simulation of a fleet on a virtual clock: jobs arrive from a trace, nodes run them one at a
 /// time at their speed (plus a swap when the checkpoint changes), and a policy places them.
 ///
-/// Under `.conductor` every event (an arrival or a completion) runs one round of the coordinator's own
-/// `FleetDispatcher` (fair shares, checkpoint plan, retry budget, the scheduler) on the virtual nodes, so the figures
-/// are the product's decisions, not a copy of them.
+/// Under `.conductor` the coordinator's own `FleetStateMachine` decides: each arrival is a submit, each job sent to a
+/// virtual node is accepted there, its start and end are the node's messages and its history entry (timestamps on the
+/// virtual clock), and every event runs one dispatch round. So the figures are the product's decisions (fair shares,
+/// checkpoint plan, retry budget, learned speeds and load times, the scheduler), not a copy of them.
 public struct FleetSimulation {
     public var fleet: SimulatedFleet
     public var policy: DispatchPolicy
@@ -56,12 +58,11 @@ extension FleetSimulation {
         var nodes: [VirtualNode]
         var random: SplitMix64
         var now = 0.0
-        /// Fleet queue (job indices in arrival order) for policies that do not bind at arrival.
+        /// Fleet queue (job indices in arrival order) of the P6 reference policy.
         var waiting: [Int] = []
-        /// The coordinator's dispatcher (Conductor's policies), and each job's fair-share stamp.
-        var dispatcher: FleetDispatcher
+        /// The coordinator's state machine (Conductor's policies).
+        var machine: FleetStateMachine
         var fairShares = true
-        var stamps: [Double]
         var nextRoundRobin = 0
         var completions: [Int]
         var start: [Double]
@@ -70,25 +71,38 @@ extension FleetSimulation {
         var sent: [Double]
         var swaps = 0
         var slowerNodeChoices = 0
+        /// History entries of jobs ending now, for the state machine's history reads.
+        var history: [String: HistoryEntry] = [:]
 
         init(fleet: SimulatedFleet, policy: DispatchPolicy, trace: Trace, seed: UInt64) {
             self.fleet = fleet
             self.policy = policy
             jobs = trace.jobs
             let agnostic = if case .conductorAffinityOff = policy { true } else { false }
-            // The simulation knows each job's work exactly: its run-time error is 0.
+            // One workflow shape with one sampler, as a trace of txt2img jobs is: the coordinator learns what it takes,
+            // and each node's speed, from the runs' timestamps.
             requirements = trace.jobs.map { job in
-                var requirements = JobRequirements(checkpoint: agnostic ? nil : job.checkpoint, work: job.work)
-                requirements.runTimeError = 0
+                var requirements = JobRequirements(checkpoint: agnostic ? nil : job.checkpoint, work: job.work, shape: "trace")
+                requirements.samplerNodes = ["3"]
                 return requirements
             }
             nodes = fleet.speeds.map(VirtualNode.init(speed:))
             random = SplitMix64(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 1)
             completions = Array(repeating: 0, count: trace.jobs.count)
-            stamps = Array(repeating: 0, count: trace.jobs.count)
+            var config = ClusterConfig(nodes: fleet.speeds.indices.map {
+                ClusterConfig.Node(name: Self.name(of: $0), url: "http://node-\($0)", maxOutstanding: fleet.maxOutstanding, speed: fleet.speeds[$0])
+            })
+            config.checkpointLoadSeconds = agnostic ? 0 : fleet.swapSeconds
             switch policy {
-            case .conductor(let knobs), .conductorAffinityOff(let knobs): dispatcher = FleetDispatcher(knobs: knobs)
-            default: dispatcher = FleetDispatcher(knobs: .recommended)
+            case .conductor(let knobs), .conductorAffinityOff(let knobs): config.scheduler = knobs
+            default: break
+            }
+            machine = FleetStateMachine(config: config, instanceID: "simulation")
+            machine.explains = false
+            for index in fleet.speeds.indices {
+                let name = Self.name(of: index)
+                _ = machine.handle(.health(node: name, .up), at: .init(seconds: 0, epochMilliseconds: 0))
+                _ = machine.handle(.webSocket(node: name, connected: true), at: .init(seconds: 0, epochMilliseconds: 0))
             }
             start = Array(repeating: .nan, count: trace.jobs.count)
             finish = Array(repeating: .nan, count: trace.jobs.count)
@@ -99,6 +113,7 @@ extension FleetSimulation {
         mutating func run() {
             var next = 0
             var done = 0
+            if policy.isConductor { applyOutages() }
             while done < jobs.count {
                 var soonest: Int?
                 for index in nodes.indices where nodes[index].running {
@@ -108,6 +123,7 @@ extension FleetSimulation {
                 let change = fleet.outages.flatMap { [$0.from, $0.until] }.filter { $0 > now }.min() ?? .infinity
                 if change < arrival, change < (soonest.map { nodes[$0].finish } ?? .infinity) {
                     now = change  // a node joins or leaves: nothing else happens, but the dispatcher looks again
+                    if policy.isConductor { applyOutages() }
                 } else if let node = soonest, nodes[node].finish <= arrival {
                     now = nodes[node].finish
                     let job = nodes[node].removeFirst()
@@ -117,6 +133,7 @@ extension FleetSimulation {
                     completions[job] += 1
                     finish[job] = now
                     done += 1
+                    if !policy.bindsAtArrival, policy.isConductor { ended(job, on: node) }
                     startIfIdle(node)
                 } else if next < jobs.count {
                     now = arrival
@@ -152,11 +169,14 @@ extension FleetSimulation {
             case .roundRobin:
                 send(job, to: up[nextRoundRobin % up.count])
                 nextRoundRobin += 1
-            case .reference, .conductor, .conductorAffinityOff:
+            case .reference:
                 waiting.append(job)
-                // Without fair shares every job is one client's: the stamps then keep arrival order.
-                stamps[job] = dispatcher.enqueue(client: fairShares ? jobs[job].client : "", work: jobs[job].work,
-                                                 checkpoint: requirements[job].checkpoint, at: now)
+            case .conductor, .conductorAffinityOff:
+                // Without fair shares every job is one client's: the shares then keep arrival order.
+                let submitted = Job(id: "\(job)", sequence: Int64(job), number: JSONNumber(Double(job)),
+                                    clientID: fairShares ? jobs[job].client : nil, principal: nil, prompt: [:], extraData: [:],
+                                    outputsToExecute: [], state: .queued, node: nil, placement: nil, createdAt: 0)
+                handle(.submitted(submitted, requirements[job], principal: nil))
             }
         }
 
@@ -192,45 +212,70 @@ extension FleetSimulation {
             nodes[node].running = true
             nodes[node].finish = now + load + jobs[job].work / nodes[node].speed
             start[job] = now
+            if policy.isConductor { handle(.message(node: Self.name(of: node), .executionStart(promptID: "\(job)", timestamp: milliseconds))) }
         }
 
         mutating func dispatch() {
-            guard !waiting.isEmpty else { return }
             switch policy {
-            case .reference: dispatchReference()
+            case .reference: if !waiting.isEmpty { dispatchReference() }
             case .conductor, .conductorAffinityOff: dispatchConductor()
             default: break
             }
         }
 
-        /// One round of the coordinator's dispatcher over the fleet queue; the assigned jobs go to their nodes.
-        mutating func dispatchConductor() {
-            let views = nodes.indices.map(view)
-            guard FleetDispatcher.anyTakesWork(views) else { return }
-            let offered = waiting.map { FleetDispatcher.Waiting(requirements: requirements[$0], stamp: stamps[$0]) }
-            let round = dispatcher.round(waiting: offered, nodes: views, at: now)
-            guard !round.assignments.isEmpty else { return }
-            var sent = Set<Int>()
-            for assignment in round.assignments {
-                sent.insert(waiting[assignment.job])
-                send(waiting[assignment.job], to: assignment.node)
-            }
-            waiting.removeAll { sent.contains($0) }
+        static func name(of node: Int) -> String { "node-\(node)" }
+
+        /// A node out of the fleet now is drained: it finishes what it holds and takes nothing new.
+        mutating func applyOutages() {
+            for index in nodes.indices { handle(.drain(node: Self.name(of: index), !isUp(index))) }
         }
 
-        /// What the coordinator knows of a node: its state (the checkpoint of the last job it finished as the one it
-        /// holds, an outage as draining) and its jobs in order, the running one with its start.
-        func view(_ index: Int) -> FleetDispatcher.NodeView {
-            let node = nodes[index]
-            let agnostic = if case .conductorAffinityOff = policy { true } else { false }
-            let snapshot = NodeSnapshot(
-                name: "node-\(index)", draining: !isUp(index), outstanding: 0, maxOutstanding: fleet.maxOutstanding,
-                residentCheckpoint: agnostic ? nil : node.lastFinished, speed: node.speed, committedSeconds: 0,
-                checkpointLoadSeconds: agnostic ? 0 : fleet.swapSeconds)
-            return FleetDispatcher.NodeView(snapshot: snapshot, outstanding: node.jobs.map { job in
-                FleetDispatcher.Outstanding(requirements: requirements[job], startedAt: job == node.first && node.running ? start[job] : nil)
-            })
+        var moment: FleetStateMachine.Moment { .init(seconds: now, epochMilliseconds: milliseconds) }
+        /// The virtual clock as node timestamps count it.
+        var milliseconds: Int64 { Int64((now * 1000).rounded()) }
+
+        /// One event for the coordinator's state machine; the nodes' answers it asks for (a history entry, the store's
+        /// commit) come back at once.
+        mutating func handle(_ event: FleetStateMachine.Event) {
+            var pending = machine.handle(event, at: moment)
+            while !pending.isEmpty {
+                let action = pending.removeFirst()
+                switch action {
+                case .readHistory(let id, let node, let requeueIfUnknown):
+                    pending += machine.handle(.historyRead(job: id, node: node, history[id], requeueIfUnknown: requeueIfUnknown), at: moment)
+                case .commit(let id, let node, _):
+                    pending += machine.handle(.committed(job: id, node: node, ok: true), at: moment)
+                default:
+                    continue
+                }
+            }
         }
+
+        /// One round of the coordinator's state machine; each job it sends goes to its virtual node, which accepts it.
+        mutating func dispatchConductor() {
+            guard let actions = machine.dispatch(at: moment) else { return }
+            for case .send(let id, let name) in actions {
+                guard let job = Int(id), let node = Int(name.dropFirst("node-".count)) else { continue }
+                handle(.posted(job: id, node: name, .accepted))
+                send(job, to: node)
+            }
+        }
+
+        /// A job ended on its node: its history entry (what the node's `/history` would say), then the node's messages.
+        mutating func ended(_ job: Int, on node: Int) {
+            let id = "\(job)", name = Self.name(of: node)
+            history[id] = HistoryEntry(
+                prompt: QueueItem(number: JSONNumber(Double(job)), promptID: id, prompt: [:], extraData: [:], outputsToExecute: []),
+                status: HistoryStatus(statusStr: "success", completed: true, messages: [
+                    StatusMessage(event: "execution_start", data: ["prompt_id": .string(id), "timestamp": .number(JSONNumber(Self.milliseconds(start[job])))]),
+                    StatusMessage(event: "execution_success", data: ["prompt_id": .string(id), "timestamp": .number(JSONNumber(milliseconds))]),
+                ]))
+            handle(.message(node: name, .executionSuccess(promptID: id, timestamp: milliseconds)))
+            handle(.message(node: name, .executing(node: nil, displayNode: nil, promptID: id)))
+            history[id] = nil
+        }
+
+        static func milliseconds(_ seconds: Double) -> Int64 { Int64((seconds * 1000).rounded()) }
 
         /// P6's reference policy: only idle nodes pull work.
         mutating func dispatchReference() {

@@ -193,7 +193,7 @@ extension FleetStateMachine {
         let waiting = queued.map {
             FleetDispatcher.Waiting(requirements: $0.requirements, stamp: $0.fairStamp, isFront: $0.isFront, nodeFailures: $0.nodeFailures)
         }
-        let round = dispatcher.round(waiting: waiting, nodes: views, at: now.seconds, explain: true)
+        let round = dispatcher.round(waiting: waiting, nodes: views, at: now.seconds, explain: explains)
         let snapshots = round.snapshots
         for (position, decision) in round.holds {
             let id = queued[position].job.id

@@ -34,6 +34,9 @@ public struct FleetStateMachine: Sendable {
     /// Ids of jobs sent to a node, so node-scoped questions do not scan the whole queue. It may still hold a job that
     /// has since finished or come back to the queue: readers go through `jobs(on:)`.
     var placed: Set<String> = []
+    /// Whether dispatch rounds write each placement's explanation (the server keeps them for operators; the benchmark
+    /// simulation does not need them).
+    public var explains = true
 
     public init(config: ClusterConfig, instanceID: String, nodes fleet: [ClusterConfig.Node]? = nil) {
         limits = config.limits
