@@ -129,6 +129,8 @@ let package = Package(
             dependencies: [
                 "ComfyWire", "Conductor", "ConductorCore", "ConductorTesting", "SimulatedNode",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -100,8 +100,8 @@ struct AdminAPITests {
 
             let id = try await run(Self.sdxl, 9)
             let job = try #require(try await fleet.conductor.get("/conductor/api/jobs/\(id)").json)
-            let predicted = try #require(job["placement"]?["candidates"]?[0]?["predictedRunSeconds"]?.doubleValue)
-            #expect(job["placement"]?["runTimeError"]?.doubleValue != nil, "the prediction comes with its shape's error")
+            let predicted = try #require(job["placement"]?["candidates"]?[0]?["predicted_run_seconds"]?.doubleValue)
+            #expect(job["placement"]?["run_time_error"]?.doubleValue != nil, "the prediction comes with its shape's error")
             let entry = try await fleet.conductor.waitForHistory(id)
             let messages = entry["status"]?["messages"]?.arrayValue ?? []
             func time(_ event: String) throws -> Double {

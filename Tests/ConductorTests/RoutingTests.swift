@@ -14,30 +14,6 @@ struct RoutingTests {
     static let sd15 = "v1-5-pruned-emaonly.safetensors"
     static let rare = "only-on-b.safetensors"
 
-    @Test("prompts spread over idle nodes when each can hold one")
-    func promptsSpread() async throws {
-        let specs = ["a", "b", "c"].map { TestNodeSpec(.test($0, checkpoints: [Self.sd15]), maxOutstanding: 1) }
-        try await withFleet(specs) { fleet in
-            for name in ["a", "b", "c"] { await fleet.node(name).inject(.hang(true)) }
-            var ids: [String] = []
-            for seed in 1...3 {
-                ids.append(try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15, seed: seed), "client_id": "spread"]))
-            }
-            // Each node ends up running exactly one of them.
-            try await eventually("one job running on every node") {
-                var running = 0
-                for name in ["a", "b", "c"] {
-                    running += try await fleet.direct(name).get("/queue").json?["queue_running"]?.arrayValue?.count ?? 0
-                }
-                return running == 3
-            }
-            for name in ["a", "b", "c"] { await fleet.node(name).inject(.hang(false)) }
-            var used = Set<String>()
-            for id in ids { used.insert(try #require(try await fleet.nodeThatRan(id))) }
-            #expect(used == ["a", "b", "c"])
-        }
-    }
-
     @Test("a checkpoint only node B has goes to B")
     func rareCheckpointGoesToItsNode() async throws {
         let specs = [
@@ -181,40 +157,6 @@ struct RoutingTests {
         try await withFleet(specs) { fleet in
             let id = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15), "client_id": "x"])
             #expect(try await fleet.nodeThatRan(id) == "fast")
-        }
-    }
-
-    @Test("front jumps the whole fleet's queue")
-    func frontJumpsFleetQueue() async throws {
-        let specs = ["a", "b", "c"].map { TestNodeSpec(.test($0, checkpoints: [Self.sd15]), maxOutstanding: 1) }
-        try await withFleet(specs) { fleet in
-            for name in ["a", "b", "c"] { await fleet.node(name).inject(.hang(true)) }
-            var blockers: [String] = []
-            for seed in 1...3 {
-                blockers.append(try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15, seed: seed), "client_id": "x"]))
-            }
-            try await eventually("every node busy, as Conductor's queue shows") {
-                var running = 0
-                for name in ["a", "b", "c"] { running += try await fleet.direct(name).get("/queue").json?["queue_running"]?.arrayValue?.count ?? 0 }
-                let conductorSays = try await fleet.conductor.get("/queue").json?["queue_running"]?.arrayValue?.count
-                return running == 3 && conductorSays == 3
-            }
-            let normal = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15, seed: 20), "client_id": "x"])
-            let urgent = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15, seed: 21), "client_id": "x", "front": true])
-            let queue = try #require(try await fleet.conductor.get("/queue").json)
-            let pending = queue["queue_pending"]?.arrayValue?.compactMap { $0[1]?.stringValue } ?? []
-            #expect(pending.firstIndex(of: urgent)! < pending.firstIndex(of: normal)!)
-            #expect(queue["queue_running"]?.arrayValue?.count == 3)
-            // Free exactly one node: the front job is the one that takes it.
-            await fleet.node("a").inject(.hang(false))
-            try await eventually("urgent job dispatched first") {
-                await fleet.coordinator.queueJSON()["queue_pending"]?.arrayValue?.contains { $0[1]?.stringValue == urgent } == false
-            }
-            let stillWaiting = try await fleet.conductor.get("/queue").json?["queue_pending"]?.arrayValue?.compactMap { $0[1]?.stringValue } ?? []
-            let normalDone = try await fleet.conductor.get("/history/\(normal)").json?[normal] != nil
-            #expect(stillWaiting.contains(normal) || !normalDone)
-            for name in ["b", "c"] { await fleet.node(name).inject(.hang(false)) }
-            for id in blockers + [normal, urgent] { _ = try await fleet.conductor.waitForHistory(id) }
         }
     }
 

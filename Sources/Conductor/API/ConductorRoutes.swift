@@ -32,8 +32,10 @@ public struct ConductorRoutes: Sendable {
         self.maxUploadBytes = maxUploadBytes
     }
 
-    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        json(bytes: value.serialized(.python), status: status)
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, retryAfter seconds: Int? = nil) -> Response {
+        var response = json(bytes: value.serialized(.python), status: status)
+        if let seconds { response.headers[.retryAfter] = String(seconds) }
+        return response
     }
 
     static func json(bytes: [UInt8], status: HTTPResponse.Status = .ok) -> Response {
@@ -101,11 +103,7 @@ public struct ConductorRoutes: Sendable {
             switch await readJSON(request) {
             case .failure(let response): return response
             case .success(let body):
-                let result = await coordinator.submit(body: body, principal: request.headers[FrontDoor.principalHeader])
-                if result.status == 500 { return Self.internalError() }
-                var response = Self.json(result.body, status: .init(code: result.status))
-                if result.status == 503 { response.headers[.retryAfter] = String(await coordinator.retryAfterSeconds) }
-                return response
+                return Self.json(try await coordinator.submit(body: body, principal: request.headers[FrontDoor.principalHeader]))
             }
         }
         both("/queue", .get) { _, _ in Self.json(await coordinator.queueJSON()) }
@@ -218,5 +216,24 @@ public struct ConductorRoutes: Sendable {
             router.get(RouterPath(path)) { request, _ in try await FleetProxy(coordinator: coordinator).forward(request) }
         }
         return router
+    }
+}
+
+extension Coordinator.SubmitRefusal: HTTPResponseError {
+    public var status: HTTPResponse.Status {
+        switch self {
+        case .invalid: .badRequest
+        case .unavailable: .serviceUnavailable
+        case .internal: .internalServerError
+        }
+    }
+
+    /// ComfyUI's error body; a 503 says when to try again.
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        switch self {
+        case .invalid(let body): ConductorRoutes.json(body, status: status)
+        case .unavailable(let body, let seconds): ConductorRoutes.json(body, status: status, retryAfter: seconds)
+        case .internal: ConductorRoutes.internalError()
+        }
     }
 }

@@ -28,7 +28,6 @@ public struct AdminRoutes: Sendable {
                  body: .init(byteBuffer: ByteBuffer(bytes: value.serialized(.compact))))
     }
 
-    static func json(_ answer: AdminAnswer) -> Response { json(answer.body, status: answer.status) }
 
     public func add<Context: RequestContext>(to parent: Router<Context>) {
         let coordinator = self.coordinator
@@ -42,22 +41,23 @@ public struct AdminRoutes: Sendable {
         router.get("/api/nodes/{name}") { _, context in
             let name = context.parameters.get("name") ?? ""
             let node = await coordinator.nodesJSON().arrayValue?.first { $0["name"]?.stringValue == name }
-            return node.map { Self.json($0) } ?? Self.json(AdminAnswer.notFound("no node \(name)"))
+            guard let node else { throw AdminRefusal.notFound("no node \(name)") }
+            return Self.json(node)
         }
         router.post("/api/nodes") { request, context in
             let body = try await request.body.collect(upTo: 1 << 20)
             guard let json = try? JSONValue(parsing: body.readableBytesView) else {
                 return Self.json(["error": "the body must be a node as in cluster.json: {\"name\": …, \"url\": …}"], status: 400)
             }
-            return Self.json(await coordinator.addNode(json))
+            return Self.json(try await coordinator.addNode(json), status: 201)
         }
         router.delete("/api/nodes/{name}") { _, context in
-            Self.json(await coordinator.removeNode(context.parameters.get("name") ?? ""))
+            Self.json(try await coordinator.removeNode(context.parameters.get("name") ?? ""))
         }
         for (action, draining) in [("drain", true), ("undrain", false)] {
             router.post(RouterPath("/api/nodes/{name}/\(action)")) { _, context in
                 let name = context.parameters.get("name") ?? ""
-                guard let node = await coordinator.setDraining(name, draining) else { return Self.json(AdminAnswer.notFound("no node \(name)")) }
+                guard let node = await coordinator.setDraining(name, draining) else { throw AdminRefusal.notFound("no node \(name)") }
                 return Self.json(node)
             }
         }
@@ -67,14 +67,14 @@ public struct AdminRoutes: Sendable {
         }
         router.get("/api/jobs/{id}") { _, context in
             let id = context.parameters.get("id") ?? ""
-            guard let job = try await coordinator.jobJSON(id: id) else { return Self.json(AdminAnswer.notFound("no job \(id)")) }
+            guard let job = try await coordinator.jobJSON(id: id) else { throw AdminRefusal.notFound("no job \(id)") }
             return Self.json(job)
         }
         router.post("/api/jobs/{id}/requeue") { _, context in
-            Self.json(await coordinator.requeueJob(context.parameters.get("id") ?? ""))
+            Self.json(try await coordinator.requeueJob(context.parameters.get("id") ?? ""))
         }
         router.post("/api/jobs/{id}/cancel") { _, context in
-            Self.json(await coordinator.cancelJob(context.parameters.get("id") ?? ""))
+            Self.json(try await coordinator.cancelJob(context.parameters.get("id") ?? ""))
         }
         router.get("/api/dashboard") { _, _ in Self.json(try await coordinator.dashboardJSON()) }
         let interval = streamInterval
@@ -108,5 +108,25 @@ public struct AdminRoutes: Sendable {
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"], body: body)
+    }
+}
+
+extension AdminRefusal: HTTPResponseError {
+    public var status: HTTPResponse.Status {
+        switch self {
+        case .invalid: .badRequest
+        case .notFound: .notFound
+        case .conflict: .conflict
+        case .failed: .internalServerError
+        case .submit(let refusal): refusal.status
+        }
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        switch self {
+        case .invalid(let message), .notFound(let message), .conflict(let message), .failed(let message):
+            AdminRoutes.json(["error": .string(message)], status: Int(status.code))
+        case .submit(let refusal): try refusal.response(from: request, context: context)
+        }
     }
 }

@@ -4,14 +4,18 @@ import Foundation
 import Logging
 import NIOHTTP1
 
-/// An admin action's answer: an HTTP status and a JSON body.
-public struct AdminAnswer: Sendable {
-    public var status: Int
-    public var body: JSONValue
-
-    static func ok(_ body: JSONValue) -> AdminAnswer { AdminAnswer(status: 200, body: body) }
-    static func notFound(_ message: String) -> AdminAnswer { AdminAnswer(status: 404, body: ["error": .string(message)]) }
-    static func conflict(_ message: String) -> AdminAnswer { AdminAnswer(status: 409, body: ["error": .string(message)]) }
+/// Why an operator's action was refused; the admin routes render it (`{"error": "…"}` with its status).
+public enum AdminRefusal: Error, Sendable {
+    /// The body is not what the action takes (400).
+    case invalid(String)
+    /// No such node or job (404).
+    case notFound(String)
+    /// The node or job is not in a state the action applies to (409).
+    case conflict(String)
+    /// The store could not record it (500).
+    case failed(String)
+    /// A job run again was refused as a submit would be.
+    case submit(Coordinator.SubmitRefusal)
 }
 
 /// The operator's view of the fleet (the admin API and the dashboard) and its actions: drain, requeue, cancel.
@@ -89,39 +93,39 @@ extension Coordinator {
 
     /// Adds a node at run time (the same object as one of cluster.json's `nodes`): kept across restarts, linked at
     /// once, and given work as soon as its first polls say it is up.
-    public func addNode(_ json: JSONValue) async -> AdminAnswer {
+    public func addNode(_ json: JSONValue) async throws(AdminRefusal) -> JSONValue {
         let node: ClusterConfig.Node
         do {
             node = try ClusterConfig.Node(json: json)
         } catch {
-            return AdminAnswer(status: 400, body: ["error": .string("\(error.key): \(error.problem)")])
+            throw .invalid("\(error.key): \(error.problem)")
         }
-        guard nodes[node.name] == nil else { return .conflict("a node named \(node.name) is already in the fleet") }
+        guard nodes[node.name] == nil else { throw .conflict("a node named \(node.name) is already in the fleet") }
         do {
             try await store.saveAddedNode(node)
         } catch {
-            return AdminAnswer(status: 500, body: ["error": .string("could not record the node: \(error)")])
+            throw .failed("could not record the node: \(error)")
         }
-        guard nodes[node.name] == nil else { return .conflict("a node named \(node.name) is already in the fleet") }
+        guard nodes[node.name] == nil else { throw .conflict("a node named \(node.name) is already in the fleet") }
         let added = state(of: node)
         nodes[node.name] = added
         await apply(.nodeAdded(node))
         linkChange.yield(.start(.init(client: added.client, sid: added.sid)))
         logger.info("node added", metadata: ["node.name": "\(node.name)", "node.url": "\(node.url)"])
-        return AdminAnswer(status: 201, body: nodeJSON(node.name, now: Date().timeIntervalSince1970, speed: effectiveSpeeds()[node.name]) ?? .null)
+        return nodeJSON(node.name, now: Date().timeIntervalSince1970, speed: effectiveSpeeds()[node.name]) ?? .null
     }
 
     /// Removes a node at run time, kept across restarts: its link closes, and the jobs it had go back to the fleet
     /// queue (not counted as failures); the node is asked to drop them (best effort). To let them finish there
     /// instead, drain the node first and remove it once it is idle.
-    public func removeNode(_ name: String) async -> AdminAnswer {
-        guard nodes[name] != nil else { return .notFound("no node \(name)") }
+    public func removeNode(_ name: String) async throws(AdminRefusal) -> JSONValue {
+        guard nodes[name] != nil else { throw .notFound("no node \(name)") }
         do {
             try await store.saveRemovedNode(name)
         } catch {
-            return AdminAnswer(status: 500, body: ["error": .string("could not record the removal: \(error)")])
+            throw .failed("could not record the removal: \(error)")
         }
-        guard nodes[name] != nil else { return .notFound("no node \(name)") }
+        guard nodes[name] != nil else { throw .notFound("no node \(name)") }
         let mine = ordered(jobs(on: name).filter { !$0.finalizing })
         // The node's client stays until the state machine's last requests to the node (drop these jobs) are sent.
         await apply(.nodeRemoved(name))
@@ -129,7 +133,7 @@ extension Coordinator {
         linkChange.yield(.stop(name: name))
         sends.close(name)
         try? await files.forgetCopies(on: name)
-        return .ok(["removed": .string(name), "requeued": .array(mine.map { .string($0.job.id) })])
+        return ["removed": .string(name), "requeued": .array(mine.map { .string($0.job.id) })]
     }
 
     // MARK: Jobs
@@ -174,8 +178,32 @@ extension Coordinator {
         return .object(object)
     }
 
+    /// A placement record as the admin API shows it: keys in snake_case, as every other admin field (the store keeps
+    /// the record as `Placement` encodes it, so rows of every version read alike).
     static func placementJSON(_ text: String?) -> JSONValue {
-        text.flatMap { try? JSONValue(parsing: $0) } ?? .null
+        text.flatMap { try? JSONValue(parsing: $0) }.map(snakeCased) ?? .null
+    }
+
+    static func snakeCased(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .object(let object):
+            var renamed = JSONObject()
+            for (key, inner) in object { renamed[snakeCase(key)] = snakeCased(inner) }
+            return .object(renamed)
+        case .array(let items): return .array(items.map(snakeCased))
+        default: return value
+        }
+    }
+
+    /// `predictedRunSeconds` → `predicted_run_seconds`.
+    static func snakeCase(_ key: String) -> String {
+        key.reduce(into: "") { out, character in
+            if character.isUppercase {
+                out += "_" + character.lowercased()
+            } else {
+                out.append(character)
+            }
+        }
     }
 
     static func activeJobJSON(_ active: ActiveJob) -> JSONObject {
@@ -237,59 +265,60 @@ extension Coordinator {
     /// Sends a job through placement again. A job waiting on a node comes back to Conductor's queue (say, to leave
     /// a node being drained); a finished one runs again as a new prompt with the same client. A job that runs
     /// is refused: cancel it first.
-    public func requeueJob(_ id: String) async -> AdminAnswer {
+    public func requeueJob(_ id: String) async throws(AdminRefusal) -> JSONValue {
         if let active = jobs[id] {
             switch active.job.state {
             case .queued:
-                return .conflict("\(id) is already waiting in Conductor's queue")
+                throw .conflict("\(id) is already waiting in Conductor's queue")
             case .running:
-                return .conflict("\(id) is running on \(active.job.node ?? "a node"); cancel it first")
+                throw .conflict("\(id) is running on \(active.job.node ?? "a node"); cancel it first")
             case .dispatched:
                 guard let name = active.job.node, let node = nodes[name], !active.finalizing else {
-                    return .conflict("\(id) is finishing")
+                    throw .conflict("\(id) is finishing")
                 }
                 _ = try? await node.client.send(.POST, "/queue", json: ["delete": [.string(id)]])
                 if let queue = try? await node.client.get("/queue").json,
                     queue["queue_running"]?.arrayValue?.contains(where: { $0[1]?.stringValue == id }) == true
                 {
-                    return .conflict("\(id) started on \(name) meanwhile; cancel it first")
+                    throw .conflict("\(id) started on \(name) meanwhile; cancel it first")
                 }
                 guard let current = jobs[id], current.job.node == name, current.job.state == .dispatched, !current.finalizing else {
-                    return .conflict("\(id) moved meanwhile")
+                    throw .conflict("\(id) moved meanwhile")
                 }
                 await apply(.requeue(job: id, node: name))
-                return .ok(["prompt_id": .string(id), "requeued": "queued"])
+                return ["prompt_id": .string(id), "requeued": "queued"]
             }
         }
-        guard let finished = try? await store.finishedJob(id: id) else { return .notFound("no job \(id)") }
+        guard let finished = try? await store.finishedJob(id: id) else { throw .notFound("no job \(id)") }
         var extra = finished.entry.prompt.extraData
         let clientID = extra.removeValue(forKey: "client_id")
         extra.removeValue(forKey: "create_time")
         var body: JSONObject = ["prompt": finished.entry.prompt.prompt, "extra_data": .object(extra)]
         if let clientID { body["client_id"] = clientID }
-        let answer = await submit(body: .object(body))
-        guard answer.status == 200, let newID = answer.body["prompt_id"] else { return AdminAnswer(status: answer.status, body: answer.body) }
+        let answer: JSONValue
+        do { answer = try await submit(body: .object(body)) } catch { throw .submit(error) }
+        let newID = answer["prompt_id"] ?? .null
         logger.info("finished job run again by an operator", metadata: ["prompt.id": "\(newID)", "requeued.from": "\(id)"])
-        return .ok(["prompt_id": newID, "requeued": "new", "requeued_from": .string(id)])
+        return ["prompt_id": newID, "requeued": "new", "requeued_from": .string(id)]
     }
 
     /// Cancels a job: removed if it waits (in Conductor or on its node), interrupted if it runs.
-    public func cancelJob(_ id: String) async -> AdminAnswer {
+    public func cancelJob(_ id: String) async throws(AdminRefusal) -> JSONValue {
         guard let active = jobs[id] else {
-            if (try? await store.finishedJob(id: id)) != nil { return .conflict("\(id) has already finished") }
-            return .notFound("no job \(id)")
+            if (try? await store.finishedJob(id: id)) != nil { throw .conflict("\(id) has already finished") }
+            throw .notFound("no job \(id)")
         }
         if active.job.state != .running {
             await editQueue(clear: false, delete: [id])
-            if jobs[id] == nil { return .ok(["prompt_id": .string(id), "cancelled": "deleted"]) }
+            if jobs[id] == nil { return ["prompt_id": .string(id), "cancelled": "deleted"] }
         }
         // It runs, or it started on its node while being deleted there.
         guard let current = jobs[id], let name = current.job.node, let node = nodes[name] else {
-            return .conflict("\(id) is finishing")
+            throw .conflict("\(id) is finishing")
         }
         _ = try? await node.client.send(.POST, "/interrupt", json: ["prompt_id": .string(id)])
         logger.info("interrupted by an operator", metadata: ["prompt.id": "\(id)", "node.name": "\(name)"])
-        return .ok(["prompt_id": .string(id), "cancelled": "interrupted", "node": .string(name)])
+        return ["prompt_id": .string(id), "cancelled": "interrupted", "node": .string(name)]
     }
 
     /// What the dashboard shows: every node, the fleet queue (its head) and the newest finished jobs.

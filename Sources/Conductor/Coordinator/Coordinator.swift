@@ -184,14 +184,14 @@ public actor Coordinator {
     ///
     /// - Parameter principal: who submits when API keys are on (the key's name); per-client limits count by it,
     ///   else by client_id.
-    public func submit(body: JSONValue, principal: String? = nil) async -> (status: Int, body: JSONValue) {
-        guard case .object(let request) = body else { return (500, .null) }
-        if let refusal = overload(client: principal ?? request["client_id"]?.stringValue) { return refusal }
+    public func submit(body: JSONValue, principal: String? = nil) async throws(SubmitRefusal) -> JSONValue {
+        guard case .object(let request) = body else { throw .internal }
+        if let refusal = overload(client: principal ?? request["client_id"]?.stringValue) { throw refusal }
         let assigned = counter
         counter += 1
         let number: JSONNumber
         if let explicit = request["number"] {
-            guard let value = explicit.doubleValue ?? explicit.stringValue.flatMap({ Double($0) }) else { return (500, .null) }
+            guard let value = explicit.doubleValue ?? explicit.stringValue.flatMap({ Double($0) }) else { throw .internal }
             number = JSONNumber(value)
         } else if request["front"]?.isTruthy == true {
             number = JSONNumber(-assigned)
@@ -201,12 +201,12 @@ public actor Coordinator {
         // Python's json reads NaN and Infinity, and ComfyUI would echo them bare in /queue and /history, where no
         // strict JSON parser reads them: refused here, in ComfyUI's 400 shape.
         if Self.containsNonFiniteLiteral(body) {
-            return (400, ["error": .object(PromptValidator.error(
+            throw .invalid(["error": .object(PromptValidator.error(
                 "invalid_prompt", "Cannot execute because the prompt contains NaN or Infinity",
                 "NaN, Infinity and -Infinity are not JSON numbers")), "node_errors": [:]])
         }
         guard let prompt = request["prompt"] else {
-            return (400, ["error": .object(PromptValidator.error("no_prompt", "No prompt provided", "No prompt provided")),
+            throw .invalid(["error": .object(PromptValidator.error("no_prompt", "No prompt provided", "No prompt provided")),
                           "node_errors": [:]])
         }
         let promptID: String
@@ -214,12 +214,12 @@ public actor Coordinator {
         case .string(let s)? where !s.isEmpty: promptID = s
         case nil, .null?: promptID = UUID().uuidString.lowercased()
         default:
-            return (400, ["error": .object(PromptValidator.error("invalid_prompt_id", "Invalid prompt_id",
+            throw .invalid(["error": .object(PromptValidator.error("invalid_prompt_id", "Invalid prompt_id",
                                                                  "prompt_id must be a string")), "node_errors": [:]])
         }
         let known = (try? await store.contains(id: promptID)) ?? false
         if jobs[promptID] != nil || known {
-            return (400, ["error": .object(PromptValidator.error("invalid_prompt_id", "Invalid prompt_id",
+            throw .invalid(["error": .object(PromptValidator.error("invalid_prompt_id", "Invalid prompt_id",
                                                                  "prompt_id \(promptID) already exists")), "node_errors": [:]])
         }
         let targets = request["partial_execution_targets"]?.arrayValue?.compactMap(\.stringValue)
@@ -228,7 +228,7 @@ public actor Coordinator {
         if fleetCatalog().isEmpty {
             // No node has ever described itself: accept, and let the node validate at dispatch.
             guard let graph = try? PromptGraph(json: prompt) else {
-                return (400, ["error": .object(PromptValidator.error("invalid_prompt", "Cannot execute because the prompt is not an object.", "")), "node_errors": [:]])
+                throw .invalid(["error": .object(PromptValidator.error("invalid_prompt", "Cannot execute because the prompt is not an object.", "")), "node_errors": [:]])
             }
             outputs = graph.nodes.map(\.id)
         } else {
@@ -247,19 +247,19 @@ public actor Coordinator {
                 result = validated()
             }
             switch result {
-            case .rejected(let failure): return (400, failure)
+            case .rejected(let failure): throw .invalid(failure)
             case .accepted(_, let good, let errors):
                 outputs = good
                 nodeErrors = errors
             }
         }
-        guard let graph = try? PromptGraph(json: prompt) else { return (500, .null) }
+        guard let graph = try? PromptGraph(json: prompt) else { throw .internal }
         let requirements = requirements(of: prompt, graph: graph)
         // Each input may exist somewhere in the fleet, yet no single node have all of them.
         let described = fleet.capabilitySnapshots().filter { !$0.classTypes.isEmpty }
         if !described.isEmpty, !described.contains(where: { Scheduler.canRun(requirements, on: $0) }) {
             let reasons = Scheduler.place(requirements, on: described, knobs: dispatcher.knobs).candidates.map { "\($0.node): \($0.reason)" }
-            return (400, ["error": .object(PromptValidator.error(
+            throw .invalid(["error": .object(PromptValidator.error(
                 "prompt_outputs_failed_validation", "Prompt outputs failed validation",
                 "No node of the fleet can run this prompt (\(reasons.joined(separator: "; ")))")), "node_errors": [:]])
         }
@@ -277,19 +277,19 @@ public actor Coordinator {
             // Two submits of one prompt_id at once both pass the check above; the store keeps the first.
             let stored = (try? await store.contains(id: promptID)) ?? false
             if jobs[promptID] != nil || stored {
-                return (400, ["error": .object(PromptValidator.error("invalid_prompt_id", "Invalid prompt_id",
+                throw .invalid(["error": .object(PromptValidator.error("invalid_prompt_id", "Invalid prompt_id",
                                                                      "prompt_id \(promptID) already exists")), "node_errors": [:]])
             }
             logger.error("could not store a job", metadata: ["prompt.id": "\(promptID)", "error": "\(error)"])
-            guard JobStore.isOutOfSpace(error) else { return (500, .null) }
+            guard JobStore.isOutOfSpace(error) else { throw .internal }
             storeWriteFailure = "\(error)"
-            return (503, ["error": .object(PromptValidator.error(
+            throw .unavailable(["error": .object(PromptValidator.error(
                 "storage_full", "Conductor cannot store the prompt: its data directory is full",
-                "Retry after \(config.limits.retryAfterSeconds) s")), "node_errors": [:]])
+                "Retry after \(config.limits.retryAfterSeconds) s")), "node_errors": [:]], retryAfterSeconds: config.limits.retryAfterSeconds)
         }
         storeWriteFailure = nil
         await apply(.submitted(job, requirements, principal: principal))
-        return (200, ["prompt_id": .string(promptID), "number": .number(number), "node_errors": .object(nodeErrors)])
+        return ["prompt_id": .string(promptID), "number": .number(number), "node_errors": .object(nodeErrors)]
     }
 
     static func containsNonFiniteLiteral(_ value: JSONValue) -> Bool {
@@ -303,12 +303,23 @@ public actor Coordinator {
 
     public var retryAfterSeconds: Int { config.limits.retryAfterSeconds }
 
+    /// Why a submit was refused, in ComfyUI's error shape (`{"error": {...}, "node_errors": {...}}`); the HTTP layer
+    /// renders it (`ConductorRoutes`).
+    public enum SubmitRefusal: Error, Sendable {
+        /// The prompt is wrong (400).
+        case invalid(JSONValue)
+        /// Conductor cannot take it now: the queue, the client's share of it, or the disk is full (503, Retry-After).
+        case unavailable(JSONValue, retryAfterSeconds: Int)
+        /// Conductor failed (500, no body).
+        case `internal`
+    }
+
     /// The 503 a submit gets when the fleet queue, or the client's share of it, is full; nil to accept.
-    func overload(client: String?) -> (status: Int, body: JSONValue)? {
+    func overload(client: String?) -> SubmitRefusal? {
         let limits = config.limits
         guard let problem = fleet.overload(client: client) else { return nil }
-        return (503, ["error": .object(PromptValidator.error("queue_full", problem, "Retry after \(limits.retryAfterSeconds) s")),
-                      "node_errors": [:]])
+        return .unavailable(["error": .object(PromptValidator.error("queue_full", problem, "Retry after \(limits.retryAfterSeconds) s")),
+                             "node_errors": [:]], retryAfterSeconds: limits.retryAfterSeconds)
     }
 
     /// The union of what the fleet's nodes offer, with combo lists merged; nodes that went down

@@ -1,7 +1,6 @@
 import ComfyWire
 import Crypto
 import Foundation
-import GRDB
 import NIOCore
 import Synchronization
 
@@ -44,24 +43,21 @@ public final class UploadStore: Sendable {
         var name: String
     }
 
-    let database: DatabasePool
+    /// The database that keeps the names and the books of copies (`JobStore+Files`).
+    let store: JobStore
     public let directory: URL
     /// The index rows in memory, so a prompt is checked against the store without a query.
     private let index: Mutex<[Key: StoredFile]>
     private let copies: Mutex<[String: [String: NodeCopy]]>
 
     public init(store: JobStore, directory: URL) throws {
-        database = store.database
+        self.store = store
         self.directory = directory.standardizedFileURL
         let incoming = self.directory.appendingPathComponent(".incoming", isDirectory: true)
         // Whatever is in .incoming was cut off by a crash: never part of the store.
         try? FileManager.default.removeItem(at: incoming)
         try FileManager.default.createDirectory(at: incoming, withIntermediateDirectories: true)
-        let (files, nodeCopies) = try database.read { db in
-            let files = try Row.fetchAll(db, sql: "SELECT * FROM file").compactMap(Self.storedFile)
-            let copies = try Row.fetchAll(db, sql: "SELECT * FROM node_file").map(Self.nodeCopy)
-            return (files, copies)
-        }
+        let (files, nodeCopies) = try store.filesAndCopies()
         var byKey: [Key: StoredFile] = [:]
         for file in files { byKey[Key(kind: file.kind, subfolder: file.subfolder, name: file.name)] = file }
         index = Mutex(byKey)
@@ -70,14 +66,6 @@ public final class UploadStore: Sendable {
         copies = Mutex(byNode)
     }
 
-    static func storedFile(_ row: Row) -> StoredFile? {
-        guard let kind = FileReference.Kind(rawValue: row["kind"]) else { return nil }
-        return StoredFile(kind: kind, subfolder: row["subfolder"], name: row["name"], hash: row["hash"], size: row["size"])
-    }
-
-    static func nodeCopy(_ row: Row) -> NodeCopy {
-        NodeCopy(node: row["node"], hash: row["hash"], subfolder: row["subfolder"], name: row["name"], size: row["size"])
-    }
 
     // MARK: Blobs
 
@@ -127,26 +115,7 @@ public final class UploadStore: Sendable {
     /// under `filename` (or an earlier `filename (n)`) reuse it, other bytes take the next free `(n)`,
     /// `overwrite` replaces. `subfolder` must be normalized.
     public func claim(_ blob: Blob, filename: String, subfolder: String, kind: FileReference.Kind, overwrite: Bool) async throws -> String {
-        let now = epochMilliseconds()
-        let file = try await database.write { db -> StoredFile in
-            var n = 0
-            while true {
-                let name = UploadNaming.candidate(filename, n)
-                let existing = try String.fetchOne(
-                    db, sql: "SELECT hash FROM file WHERE kind = ? AND subfolder = ? AND name = ?",
-                    arguments: [kind.rawValue, subfolder, name])
-                if existing == nil || existing == blob.hash || overwrite {
-                    try db.execute(
-                        sql: """
-                            INSERT INTO file (kind, subfolder, name, hash, size, created_at, used_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                            ON CONFLICT (kind, subfolder, name) DO UPDATE SET hash = excluded.hash, size = excluded.size, used_at = excluded.used_at
-                            """,
-                        arguments: [kind.rawValue, subfolder, name, blob.hash, blob.size, now, now])
-                    return StoredFile(kind: kind, subfolder: subfolder, name: name, hash: blob.hash, size: blob.size)
-                }
-                n += 1
-            }
-        }
+        let file = try await store.claimName(blob, filename: filename, subfolder: subfolder, kind: kind, overwrite: overwrite)
         index.withLock { $0[Key(kind: file.kind, subfolder: file.subfolder, name: file.name)] = file }
         return file.name
     }
@@ -169,10 +138,7 @@ public final class UploadStore: Sendable {
     /// Marks blobs as used now, for retention.
     public func touch(_ hashes: Set<String>) async {
         guard !hashes.isEmpty else { return }
-        let now = epochMilliseconds()
-        try? await database.write { db in
-            for hash in hashes { try db.execute(sql: "UPDATE file SET used_at = ? WHERE hash = ?", arguments: [now, hash]) }
-        }
+        try? await store.touchFiles(hashes)
     }
 
     /// Retention of the store: drops names unused for `maxAge` seconds, then the least recently used until
@@ -180,33 +146,8 @@ public final class UploadStore: Sendable {
     /// Returns the hashes of the blobs deleted.
     @discardableResult
     public func evict(maxBytes: Int64, maxAge: Double, keep: Set<String>) async throws -> [String] {
-        let cutoff = epochMilliseconds() - Int64(maxAge * 1000)
-        let (removedRows, deleted) = try await database.write { db -> ([Key], [String]) in
-            var removed: [Key] = []
-            // Least recently used blob first; a blob's age is its newest name's.
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT hash, MAX(size) AS size, MAX(used_at) AS used FROM file GROUP BY hash ORDER BY used
-                """)
-            var total = rows.reduce(Int64(0)) { $0 + ($1["size"] as Int64) }
-            var victims: [String] = []
-            for row in rows {
-                let hash: String = row["hash"]
-                guard !keep.contains(hash) else { continue }
-                let used: Int64 = row["used"]
-                guard used < cutoff || total > maxBytes else { break }
-                victims.append(hash)
-                total -= row["size"] as Int64
-            }
-            for hash in victims {
-                for row in try Row.fetchAll(db, sql: "SELECT kind, subfolder, name FROM file WHERE hash = ?", arguments: [hash]) {
-                    if let kind = FileReference.Kind(rawValue: row["kind"]) {
-                        removed.append(Key(kind: kind, subfolder: row["subfolder"], name: row["name"]))
-                    }
-                }
-                try db.execute(sql: "DELETE FROM file WHERE hash = ?", arguments: [hash])
-            }
-            return (removed, victims)
-        }
+        let (removed, deleted) = try await store.evictFiles(maxBytes: maxBytes, maxAge: maxAge, keep: keep)
+        let removedRows = removed.map { Key(kind: $0.kind, subfolder: $0.subfolder, name: $0.name) }
         index.withLock { index in for key in removedRows { index[key] = nil } }
         for hash in deleted { try? FileManager.default.removeItem(at: blobURL(hash)) }
         return deleted
@@ -228,54 +169,28 @@ public final class UploadStore: Sendable {
     }
 
     public func record(_ copy: NodeCopy) async throws {
-        let now = epochMilliseconds()
-        try await database.write { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO node_file (node, hash, subfolder, name, size, used_at) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (node, hash) DO UPDATE SET subfolder = excluded.subfolder, name = excluded.name, used_at = excluded.used_at
-                    """,
-                arguments: [copy.node, copy.hash, copy.subfolder, copy.name, copy.size, now])
-        }
+        try await store.recordCopy(copy)
         copies.withLock { $0[copy.node, default: [:]][copy.hash] = copy }
     }
 
     public func touch(copies hashes: Set<String>, on node: String) async {
         guard !hashes.isEmpty else { return }
-        let now = epochMilliseconds()
-        try? await database.write { db in
-            for hash in hashes {
-                try db.execute(sql: "UPDATE node_file SET used_at = ? WHERE node = ? AND hash = ?", arguments: [now, node, hash])
-            }
-        }
+        try? await store.touchCopies(hashes, on: node)
     }
 
     /// The copies on a node beyond `maxBytes`, least recently used first, skipping `keep`.
     public func excessCopies(on node: String, maxBytes: Int64, keep: Set<String>) async throws -> [NodeCopy] {
-        try await database.read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM node_file WHERE node = ? ORDER BY used_at", arguments: [node])
-            var total = rows.reduce(Int64(0)) { $0 + ($1["size"] as Int64) }
-            var excess: [NodeCopy] = []
-            for row in rows where total > maxBytes {
-                let copy = Self.nodeCopy(row)
-                guard !keep.contains(copy.hash) else { continue }
-                excess.append(copy)
-                total -= copy.size
-            }
-            return excess
-        }
+        try await store.excessCopies(on: node, maxBytes: maxBytes, keep: keep)
     }
 
     public func forget(_ copy: NodeCopy) async throws {
-        try await database.write { db in
-            try db.execute(sql: "DELETE FROM node_file WHERE node = ? AND hash = ?", arguments: [copy.node, copy.hash])
-        }
+        try await store.forgetCopy(copy)
         copies.withLock { _ = $0[copy.node]?.removeValue(forKey: copy.hash) }
     }
 
     /// Forgets every copy on a node (it left the fleet): if it comes back, files are delivered again.
     public func forgetCopies(on node: String) async throws {
-        try await database.write { db in try db.execute(sql: "DELETE FROM node_file WHERE node = ?", arguments: [node]) }
+        try await store.forgetCopies(on: node)
         copies.withLock { _ = $0.removeValue(forKey: node) }
     }
 

@@ -195,7 +195,7 @@ extension FleetStateMachine {
         }
         let round = dispatcher.round(waiting: waiting, nodes: views, at: now.seconds, explain: explains)
         let snapshots = round.snapshots
-        for (position, decision) in round.holds {
+        for (position, decision) in round.holds where explains {
             let id = queued[position].job.id
             guard let full = decision.waitingFor, let idle = decision.passedOver, jobs[id] != nil else { continue }
             let why = "held for \(snapshots[full].name) (measured \(Self.rounded(snapshots[full].speed)) units/s), predicted to finish "
@@ -226,7 +226,9 @@ extension FleetStateMachine {
         return actions
     }
 
+    /// A number with two decimals, as `%.2f` writes it (no Foundation here).
     static func rounded(_ value: Double) -> String {
+        guard value.isFinite, abs(value) < 1e15 else { return "\(value)" }
         let hundredths = (value * 100).rounded()
         let sign = hundredths < 0 ? "-" : ""
         let whole = Int(abs(hundredths)) / 100, fraction = Int(abs(hundredths)) % 100
