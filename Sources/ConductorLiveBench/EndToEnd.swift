@@ -32,7 +32,10 @@ extension LiveBench {
             return job
         })
         let fleet = SimulatedFleet(speeds: speeds, swapSeconds: swapSeconds, maxOutstanding: maxOutstanding)
-        let predicted = FleetSimulation(fleet: fleet, policy: .conductor(.recommended), seed: seed).run(trace)
+        // The real Conductor starts with cluster.json's speeds, unmeasured: so does the simulated one.
+        var simulation = FleetSimulation(fleet: fleet, policy: .conductor(.recommended), seed: seed)
+        simulation.coldStart = true
+        let predicted = simulation.run(trace)
         try? FileManager.default.removeItem(at: directory)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let http = Self.client()
@@ -146,7 +149,7 @@ extension LiveBench {
             job.work *= measuredStretch
             return job
         })
-        let calibrated = FleetSimulation(fleet: fleet, policy: .conductor(.recommended), seed: seed).run(calibratedTrace)
+        let calibrated = simulation.run(calibratedTrace)
         var report = BenchReport(scenario: "e2e", title: "The simulation against a real run of the same trace")
         var table = Table("\(count) jobs (seed \(seed)), nodes of speed \(speeds.map { fixed($0, 1) }.joined(separator: ", ")), 3 checkpoints\(costs == [1, 1, 1] ? "" : " (per-step cost \(costs.map { fixed($0, 1) }.joined(separator: ", ")), not told to Conductor)"), swap \(fixed(swapSeconds, 0)) s, one checkpoint in VRAM per node; completion in simulated seconds (real run at time scale \(timeScale))",
                           headers: ["run", "jobs finished", "mean", "median", "p99"])

@@ -98,6 +98,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "p1/p2/p4: scratch directory for the node's and Conductor's files (deleted first).")
     var workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("conductor-bench").path
 
+    @Flag(help: "p6/p7/robust: Conductor starts with its nodes' speeds unmeasured, as a coordinator that just started (default: measured, as after a warm-up).")
+    var coldStart = false
+
     @Flag(help: "Print JSON instead of Markdown tables.")
     var json = false
 
@@ -175,16 +178,20 @@ struct BenchCommand: AsyncParsableCommand {
             if scenario == .p6 {
                 var quality = P6Quality(jobs: jobs ?? 4_000, seeds: seeds, trace: replay, knobs: chosen)
                 quality.fleet.maxOutstanding = maxOutstanding
+                quality.coldStart = coldStart
                 if let factors { quality.swapFactors = factors }
                 reports.append(quality.run())
             } else if scenario == .robust {
                 var robust = Robustness(jobs: jobs ?? 4_000, seeds: seeds)
                 robust.knobs = chosen
                 robust.maxOutstanding = maxOutstanding
+                robust.coldStart = coldStart
                 if let factors { robust.swapFactors = factors }
                 reports.append(robust.run())
             } else {
-                reports.append(P7Affinity(jobs: jobs ?? 4_000, seeds: seeds, trace: replay, maxOutstanding: maxOutstanding).run())
+                var affinity = P7Affinity(jobs: jobs ?? 4_000, seeds: seeds, trace: replay, maxOutstanding: maxOutstanding)
+                affinity.quality.coldStart = coldStart
+                reports.append(affinity.run())
             }
         case .p8:
             reports.append(P8DecisionCost(decisions: samples, rounds: max(30, samples / 1_000)).run())

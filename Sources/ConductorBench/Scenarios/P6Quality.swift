@@ -17,6 +17,8 @@ public struct P6Quality: Sendable {
     public var policies: [DispatchPolicy]
     /// Conductor's knobs, whose row the goals are checked on (`conductor bench p6 --knobs JSON` to try others).
     public var knobs: SchedulerKnobs
+    /// Conductor starts with its nodes' speeds unmeasured (`FleetSimulation.coldStart`).
+    public var coldStart = false
 
     /// The reference policy's ratios to the bound given in bench-scenarios.md, at swap = 0, 0.5, 2, 5 × mean job.
     public static let statedReference: [Double: Double] = [0: 1.30, 0.5: 1.64, 2: 1.98, 5: 2.19]
@@ -86,7 +88,9 @@ public struct P6Quality: Sendable {
                 for (index, trace) in traces.enumerated() {
                     let span = trace.jobs.last?.arrival ?? 0
                     fleet.outages = outageShares.map { .init(node: $0.node, from: $0.from * span, until: $0.until * span) }
-                    let result = FleetSimulation(fleet: fleet, policy: policy, seed: UInt64(index + 1)).run(trace)
+                    var simulation = FleetSimulation(fleet: fleet, policy: policy, seed: UInt64(index + 1))
+                    simulation.coldStart = coldStart
+                    let result = simulation.run(trace)
                     summaries.append(result.completion)
                     ratios.append(result.completion.mean / bounds[index])
                     swaps += result.swapsPerJob

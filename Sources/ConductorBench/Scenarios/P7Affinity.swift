@@ -77,6 +77,7 @@ public struct P7Affinity: Sendable {
             for (label, input, fair) in [("no flood", trace, true), ("flood, fair shares", flooded, true), ("flood, arrival order", flooded, false)] {
                 var simulation = FleetSimulation(fleet: fleet, policy: .conductor(.recommended))
                 simulation.fairShares = fair
+                simulation.coldStart = quality.coldStart
                 let result = simulation.run(input)
                 for (index, job) in input.jobs.enumerated() where job.client != "flood" && job.arrival >= floodAt && job.arrival < floodAt + window {
                     waits[label, default: []].append(result.start[index] - job.arrival)

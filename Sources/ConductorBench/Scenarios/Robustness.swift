@@ -16,6 +16,8 @@ public struct Robustness: Sendable {
     public var knobs = SchedulerKnobs.recommended
     /// Prompts a node may hold at once (cluster.json's `maxOutstanding`).
     public var maxOutstanding = 2
+    /// Conductor starts with its nodes' speeds unmeasured (`FleetSimulation.coldStart`).
+    public var coldStart = false
 
     public init(jobs: Int = 4_000, seeds: Int = 3) {
         self.jobs = jobs
@@ -39,6 +41,7 @@ public struct Robustness: Sendable {
             quality.policies = [.conductor(knobs), .reference, .shortestQueue]
             quality.fleet = SimulatedFleet(speeds: speeds, maxOutstanding: maxOutstanding)
             quality.generator = Self.generator(speeds: speeds, checkpoints: checkpoints)
+            quality.coldStart = coldStart
             change(&quality)
             return Case(name: name, quality: quality)
         }

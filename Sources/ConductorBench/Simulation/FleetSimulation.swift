@@ -18,6 +18,10 @@ public struct FleetSimulation {
     /// Conductor's policies offer waiting jobs in fair-share order across the trace's clients (as the coordinator
     /// does); false offers them in arrival order, to measure what fair shares change.
     public var fairShares = true
+    /// Under Conductor's policies, whether the coordinator starts as one that just started: every node's speed assumed
+    /// from cluster.json until its own jobs measure it. False (the default) starts warm: the speeds taken as measured,
+    /// as after a warm-up, which is what the scheduling figures (P6, P7) compare.
+    public var coldStart = false
 
     public init(fleet: SimulatedFleet, policy: DispatchPolicy, seed: UInt64 = 1, warmupFraction: Double = 0) {
         self.fleet = fleet
@@ -28,7 +32,7 @@ public struct FleetSimulation {
 
     /// Runs the whole trace to completion.
     public func run(_ trace: Trace) -> SimulationResult {
-        var state = State(fleet: fleet, policy: policy, trace: trace, seed: seed)
+        var state = State(fleet: fleet, policy: policy, trace: trace, seed: seed, coldStart: coldStart)
         state.fairShares = fairShares
         state.run()
         let jobs = trace.jobs
@@ -74,7 +78,7 @@ extension FleetSimulation {
         /// History entries of jobs ending now, for the state machine's history reads.
         var history: [String: HistoryEntry] = [:]
 
-        init(fleet: SimulatedFleet, policy: DispatchPolicy, trace: Trace, seed: UInt64) {
+        init(fleet: SimulatedFleet, policy: DispatchPolicy, trace: Trace, seed: UInt64, coldStart: Bool) {
             self.fleet = fleet
             self.policy = policy
             jobs = trace.jobs
@@ -103,6 +107,7 @@ extension FleetSimulation {
                 let name = Self.name(of: index)
                 _ = machine.handle(.health(node: name, .up), at: .init(seconds: 0, epochMilliseconds: 0))
                 _ = machine.handle(.webSocket(node: name, connected: true), at: .init(seconds: 0, epochMilliseconds: 0))
+                if !coldStart { machine.assumeMeasured(speed: fleet.speeds[index], of: name) }
             }
             start = Array(repeating: .nan, count: trace.jobs.count)
             finish = Array(repeating: .nan, count: trace.jobs.count)

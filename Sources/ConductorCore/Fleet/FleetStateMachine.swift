@@ -53,6 +53,15 @@ public struct FleetStateMachine: Sendable {
         nodeOrder.append(config.name)
     }
 
+    /// Takes a node's speed as measured, as a warm-up's jobs would have (the benchmark simulation starts warm this way;
+    /// a coordinator that just started knows only the declared speeds).
+    public mutating func assumeMeasured(speed unitsPerSecond: Double, of node: String) {
+        guard nodes[node] != nil, unitsPerSecond > 0 else { return }
+        var speed = SpeedEstimate(declared: unitsPerSecond)
+        speed.record(work: unitsPerSecond, seconds: 1, prior: unitsPerSecond)
+        nodes[node]?.speed = speed
+    }
+
     /// A client's weight in the fair shares: its API key's `weight`, else 1.
     func shareWeight(of principal: String?) -> Double { principal.flatMap { weights[$0] } ?? 1 }
 
