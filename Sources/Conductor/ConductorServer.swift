@@ -32,17 +32,21 @@ public struct ConductorServer: Service {
         httpConfiguration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 256
         let http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration)
         let files = try UploadStore(store: store, directory: URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("files"))
-        let coordinator = Coordinator(config: config, store: store, files: files, http: http,
-                                      instanceID: try await store.instanceID(), logger: logger)
+        let coordinator = Coordinator(
+            config: config, store: store, files: files, http: http,
+            instanceID: try await store.instanceID(), logger: logger)
         try await coordinator.restore()
         await coordinator.enforceStoreRetention()
         let metrics = coordinator.metrics
         let (events, sink) = NodeEventSink.makeStream(limit: Self.nodeEventLimit) { metrics.recordDroppedNodeEvent(node: $0.node) }
-        let links = FleetLinks(initial: await coordinator.nodeLinks, changes: coordinator.linkChanges,
-                               pollInterval: config.pollIntervalSeconds, objectInfoInterval: config.objectInfoRefreshSeconds,
-                               events: sink, logger: logger)
-        let router = ConductorRoutes(coordinator: coordinator, maxUploadBytes: config.files.maxUploadBytes,
-                                     maxJsonBytes: config.limits.maxJsonBytes, auth: config.auth).buildRouter()
+        let links = FleetLinks(
+            initial: await coordinator.nodeLinks, changes: coordinator.linkChanges,
+            pollInterval: config.pollIntervalSeconds, objectInfoInterval: config.objectInfoRefreshSeconds,
+            events: sink, logger: logger)
+        let router = ConductorRoutes(
+            coordinator: coordinator, maxUploadBytes: config.files.maxUploadBytes,
+            maxJsonBytes: config.limits.maxJsonBytes, auth: config.auth
+        ).buildRouter()
         let onListening = self.onListening
         var capped = config.limits
         capped.maxConnections = Self.connectionCap(capped.maxConnections, logger: logger)
@@ -68,9 +72,10 @@ public struct ConductorServer: Service {
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0, coordinator) },
             logger: logger)
         let coordinatorService = CoordinatorService(coordinator: coordinator, events: events)
-        let group = ServiceGroup(configuration: .init(
-            services: [coordinatorService, links, app],
-            gracefulShutdownSignals: [], logger: logger))
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [coordinatorService, links, app],
+                gracefulShutdownSignals: [], logger: logger))
         do {
             try await withTaskCancellationHandler {
                 try await group.run()
@@ -96,9 +101,9 @@ extension ConductorServer {
     /// `limits.maxConnections` asks for. Without it, idle connections would use up the descriptors before the cap.
     static func connectionCap(_ asked: Int, logger: Logger) -> Int {
         #if canImport(Glibc)
-        let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+            let resource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
         #else
-        let resource = RLIMIT_NOFILE
+            let resource = RLIMIT_NOFILE
         #endif
         var limit = rlimit()
         guard getrlimit(resource, &limit) == 0 else { return asked }
@@ -110,8 +115,9 @@ extension ConductorServer {
         let room = Int(clamping: limit.rlim_cur) - reservedDescriptors
         guard room < asked else { return asked }
         let cap = max(16, room)
-        logger.warning("limits.maxConnections lowered to what the open-files limit allows",
-                       metadata: ["asked": "\(asked)", "cap": "\(cap)", "nofile": "\(limit.rlim_cur)"])
+        logger.warning(
+            "limits.maxConnections lowered to what the open-files limit allows",
+            metadata: ["asked": "\(asked)", "cap": "\(cap)", "nofile": "\(limit.rlim_cur)"])
         return cap
     }
 }

@@ -77,19 +77,23 @@ public struct FanOutBench: Sendable {
     func run(nodePorts ports: [Int], sendTimes: SendTimes, http: HTTPClient) async throws -> BenchReport {
         let load = LoadGenerator(http: http)
         let nodeURLs = ports.map { "http://127.0.0.1:\($0)" }
-        let direct = try await runOnce(label: "direct to the nodes", submitTo: { nodeURLs[$0 % nodeURLs.count] }, extra: .none,
-                                       sendTimes: sendTimes, load: load, conductor: nil)
+        let direct = try await runOnce(
+            label: "direct to the nodes", submitTo: { nodeURLs[$0 % nodeURLs.count] }, extra: .none,
+            sendTimes: sendTimes, load: load, conductor: nil)
         let setup = try await startConductor(nodeURLs: nodeURLs, load: load)
         defer { setup.process.stop() }
         var pairs: [(reading: Run, stalled: Run)] = []
         for round in 1...max(1, rounds) {
-            let reading = try await runOnce(label: "round \(round): through Conductor, +1 client with \(stalledJobs) jobs reading",
-                                            submitTo: { _ in setup.url }, extra: .reading, sendTimes: sendTimes, load: load, conductor: setup.process)
-            let stalled = try await runOnce(label: "round \(round): through Conductor, +1 client with \(stalledJobs) jobs not reading",
-                                            submitTo: { _ in setup.url }, extra: .stalled, sendTimes: sendTimes, load: load, conductor: setup.process)
+            let reading = try await runOnce(
+                label: "round \(round): through Conductor, +1 client with \(stalledJobs) jobs reading",
+                submitTo: { _ in setup.url }, extra: .reading, sendTimes: sendTimes, load: load, conductor: setup.process)
+            let stalled = try await runOnce(
+                label: "round \(round): through Conductor, +1 client with \(stalledJobs) jobs not reading",
+                submitTo: { _ in setup.url }, extra: .stalled, sendTimes: sendTimes, load: load, conductor: setup.process)
             pairs.append((reading, stalled))
         }
-        let cutOff = (try? await LiveBench.text(setup.url + "/metrics", load))?.split(separator: "\n")
+        let cutOff =
+            (try? await LiveBench.text(setup.url + "/metrics", load))?.split(separator: "\n")
             .first { $0.hasPrefix("conductor_websocket_cut_off_total ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
         return report(direct: direct, pairs: pairs, cutOff: Int(cutOff))
     }
@@ -97,13 +101,17 @@ public struct FanOutBench: Sendable {
     // MARK: Nodes and Conductor
 
     /// Runs `nodes` simulated nodes, each telling `sendTimes` what it sends, for the duration of `body`.
-    func withNodes<T: Sendable>(from index: Int = 0, ports: [Int] = [], sendTimes: SendTimes,
-                                _ body: @escaping @Sendable ([Int]) async throws -> T) async throws -> T {
+    func withNodes<T: Sendable>(
+        from index: Int = 0, ports: [Int] = [], sendTimes: SendTimes,
+        _ body: @escaping @Sendable ([Int]) async throws -> T
+    ) async throws -> T {
         guard index < nodes else { return try await body(ports) }
         var logger = Logger(label: "bench.sim-node")
         logger.logLevel = .error
-        return try await SimulatedNode.withRunning(profile: Self.profile("fan-\(index)"), directory: directory.appendingPathComponent("node-\(index)"),
-                                                   logger: logger) { node, port in
+        return try await SimulatedNode.withRunning(
+            profile: Self.profile("fan-\(index)"), directory: directory.appendingPathComponent("node-\(index)"),
+            logger: logger
+        ) { node, port in
             await node.observeSent { sendTimes.noteSent($0) }
             return try await withNodes(from: index + 1, ports: ports + [port], sendTimes: sendTimes, body)
         }
@@ -112,7 +120,7 @@ public struct FanOutBench: Sendable {
     func startConductor(nodeURLs: [String], load: LoadGenerator) async throws -> (process: LiveProcess, url: String) {
         let cluster: JSONValue = [
             "nodes": .array(nodeURLs.enumerated().map { ["name": .string("fan-\($0.offset)"), "url": .string($0.element)] }),
-            "dataDirectory": .string(directory.appendingPathComponent("conductor").path), "listen": ["host": "127.0.0.1", "port": 0],
+            "dataDirectory": .string(directory.appendingPathComponent("conductor").path), "listen": ["host": "127.0.0.1", "port": 0]
         ]
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let configFile = directory.appendingPathComponent("cluster.json")
@@ -155,8 +163,10 @@ public struct FanOutBench: Sendable {
         var all: [Double] { latencies.values.flatMap { $0 } }
     }
 
-    func runOnce(label: String, submitTo: @escaping @Sendable (Int) -> String, extra: Extra, sendTimes: SendTimes,
-                 load: LoadGenerator, conductor: LiveProcess?) async throws -> Run {
+    func runOnce(
+        label: String, submitTo: @escaping @Sendable (Int) -> String, extra: Extra, sendTimes: SendTimes,
+        load: LoadGenerator, conductor: LiveProcess?
+    ) async throws -> Run {
         let received = Received()
         let started = ContinuousClock.now
         let baseline = conductor?.residentBytes
@@ -178,22 +188,25 @@ public struct FanOutBench: Sendable {
             let (opened, open) = AsyncStream<Void>.makeStream()
             for (index, job) in jobs.enumerated() {
                 group.addTask {
-                    try await Self.listen(url: wsURL(index) + "/ws?clientId=\(job.client)", expecting: [job.id], received: received, opened: open,
-                                          stop: nil)
+                    try await Self.listen(
+                        url: wsURL(index) + "/ws?clientId=\(job.client)", expecting: [job.id], received: received, opened: open,
+                        stop: nil)
                 }
             }
             for index in 0..<watchers {
                 group.addTask {
-                    try await Self.listen(url: wsURL(index) + "/ws?clientId=fan-watcher-\(index)", expecting: [], received: received, opened: open,
-                                          stop: stops[index].stream)
+                    try await Self.listen(
+                        url: wsURL(index) + "/ws?clientId=fan-watcher-\(index)", expecting: [], received: received, opened: open,
+                        stop: stops[index].stream)
                 }
             }
             switch extra {
             case .none: break
             case .reading:
                 group.addTask {
-                    try await Self.listen(url: wsURL(0) + "/ws?clientId=fan-extra", expecting: [], received: received, opened: open,
-                                          stop: stops[watchers].stream)
+                    try await Self.listen(
+                        url: wsURL(0) + "/ws?clientId=fan-extra", expecting: [], received: received, opened: open,
+                        stop: stops[watchers].stream)
                 }
             case .stalled:
                 group.addTask { try await Self.stall(url: wsURL(0) + "/ws?clientId=fan-extra", opened: open, stop: stops[watchers].stream) }
@@ -206,14 +219,19 @@ public struct FanOutBench: Sendable {
             group.addTask {
                 // Submit every job (the extra client's interleaved), 64 at a time.
                 var bodies: [(Int, [UInt8])] = jobs.enumerated().map { index, job in
-                    (index, JSONValue.object(["prompt": Self.prompt(seed: job.seed), "client_id": .string(job.client), "prompt_id": .string(job.id)])
-                        .serialized(.compact))
+                    (
+                        index,
+                        JSONValue.object(["prompt": Self.prompt(seed: job.seed), "client_id": .string(job.client), "prompt_id": .string(job.id)])
+                            .serialized(.compact)
+                    )
                 }
                 // The extra client's jobs jump the queue (`front`): with fair shares they would otherwise run one per
                 // round of the 1,000 clients', mostly after the measured window, and a stalled socket would never fill.
                 for (n, id) in extraIDs.enumerated() {
-                    let body = JSONValue.object(["prompt": Self.prompt(seed: seedBase + 5_000_000 + n), "client_id": "fan-extra", "prompt_id": .string(id),
-                                                 "front": true])
+                    let body = JSONValue.object([
+                        "prompt": Self.prompt(seed: seedBase + 5_000_000 + n), "client_id": "fan-extra", "prompt_id": .string(id),
+                        "front": true
+                    ])
                     bodies.insert((0, body.serialized(.compact)), at: min(bodies.count, n * max(1, jobs.count / max(1, extraIDs.count))))
                 }
                 try await withThrowingTaskGroup(of: Void.self) { submits in
@@ -256,15 +274,18 @@ public struct FanOutBench: Sendable {
             sentCount[kind(key), default: 0] += 1
             if !heard.contains(key) { lost[kind(key), default: 0] += 1 }
         }
-        return Run(label: label, latencies: latencies, sent: sentCount, lost: lost, seconds: seconds,
-                   rssGrowth: baseline.map { peak.value - $0 })
+        return Run(
+            label: label, latencies: latencies, sent: sentCount, lost: lost, seconds: seconds,
+            rssGrowth: baseline.map { peak.value - $0 })
     }
 
     struct RunOver: Error {}
 
     /// One client: its socket, reading every frame and timing those of its own jobs, until each has ended.
-    static func listen(url: String, expecting: Set<String>, received: Received, opened: AsyncStream<Void>.Continuation,
-                       stop: AsyncStream<Void>?) async throws {
+    static func listen(
+        url: String, expecting: Set<String>, received: Received, opened: AsyncStream<Void>.Continuation,
+        stop: AsyncStream<Void>?
+    ) async throws {
         var logger = Logger(label: "bench.client")
         logger.logLevel = .critical
         _ = try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 24), logger: logger) { inbound, outbound, _ in
@@ -342,7 +363,10 @@ public struct FanOutBench: Sendable {
         var report = BenchReport(scenario: "p3", title: "WebSocket fan-out (direct to the nodes vs through Conductor)")
         var table = Table(
             "\(clients) clients with one job each + \(watchers) watchers, \(nodes) nodes × (20 progress + 2 × \(Self.previewBytes / 1000) KB previews)/s; node send → client receive (ms)",
-            headers: ["run", "messages timed (after the submits)", "median", "p99", "max", "progress p99", "preview p99", "terminal p99", "sent (progress / preview / terminal)", "not received", "seconds", "Conductor RSS growth"])
+            headers: [
+                "run", "messages timed (after the submits)", "median", "p99", "max", "progress p99", "preview p99", "terminal p99",
+                "sent (progress / preview / terminal)", "not received", "seconds", "Conductor RSS growth"
+            ])
         for run in [direct] + pairs.flatMap({ [$0.reading, $0.stalled] }) {
             let all = Summary(run.all)
             table.rows.append([
@@ -351,8 +375,9 @@ public struct FanOutBench: Sendable {
                 .number(Summary(run.latencies["progress"] ?? []).p99, digits: 2), .number(Summary(run.latencies["preview"] ?? []).p99, digits: 2),
                 .number(Summary(run.latencies["terminal"] ?? []).p99, digits: 2),
                 .text(["progress", "preview", "terminal"].map { "\(run.sent[$0, default: 0])" }.joined(separator: " / ")),
-                .text(["progress", "preview", "terminal"].map { "\(run.lost[$0, default: 0])" }.joined(separator: " / ")), .number(run.seconds, digits: 1),
-                .text(run.rssGrowth.map { "\(fixed(Double($0) / 1_048_576, 1)) MB" } ?? "–"),
+                .text(["progress", "preview", "terminal"].map { "\(run.lost[$0, default: 0])" }.joined(separator: " / ")),
+                .number(run.seconds, digits: 1),
+                .text(run.rssGrowth.map { "\(fixed(Double($0) / 1_048_576, 1)) MB" } ?? "–")
             ])
         }
         report.tables.append(table)
@@ -361,13 +386,17 @@ public struct FanOutBench: Sendable {
         let stalledP99 = Summary(pairs.map { Summary($0.stalled.all).p99 }).median
         let lost = pairs.reduce(0) { $0 + $1.reading.terminalLost + $1.stalled.terminalLost }
         let sent = pairs.reduce(0) { $0 + $1.reading.terminalSent + $1.stalled.terminalSent }
-        report.check("relay p99 ≤ 25 ms (median over rounds)", readingP99 <= 25,
-                     "\(fixed(readingP99, 2)) ms (direct \(fixed(Summary(direct.all).p99, 2)) ms)")
+        report.check(
+            "relay p99 ≤ 25 ms (median over rounds)", readingP99 <= 25,
+            "\(fixed(readingP99, 2)) ms (direct \(fixed(Summary(direct.all).p99, 2)) ms)")
         report.check("0 lost terminal events", lost == 0, "\(lost) of \(sent)")
-        report.check("a client that stops reading raises the others' p99 by ≤ 5 ms (vs the same traffic read; medians over rounds)",
-                     stalledP99 - readingP99 <= 5, "\(fixed(stalledP99 - readingP99, 2)) ms (\(fixed(readingP99, 2)) → \(fixed(stalledP99, 2)))")
+        report.check(
+            "a client that stops reading raises the others' p99 by ≤ 5 ms (vs the same traffic read; medians over rounds)",
+            stalledP99 - readingP99 <= 5, "\(fixed(stalledP99 - readingP99, 2)) ms (\(fixed(readingP99, 2)) → \(fixed(stalledP99, 2)))")
         report.check("… and is cut off past the buffer cap", cutOff >= pairs.count, "\(cutOff) of \(pairs.count) stalled sockets cut off")
-        report.notes.append("Send time: when the simulated node queues the message for its socket (observer in the node, same process and clock as the clients). Conductor pinned to CPU 1, nodes and clients to CPU 0.")
+        report.notes.append(
+            "Send time: when the simulated node queues the message for its socket (observer in the node, same process and clock as the clients). Conductor pinned to CPU 1, nodes and clients to CPU 0."
+        )
         return report
     }
 }

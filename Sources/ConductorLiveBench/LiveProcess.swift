@@ -1,7 +1,8 @@
 import Foundation
 import Synchronization
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A process the live benchmarks start beside themselves (`conductor sim-node`, `conductor serve`, nginx): its

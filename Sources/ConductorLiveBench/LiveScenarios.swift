@@ -39,8 +39,9 @@ public struct LiveBench: Sendable {
         let load = LoadGenerator(http: http)
         let probe: (String) async -> Bool = { url in (try? await load.send(.GET, url)) != nil }
         try? FileManager.default.removeItem(at: directory)
-        let setup = try await LiveSetup.start(executable: executable, directory: directory, pinConductor: pinConductor,
-                                              withNginx: withNginx, probe: probe)
+        let setup = try await LiveSetup.start(
+            executable: executable, directory: directory, pinConductor: pinConductor,
+            withNginx: withNginx, probe: probe)
         do {
             let result = try await body(setup, load)
             setup.stop()
@@ -61,16 +62,19 @@ public struct LiveBench: Sendable {
     static func prompt(checkpoint: String, steps: Int, size: Int, seed: Int) -> JSONValue {
         let text = String(repeating: "a watercolour lighthouse on a cliff at dawn, soft light, ", count: 22)
         return [
-            "3": ["class_type": "KSampler", "inputs": [
-                "seed": .int(seed), "steps": .int(steps), "cfg": 8, "sampler_name": "euler", "scheduler": "normal", "denoise": 1,
-                "model": ["4", 0], "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["5", 0],
-            ]],
+            "3": [
+                "class_type": "KSampler",
+                "inputs": [
+                    "seed": .int(seed), "steps": .int(steps), "cfg": 8, "sampler_name": "euler", "scheduler": "normal", "denoise": 1,
+                    "model": ["4", 0], "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["5", 0]
+                ]
+            ],
             "4": ["class_type": "CheckpointLoaderSimple", "inputs": ["ckpt_name": .string(checkpoint)]],
             "5": ["class_type": "EmptyLatentImage", "inputs": ["width": .int(size), "height": .int(size), "batch_size": 1]],
             "6": ["class_type": "CLIPTextEncode", "inputs": ["text": .string(text), "clip": ["4", 1]]],
             "7": ["class_type": "CLIPTextEncode", "inputs": ["text": "blurry", "clip": ["4", 1]]],
             "8": ["class_type": "VAEDecode", "inputs": ["samples": ["3", 0], "vae": ["4", 2]]],
-            "9": ["class_type": "SaveImage", "inputs": ["filename_prefix": "bench", "images": ["8", 0]]],
+            "9": ["class_type": "SaveImage", "inputs": ["filename_prefix": "bench", "images": ["8", 0]]]
         ]
     }
 
@@ -127,13 +131,17 @@ public struct LiveBench: Sendable {
             let kinds = [
                 Kind(label: "GET /system_stats", method: .GET, path: { _ in "/system_stats" }),
                 Kind(label: "GET /history/{id}", method: .GET, path: { $0 == "Conductor" ? "/history/\(conductorID)" : "/history/\(nodeID)" }),
-                Kind(label: "GET /view (\(small.count) B PNG)", method: .GET, path: {
-                    $0 == "Conductor" ? "/view?filename=bench-small.png&subfolder=\(subfolder)&type=output" : "/view?filename=bench-small.png&type=output"
-                }),
-                Kind(label: "POST /prompt (\(Self.submitBody().count) B)", method: .POST, path: { _ in "/prompt" }, body: Self.submitBody()),
+                Kind(
+                    label: "GET /view (\(small.count) B PNG)", method: .GET,
+                    path: {
+                        $0 == "Conductor"
+                            ? "/view?filename=bench-small.png&subfolder=\(subfolder)&type=output" : "/view?filename=bench-small.png&type=output"
+                    }),
+                Kind(label: "POST /prompt (\(Self.submitBody().count) B)", method: .POST, path: { _ in "/prompt" }, body: Self.submitBody())
             ]
-            var table = Table("Latency from the intended send time at \(Int(rate)) req/s, \(rounds) alternated rounds of \(fixed(seconds, 0)) s per target (ms)",
-                              headers: ["request", "target", "median", "p99", "added median", "added p99", "failed"])
+            var table = Table(
+                "Latency from the intended send time at \(Int(rate)) req/s, \(rounds) alternated rounds of \(fixed(seconds, 0)) s per target (ms)",
+                headers: ["request", "target", "median", "p99", "added median", "added p99", "failed"])
             for kind in kinds {
                 if kind.method == .POST { try await Self.fault(setup, load, hang: true) }
                 var results: [String: LoadGenerator.OpenLoopResult] = [:]
@@ -155,21 +163,33 @@ public struct LiveBench: Sendable {
                     guard let result = results[target.name] else { continue }
                     let summary = result.summary
                     let isDirect = target.name == "direct"
-                    table.rows.append([.text(kind.label), .text(target.name), .number(summary.median, digits: 3), .number(summary.p99, digits: 3),
-                                       isDirect ? .text("") : .number(summary.median - direct.median, digits: 3),
-                                       isDirect ? .text("") : .number(summary.p99 - direct.p99, digits: 3), .text("\(result.failures)")])
+                    table.rows.append([
+                        .text(kind.label), .text(target.name), .number(summary.median, digits: 3), .number(summary.p99, digits: 3),
+                        isDirect ? .text("") : .number(summary.median - direct.median, digits: 3),
+                        isDirect ? .text("") : .number(summary.p99 - direct.p99, digits: 3), .text("\(result.failures)")
+                    ])
                     if target.name == "Conductor" {
                         let added = (summary.median - direct.median, summary.p99 - direct.p99)
-                        report.check("\(kind.label): added p50 ≤ 0.3 ms, p99 ≤ 1.5 ms", added.0 <= 0.3 && added.1 <= 1.5,
-                                     "\(fixed(added.0, 3)) / \(fixed(added.1, 3)) ms")
+                        report.check(
+                            "\(kind.label): added p50 ≤ 0.3 ms, p99 ≤ 1.5 ms", added.0 <= 0.3 && added.1 <= 1.5,
+                            "\(fixed(added.0, 3)) / \(fixed(added.1, 3)) ms")
                     }
                 }
             }
             report.tables.append(table)
-            var saturation = Table("Saturation: 64 workers sending back to back, 2 alternated rounds of 3 s (Conductor on CPU 1 only)",
-                                   headers: ["request", "target", "requests/s", "failed"])
-            for (label, path) in [("GET /system_stats", { (_: String) in "/system_stats" }),
-                                  ("GET /view (small PNG)", { (name: String) in name == "Conductor" ? "/view?filename=bench-small.png&subfolder=\(subfolder)&type=output" : "/view?filename=bench-small.png&type=output" })] {
+            var saturation = Table(
+                "Saturation: 64 workers sending back to back, 2 alternated rounds of 3 s (Conductor on CPU 1 only)",
+                headers: ["request", "target", "requests/s", "failed"])
+            for (label, path) in [
+                ("GET /system_stats", { (_: String) in "/system_stats" }),
+                (
+                    "GET /view (small PNG)",
+                    { (name: String) in
+                        name == "Conductor"
+                            ? "/view?filename=bench-small.png&subfolder=\(subfolder)&type=output" : "/view?filename=bench-small.png&type=output"
+                    }
+                )
+            ] {
                 var rates: [String: [Double]] = [:], failures: [String: Int] = [:]
                 for _ in 0..<2 {
                     for target in targets {
@@ -188,7 +208,9 @@ public struct LiveBench: Sendable {
                 }
             }
             report.tables.append(saturation)
-            report.notes.append("The load generator, the simulated node and nginx share this machine's other core (and CPU 1 with Conductor when they overflow): saturation figures are a floor, limited by the generator as much as by the server.")
+            report.notes.append(
+                "The load generator, the simulated node and nginx share this machine's other core (and CPU 1 with Conductor when they overflow): saturation figures are a floor, limited by the generator as much as by the server."
+            )
             if setup.nginxURL == nil { report.notes.append("nginx is not installed (apt-get install -y nginx): its rows are skipped.") }
             return report
         }
@@ -241,32 +263,38 @@ public struct LiveBench: Sendable {
                     return all
                 }
                 let ok = results.compactMap { $0 }
-                return Round(seconds: milliseconds(ContinuousClock.now - start) / 1000, ttfb: ok.map(\.0), totals: ok.map(\.1),
-                             bytes: ok.reduce(0) { $0 + $1.2 }, failures: results.count - ok.count)
+                return Round(
+                    seconds: milliseconds(ContinuousClock.now - start) / 1000, ttfb: ok.map(\.0), totals: ok.map(\.1),
+                    bytes: ok.reduce(0) { $0 + $1.2 }, failures: results.count - ok.count)
             }
             let baseline = setup.conductor.residentBytes ?? 0
             var peak = baseline
             var rounds: [String: [Round]] = [:]
             for _ in 0..<2 {
                 for target in targets {
-                    let url = target.base + (target.name == "Conductor"
-                        ? "/view?filename=bench-big.png&subfolder=\(LiveSetup.nodeName)&type=output" : "/view?filename=bench-big.png&type=output")
-                    let sampler = target.name == "Conductor" ? Task {
-                        var top: Int64 = 0
-                        while !Task.isCancelled {
-                            top = max(top, setup.conductor.residentBytes ?? 0)
-                            try? await Task.sleep(for: .milliseconds(10))
-                        }
-                        return top
-                    } : nil
+                    let url =
+                        target.base
+                        + (target.name == "Conductor"
+                            ? "/view?filename=bench-big.png&subfolder=\(LiveSetup.nodeName)&type=output" : "/view?filename=bench-big.png&type=output")
+                    let sampler =
+                        target.name == "Conductor"
+                        ? Task {
+                            var top: Int64 = 0
+                            while !Task.isCancelled {
+                                top = max(top, setup.conductor.residentBytes ?? 0)
+                                try? await Task.sleep(for: .milliseconds(10))
+                            }
+                            return top
+                        } : nil
                     let result = await round(url)
                     sampler?.cancel()
                     if let top = await sampler?.value { peak = max(peak, top) }
                     rounds[target.name, default: []].append(result)
                 }
             }
-            var table = Table("\(downloads) × \(png.count) bytes per round, 2 alternated rounds per target",
-                              headers: ["target", "throughput MB/s", "TTFB median ms", "TTFB p99 ms", "download median s", "download p99 s", "failed"])
+            var table = Table(
+                "\(downloads) × \(png.count) bytes per round, 2 alternated rounds per target",
+                headers: ["target", "throughput MB/s", "TTFB median ms", "TTFB p99 ms", "download median s", "download p99 s", "failed"])
             var throughput: [String: Double] = [:], ttfb: [String: Summary] = [:]
             for target in targets {
                 let list = rounds[target.name] ?? []
@@ -274,8 +302,10 @@ public struct LiveBench: Sendable {
                 let head = Summary(list.flatMap(\.ttfb)), total = Summary(list.flatMap(\.totals).map { $0 / 1000 })
                 throughput[target.name] = rate
                 ttfb[target.name] = head
-                table.rows.append([.text(target.name), .number(rate, digits: 0), .number(head.median, digits: 2), .number(head.p99, digits: 2),
-                                   .number(total.median, digits: 2), .number(total.p99, digits: 2), .text("\(list.reduce(0) { $0 + $1.failures })")])
+                table.rows.append([
+                    .text(target.name), .number(rate, digits: 0), .number(head.median, digits: 2), .number(head.p99, digits: 2),
+                    .number(total.median, digits: 2), .number(total.p99, digits: 2), .text("\(list.reduce(0) { $0 + $1.failures })")
+                ])
             }
             report.tables.append(table)
             let share = (throughput["Conductor"] ?? 0) / max(1, throughput["direct"] ?? 1)
@@ -283,7 +313,9 @@ public struct LiveBench: Sendable {
             let addedTTFB = (ttfb["Conductor"]?.median ?? 0) - (ttfb["direct"]?.median ?? 0)
             report.check("added time to first byte ≤ 2 ms (median)", addedTTFB <= 2, "\(fixed(addedTTFB, 2)) ms")
             let growth = Double(peak - baseline) / 1_048_576
-            report.check("coordinator RSS growth ≤ 64 MB", growth <= 64, "\(fixed(growth, 1)) MB (\(fixed(Double(baseline) / 1_048_576, 1)) MB before, sampled every 10 ms)")
+            report.check(
+                "coordinator RSS growth ≤ 64 MB", growth <= 64,
+                "\(fixed(growth, 1)) MB (\(fixed(Double(baseline) / 1_048_576, 1)) MB before, sampled every 10 ms)")
             report.notes.append("Client, node, Conductor and nginx share the machine's 2 cores; throughput is loopback, limited by CPU.")
             return report
         }
@@ -295,12 +327,16 @@ public struct LiveBench: Sendable {
         try await withSetup(pinConductor: false, withNginx: false) { setup, load in
             var report = BenchReport(scenario: "p4", title: "Durable submits and a large history")
             try await Self.fault(setup, load, hang: true)
-            var submits = Table("Accepted submits per second: 16 workers posting the 2 KB prompt back to back, 2 alternated rounds of 3 s",
-                                headers: ["target", "submits/s", "failed"])
+            var submits = Table(
+                "Accepted submits per second: 16 workers posting the 2 KB prompt back to back, 2 alternated rounds of 3 s",
+                headers: ["target", "submits/s", "failed"])
             var rates: [String: [Double]] = [:], failures: [String: Int] = [:]
             let body = Self.submitBody()
             for _ in 0..<2 {
-                for target in [Target(name: "direct (in-memory queue)", base: setup.nodeURL), Target(name: "Conductor (SQLite WAL, synchronous=FULL)", base: setup.conductorURL)] {
+                for target in [
+                    Target(name: "direct (in-memory queue)", base: setup.nodeURL),
+                    Target(name: "Conductor (SQLite WAL, synchronous=FULL)", base: setup.conductorURL)
+                ] {
                     let url = target.base + "/prompt"
                     let result = await LoadGenerator.closedLoop(workers: 16, seconds: 3) { try await load.send(.POST, url, body: body) }
                     rates[target.name, default: []].append(result.perSecond)
@@ -344,13 +380,16 @@ public struct LiveBench: Sendable {
             }
             restarted.conductor.stop()
             let pageSummary = Summary(page), oneSummary = Summary(one)
-            var history = Table("History with \(historyRows) rows in the store (seeded in \(fixed(seedSeconds, 1)) s); 300 sequential requests each (ms)",
-                                headers: ["request", "median", "p99"])
+            var history = Table(
+                "History with \(historyRows) rows in the store (seeded in \(fixed(seedSeconds, 1)) s); 300 sequential requests each (ms)",
+                headers: ["request", "median", "p99"])
             history.rows.append([.text("GET /history?max_items=100"), .number(pageSummary.median, digits: 2), .number(pageSummary.p99, digits: 2)])
             history.rows.append([.text("GET /history/{id}"), .number(oneSummary.median, digits: 2), .number(oneSummary.p99, digits: 2)])
             history.rows.append([.text("kill -9, restart → /readyz 200 (s)"), .number(readySeconds, digits: 2), .text("")])
             report.tables.append(history)
-            report.check("history page (max_items=100) ≤ 10 ms, p99", pageSummary.p99 <= 10, "\(fixed(pageSummary.p99, 2)) ms (median \(fixed(pageSummary.median, 2)))")
+            report.check(
+                "history page (max_items=100) ≤ 10 ms, p99", pageSummary.p99 <= 10,
+                "\(fixed(pageSummary.p99, 2)) ms (median \(fixed(pageSummary.median, 2)))")
             report.check("ready in < 2 s after kill -9 with the large history", readySeconds < 2, "\(fixed(readySeconds, 2)) s")
             report.notes.append("The direct row is a ComfyUI-like in-memory queue; Conductor commits each submit to SQLite (fsync) before its 200.")
             return report
@@ -363,12 +402,15 @@ public struct LiveBench: Sendable {
         let json: JSONValue = [
             "prompt": item,
             "outputs": ["9": ["images": [["filename": "bench_00001_.png", "subfolder": .string(LiveSetup.nodeName), "type": "output"]]]],
-            "status": ["status_str": "success", "completed": true, "messages": [
-                ["execution_start", ["prompt_id": "seeded", "timestamp": 1_700_000_000_000]],
-                ["execution_cached", ["nodes": [], "prompt_id": "seeded", "timestamp": 1_700_000_000_001]],
-                ["execution_success", ["prompt_id": "seeded", "timestamp": 1_700_000_004_000]],
-            ]],
-            "meta": ["9": ["node_id": "9", "display_node": "9", "parent_node": .null, "real_node_id": "9"]],
+            "status": [
+                "status_str": "success", "completed": true,
+                "messages": [
+                    ["execution_start", ["prompt_id": "seeded", "timestamp": 1_700_000_000_000]],
+                    ["execution_cached", ["nodes": [], "prompt_id": "seeded", "timestamp": 1_700_000_000_001]],
+                    ["execution_success", ["prompt_id": "seeded", "timestamp": 1_700_000_004_000]]
+                ]
+            ],
+            "meta": ["9": ["node_id": "9", "display_node": "9", "parent_node": .null, "real_node_id": "9"]]
         ]
         return try HistoryEntry(json: json)
     }

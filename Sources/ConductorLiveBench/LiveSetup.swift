@@ -1,7 +1,8 @@
 import ComfyWire
 import Foundation
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One simulated node and Conductor in front of it, each in its own process (so Conductor's memory and CPU are its
@@ -24,17 +25,20 @@ public struct LiveSetup: Sendable {
 
     /// Starts everything under `directory`; with `pinConductor`, Conductor runs on CPU 1 only (`taskset -c 1`).
     /// `probe` answers whether a GET of a URL succeeds (the benchmark's own HTTP client).
-    public static func start(executable: String, directory: URL, pinConductor: Bool, withNginx: Bool = true,
-                             probe: (String) async -> Bool) async throws -> LiveSetup {
+    public static func start(
+        executable: String, directory: URL, pinConductor: Bool, withNginx: Bool = true,
+        probe: (String) async -> Bool
+    ) async throws -> LiveSetup {
         let nodeDirectory = directory.appendingPathComponent("node")
         let conductorDirectory = directory.appendingPathComponent("conductor")
-        let node = try LiveProcess(executable, ["sim-node", "--port", "0", "--data-dir", nodeDirectory.path, "--time-scale", "0.001", "--fault-control"])
+        let node = try LiveProcess(
+            executable, ["sim-node", "--port", "0", "--data-dir", nodeDirectory.path, "--time-scale", "0.001", "--fault-control"])
         let nodePort = try await node.port(after: "listening on http://127.0.0.1:")
         let nodeURL = "http://127.0.0.1:\(nodePort)"
         let cluster: JSONValue = [
             "nodes": [["name": .string(nodeName), "url": .string(nodeURL), "maxOutstanding": 2]],
             "dataDirectory": .string(conductorDirectory.path), "listen": ["host": "127.0.0.1", "port": 0],
-            "limits": ["maxQueuedJobs": 10_000_000],
+            "limits": ["maxQueuedJobs": 10_000_000]
         ]
         let configFile = directory.appendingPathComponent("cluster.json")
         try Data(cluster.serialized(.compact)).write(to: configFile)
@@ -48,19 +52,22 @@ public struct LiveSetup: Sendable {
         var nginx: LiveProcess?
         var nginxURL: String?
         if withNginx, let binary = ["/usr/sbin/nginx", "/usr/bin/nginx"].first(where: FileManager.default.isExecutableFile) {
-            let (process, url) = try await startNginx(binary, upstreamPort: nodePort, directory: directory.appendingPathComponent("nginx"), probe: probe)
+            let (process, url) = try await startNginx(
+                binary, upstreamPort: nodePort, directory: directory.appendingPathComponent("nginx"), probe: probe)
             nginx = process
             nginxURL = url
         }
-        return LiveSetup(node: node, conductor: conductor.process, nginx: nginx, nodeURL: nodeURL, conductorURL: conductor.url,
-                         nginxURL: nginxURL, nodeDirectory: nodeDirectory, conductorDirectory: conductorDirectory,
-                         executable: executable, configFile: configFile, pinned: pinConductor)
+        return LiveSetup(
+            node: node, conductor: conductor.process, nginx: nginx, nodeURL: nodeURL, conductorURL: conductor.url,
+            nginxURL: nginxURL, nodeDirectory: nodeDirectory, conductorDirectory: conductorDirectory,
+            executable: executable, configFile: configFile, pinned: pinConductor)
     }
 
     static func startConductor(executable: String, configFile: URL, pinned: Bool) async throws -> (process: LiveProcess, url: String) {
         let arguments = ["serve", "--config", configFile.path, "--log-level", "error"]
         let taskset = "/usr/bin/taskset"
-        let process = pinned && FileManager.default.isExecutableFile(atPath: taskset)
+        let process =
+            pinned && FileManager.default.isExecutableFile(atPath: taskset)
             ? try LiveProcess(taskset, ["-c", "1", executable] + arguments) : try LiveProcess(executable, arguments)
         let port = try await process.port(after: "listening on http://127.0.0.1:")
         return (process, "http://127.0.0.1:\(port)")
@@ -77,9 +84,10 @@ public struct LiveSetup: Sendable {
             try await Task.sleep(for: .milliseconds(5))
         }
         let seconds = milliseconds(ContinuousClock.now - started) / 1000
-        let restarted = LiveSetup(node: node, conductor: process, nginx: nginx, nodeURL: nodeURL, conductorURL: url, nginxURL: nginxURL,
-                                  nodeDirectory: nodeDirectory, conductorDirectory: conductorDirectory, executable: executable,
-                                  configFile: configFile, pinned: pinned)
+        let restarted = LiveSetup(
+            node: node, conductor: process, nginx: nginx, nodeURL: nodeURL, conductorURL: url, nginxURL: nginxURL,
+            nodeDirectory: nodeDirectory, conductorDirectory: conductorDirectory, executable: executable,
+            configFile: configFile, pinned: pinned)
         return (restarted, seconds)
     }
 

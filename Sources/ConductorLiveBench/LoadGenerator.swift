@@ -59,7 +59,9 @@ public struct LoadGenerator: Sendable {
     }
 
     /// `workers` loops sending back to back for `seconds`: completed requests per second, and failures.
-    public static func closedLoop(workers: Int, seconds: Double, _ request: @escaping @Sendable () async throws -> Void) async -> (perSecond: Double, failures: Int) {
+    public static func closedLoop(
+        workers: Int, seconds: Double, _ request: @escaping @Sendable () async throws -> Void
+    ) async -> (perSecond: Double, failures: Int) {
         let start = ContinuousClock.now
         let end = start + .seconds(seconds)
         let (done, failed) = await withTaskGroup(of: (Int, Int).self) { group in
@@ -67,7 +69,10 @@ public struct LoadGenerator: Sendable {
                 group.addTask {
                     var done = 0, failed = 0
                     while ContinuousClock.now < end {
-                        do { try await request(); done += 1 } catch { failed += 1 }
+                        do {
+                            try await request()
+                            done += 1
+                        } catch { failed += 1 }
                     }
                     return (done, failed)
                 }

@@ -56,7 +56,9 @@ public struct TestClient: Sendable {
             body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
         }
         if let file {
-            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.filename)\"\r\nContent-Type: image/png\r\n\r\n".utf8)
+            body += Array(
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.filename)\"\r\nContent-Type: image/png\r\n\r\n"
+                    .utf8)
             body += file.bytes + Array("\r\n".utf8)
         }
         body += Array("--\(boundary)--\r\n".utf8)
@@ -93,7 +95,7 @@ extension NodeProfile {
         profile.timeScale = 0.001
         profile.checkpoints = [
             ModelFile(name: "sdxl-动漫二次元_2.0.safetensors", sizeBytes: 6_938_078_334),
-            ModelFile(name: "v1-5-pruned-emaonly.safetensors", sizeBytes: 4_265_146_304),
+            ModelFile(name: "v1-5-pruned-emaonly.safetensors", sizeBytes: 4_265_146_304)
         ]
         profile.loras = [ModelFile(name: "add-detail-xl.safetensors", sizeBytes: 228_454_200)]
         return profile

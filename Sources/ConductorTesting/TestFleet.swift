@@ -71,10 +71,12 @@ public func withNodes<T: Sendable>(
     try await withTemporaryDirectory { scratch in
         try await startNodes(specs[...], root: scratch, started: [:]) { started in
             let data = dataDirectory ?? scratch.appendingPathComponent("conductor")
-            var config = ClusterConfig(nodes: specs.map { spec in
-                ClusterConfig.Node(name: spec.profile.name, url: "http://127.0.0.1:\(started[spec.profile.name]!.client.port)",
-                                   maxOutstanding: spec.maxOutstanding, speed: spec.speed ?? spec.profile.speed)
-            })
+            var config = ClusterConfig(
+                nodes: specs.map { spec in
+                    ClusterConfig.Node(
+                        name: spec.profile.name, url: "http://127.0.0.1:\(started[spec.profile.name]!.client.port)",
+                        maxOutstanding: spec.maxOutstanding, speed: spec.speed ?? spec.profile.speed)
+                })
             config.dataDirectory = data.path
             config.pollIntervalSeconds = pollInterval
             config.checkpointLoadSeconds = 0.5
@@ -111,16 +113,19 @@ extension TestFleet {
     /// A KSampler prompt for a checkpoint (the seed workflow's shape), small and fast.
     public static func prompt(checkpoint: String, seed: Int = 1, steps: Int = 4, size: Int = 64, prefix: String = "ComfyUI") -> JSONValue {
         [
-            "3": ["class_type": "KSampler", "inputs": [
-                "seed": .int(seed), "steps": .int(steps), "cfg": 8, "sampler_name": "euler", "scheduler": "normal", "denoise": 1,
-                "model": ["4", 0], "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["5", 0],
-            ]],
+            "3": [
+                "class_type": "KSampler",
+                "inputs": [
+                    "seed": .int(seed), "steps": .int(steps), "cfg": 8, "sampler_name": "euler", "scheduler": "normal", "denoise": 1,
+                    "model": ["4", 0], "positive": ["6", 0], "negative": ["7", 0], "latent_image": ["5", 0]
+                ]
+            ],
             "4": ["class_type": "CheckpointLoaderSimple", "inputs": ["ckpt_name": .string(checkpoint)]],
             "5": ["class_type": "EmptyLatentImage", "inputs": ["width": .int(size), "height": .int(size), "batch_size": 1]],
             "6": ["class_type": "CLIPTextEncode", "inputs": ["text": "a cat", "clip": ["4", 1]]],
             "7": ["class_type": "CLIPTextEncode", "inputs": ["text": "blurry", "clip": ["4", 1]]],
             "8": ["class_type": "VAEDecode", "inputs": ["samples": ["3", 0], "vae": ["4", 2]]],
-            "9": ["class_type": "SaveImage", "inputs": ["filename_prefix": .string(prefix), "images": ["8", 0]]],
+            "9": ["class_type": "SaveImage", "inputs": ["filename_prefix": .string(prefix), "images": ["8", 0]]]
         ]
     }
 

@@ -76,8 +76,10 @@ public func withWebSocket<T: Sendable>(
     let query = parts.isEmpty ? "" : "?" + parts.joined(separator: "&")
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask {
-            try await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)\(path)\(query)", configuration: .init(maxFrameSize: 1 << 24),
-                                             logger: logger) { inbound, outbound, _ in
+            try await WebSocketClient.connect(
+                url: "ws://127.0.0.1:\(port)\(path)\(query)", configuration: .init(maxFrameSize: 1 << 24),
+                logger: logger
+            ) { inbound, outbound, _ in
                 if let featureFlags {
                     let message: JSONValue = ["type": "feature_flags", "data": .object(featureFlags)]
                     try await outbound.write(.text(message.jsonString(.compact)))

@@ -9,7 +9,7 @@ struct Conductor: AsyncParsableCommand {
         subcommands: [
             DemoCommand.self, ServeCommand.self, SimNodeCommand.self, BenchCommand.self,
             QueueCountCommand.self, SubmitCommand.self, HistoryCommand.self, ModelsCommand.self, NodesCommand.self,
-            UploadCommand.self, CancelCommand.self, QueueCommand.self, ViewCommand.self, WatchCommand.self,
+            UploadCommand.self, CancelCommand.self, QueueCommand.self, ViewCommand.self, WatchCommand.self
         ]
     )
 }

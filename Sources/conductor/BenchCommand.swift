@@ -53,16 +53,25 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Write the first generated trace of the scenario to this file (JSON lines) and exit.")
     var writeTrace: String?
 
-    @Option(help: "p6/robust: scheduler knobs as in cluster.json's \"scheduler\" object, e.g. '{\"evictionWeight\": 2}' (the other knobs stay recommended).")
+    @Option(
+        help:
+            "p6/robust: scheduler knobs as in cluster.json's \"scheduler\" object, e.g. '{\"evictionWeight\": 2}' (the other knobs stay recommended)."
+    )
     var knobs: String?
 
     @Option(help: "p6/p7/robust/e2e: prompts a node may hold at once (cluster.json's maxOutstanding).")
     var maxOutstanding = 2
 
-    @Option(help: "e2e: declare the nodes' speeds wrong by this factor in cluster.json (odd nodes too fast, even ones too slow), so Conductor has to learn them; default 1.")
+    @Option(
+        help:
+            "e2e: declare the nodes' speeds wrong by this factor in cluster.json (odd nodes too fast, even ones too slow), so Conductor has to learn them; default 1."
+    )
     var declaredSpeedFactor = 1.0
 
-    @Option(help: "e2e: how many times slower per step each of the 3 checkpoints is on the nodes, comma-separated (default 1,1,1); Conductor is not told, and learns it per workflow shape.")
+    @Option(
+        help:
+            "e2e: how many times slower per step each of the 3 checkpoints is on the nodes, comma-separated (default 1,1,1); Conductor is not told, and learns it per workflow shape."
+    )
     var stepCosts: String?
 
     @Option(help: "p6/robust: swap costs as multiples of the mean job, comma-separated (default 0,0.5,2,5 for p6, 0.5,2 for robust).")
@@ -98,7 +107,10 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "p1/p2/p4: scratch directory for the node's and Conductor's files (deleted first).")
     var workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("conductor-bench").path
 
-    @Flag(help: "p6/p7/robust: Conductor starts with its nodes' speeds unmeasured, as a coordinator that just started (default: measured, as after a warm-up).")
+    @Flag(
+        help:
+            "p6/p7/robust: Conductor starts with its nodes' speeds unmeasured, as a coordinator that just started (default: measured, as after a warm-up)."
+    )
     var coldStart = false
 
     @Flag(help: "Print JSON instead of Markdown tables.")
@@ -106,8 +118,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         if scenario == .p3 {
-            var fanOut = FanOutBench(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
-                                     directory: URL(fileURLWithPath: workDirectory))
+            var fanOut = FanOutBench(
+                executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
+                directory: URL(fileURLWithPath: workDirectory))
             fanOut.clients = clients
             fanOut.stalledJobs = stalledJobs
             fanOut.rounds = rounds
@@ -116,21 +129,23 @@ struct BenchCommand: AsyncParsableCommand {
             return
         }
         if [.p1, .p2, .p4, .e2e].contains(scenario) {
-            var live = LiveBench(executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
-                                 directory: URL(fileURLWithPath: workDirectory))
+            var live = LiveBench(
+                executable: URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path,
+                directory: URL(fileURLWithPath: workDirectory))
             live.rate = rate
             live.seconds = seconds
             live.rounds = rounds
             live.historyRows = historyRows
-            let report = switch scenario {
-            case .p1: try await live.p1()
-            case .p2: try await live.p2()
-            case .e2e:
-                try await live.endToEnd(
-                    jobs: jobs ?? 60, timeScale: timeScale, maxOutstanding: maxOutstanding, declaredSpeedFactor: declaredSpeedFactor,
-                    stepCosts: try Self.numbers(stepCosts, option: "--step-costs") ?? [1, 1, 1])
-            default: try await live.p4()
-            }
+            let report =
+                switch scenario {
+                case .p1: try await live.p1()
+                case .p2: try await live.p2()
+                case .e2e:
+                    try await live.endToEnd(
+                        jobs: jobs ?? 60, timeScale: timeScale, maxOutstanding: maxOutstanding, declaredSpeedFactor: declaredSpeedFactor,
+                        stepCosts: try Self.numbers(stepCosts, option: "--step-costs") ?? [1, 1, 1])
+                default: try await live.p4()
+                }
             emit([report])
             try? FileManager.default.removeItem(atPath: workDirectory)
             return
@@ -143,7 +158,7 @@ struct BenchCommand: AsyncParsableCommand {
                 }
             let text = generator.trace(jobs: count, seed: 1).jsonLines(comment: [
                 "conductor bench \(label) trace, seed 1, \(count) jobs",
-                "fields: id, arrival (s), checkpoint (null = none), work (units; seconds at speed 1), client",
+                "fields: id, arrival (s), checkpoint (null = none), work (units; seconds at speed 1), client"
             ])
             try text.write(toFile: writeTrace, atomically: true, encoding: .utf8)
             return
@@ -165,7 +180,9 @@ struct BenchCommand: AsyncParsableCommand {
                 if !json {
                     let random = sanity.meanTimeInSystem["random"] ?? 0
                     let p2c = sanity.meanTimeInSystem["power-of-two"] ?? 0
-                    print("P5 check (1 seed × \(sanityJobs) jobs): random \(fixed(random, 2)) (known 10.0), power-of-two \(fixed(p2c, 2)) (known 2.61): within ±5 %.\n")
+                    print(
+                        "P5 check (1 seed × \(sanityJobs) jobs): random \(fixed(random, 2)) (known 10.0), power-of-two \(fixed(p2c, 2)) (known 2.61): within ±5 %.\n"
+                    )
                 }
             }
             var chosen = SchedulerKnobs.recommended

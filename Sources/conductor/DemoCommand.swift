@@ -26,7 +26,10 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Directory for Conductor's database and the nodes' files (default: a new temporary directory).")
     var dataDir: String?
 
-    @Option(help: "Static web root the nodes serve at / (the comfyui-frontend-package's static folder), so a browser gets the ComfyUI frontend through Conductor.")
+    @Option(
+        help:
+            "Static web root the nodes serve at / (the comfyui-frontend-package's static folder), so a browser gets the ComfyUI frontend through Conductor."
+    )
     var webRoot: String?
 
     @OptionGroup var log: LogOptions
@@ -68,7 +71,8 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = log.logger(label: "conductor.demo")
-        let root = dataDir.map { URL(fileURLWithPath: $0) }
+        let root =
+            dataDir.map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("conductor-demo-\(UUID().uuidString.prefix(8))")
         // The simulated nodes only speak up about problems.
         let nodeLogger = log.logger(label: "conductor.demo", atLeast: .warning)
@@ -98,14 +102,16 @@ struct DemoCommand: AsyncParsableCommand {
                 bound[name] = nodePort
                 if bound.count == profiles.count { break }
             }
-            var cluster = ClusterConfig(nodes: profiles.map { profile in
-                ClusterConfig.Node(name: profile.name, url: "http://127.0.0.1:\(bound[profile.name] ?? 0)", speed: profile.speed)
-            })
+            var cluster = ClusterConfig(
+                nodes: profiles.map { profile in
+                    ClusterConfig.Node(name: profile.name, url: "http://127.0.0.1:\(bound[profile.name] ?? 0)", speed: profile.speed)
+                })
             cluster.listen = .init(host: host, port: port)
             cluster.dataDirectory = root.appendingPathComponent("conductor").path
             cluster.pollIntervalSeconds = 0.5
             let server = ConductorServer(config: cluster, logger: logger) { bound, _ in
-                print("""
+                print(
+                    """
                     Conductor demo: http://\(host):\(bound)  (the ComfyUI API; open it in a browser or point any ComfyUI client at it)
                     Simulated nodes: \(profiles.map { "\($0.name) (speed \($0.speed), \($0.checkpoints.count) checkpoints)" }.joined(separator: ", "))
                     Data: \(root.path)

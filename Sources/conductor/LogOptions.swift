@@ -16,10 +16,11 @@ struct LogOptions: ParsableArguments {
 
     /// A logger writing in the chosen format at the chosen level; no global bootstrap.
     func logger(label: String, atLeast floor: Logger.Level? = nil) -> Logger {
-        var logger = switch logFormat {
-        case .text: Logger(label: label)
-        case .json: Logger(label: label) { label in JSONLogHandler(label: label) }
-        }
+        var logger =
+            switch logFormat {
+            case .text: Logger(label: label)
+            case .json: Logger(label: label) { label in JSONLogHandler(label: label) }
+            }
         logger.logLevel = floor.map { max($0, logLevel) } ?? logLevel
         return logger
     }

@@ -38,7 +38,8 @@ struct SimNodeCommand: AsyncParsableCommand {
         if let timeScale { nodeProfile.timeScale = timeScale }
         if faultControl { nodeProfile.faultControl = true }
         if let webRoot { nodeProfile.webRoot = webRoot }
-        let directory = dataDir.map { URL(fileURLWithPath: $0) }
+        let directory =
+            dataDir.map { URL(fileURLWithPath: $0) }
             ?? FileManager.default.temporaryDirectory.appendingPathComponent("conductor-sim-\(UUID().uuidString.prefix(8))")
         var logger = Logger(label: "conductor.sim-node")
         logger.logLevel = .info

@@ -11,7 +11,7 @@ import Testing
         "display_node_id": "2",
         "parent_node_id": nil,
         "real_node_id": "2",
-        "image_type": "image/jpeg",
+        "image_type": "image/jpeg"
     ]
 
     @Test func previewImageStartsWithEventAndFormatWords() throws {
@@ -80,7 +80,7 @@ import Testing
             ([0, 0, 0, 3, 0, 0, 0, 1, 0x31, 0xFF], "text is not valid UTF-8"),
             ([0, 0, 0, 4, 0, 0, 0, 2, 0x7B], "length 2 exceeds"),
             ([0, 0, 0, 4, 0, 0, 0, 2, 0x7B, 0x22], "not valid JSON"),
-            ([0, 0, 0, 4, 0, 0, 0, 2, 0x5B, 0x5D], "must be a JSON object, got array"),
+            ([0, 0, 0, 4, 0, 0, 0, 2, 0x5B, 0x5D], "must be a JSON object, got array")
         ] as [([UInt8], String)])
     func malformedFramesAreRejectedWithAReason(bytes: [UInt8], reason: String) throws {
         let error = try #require(throws: WireFormatError.self) { try BinaryFrame(bytes: bytes) }

@@ -10,7 +10,7 @@ import Testing
             ("ComfyUI_00001_.png [output]", "", "ComfyUI_00001_.png", .output),
             ("webcam/123.png [temp]", "webcam", "123.png", .temp),
             ("a/b/c.png", "a/b", "c.png", nil),
-            ("3d/模型 🎨.glb [output]", "3d", "模型 🎨.glb", .output),
+            ("3d/模型 🎨.glb [output]", "3d", "模型 🎨.glb", .output)
         ] as [(String, String, String, FileReference.Kind?)])
     func documentedValuesParseAndPrintBack(
         value: String, subfolder: String, filename: String, kind: FileReference.Kind?

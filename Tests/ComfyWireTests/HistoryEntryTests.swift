@@ -68,7 +68,7 @@ import Testing
         (
             #"{"prompt":[1,"p",{},{},[]],"outputs":{},"status":{"status_str":"success","completed":true,"messages":[["x"]]}}"#,
             "must be [event, data]"
-        ),
+        )
     ])
     func malformedEntriesAreRejectedWithAReason(text: String, reason: String) throws {
         let error = try #require(throws: WireFormatError.self) { try HistoryEntry(json: JSONValue(parsing: text)) }

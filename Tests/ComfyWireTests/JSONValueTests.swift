@@ -72,7 +72,7 @@ import Testing
 
     @Test(arguments: [
         "", "{", #"{"a":}"#, "[1,]", "{'a':1}", #""unterminated"#, "1.", "-", "tru", "nul", "[1 2]",
-        #"{"a" 1}"#, "\"tab\there\"", #""\x""#, #""\u12""#, "+1", ".5",
+        #"{"a" 1}"#, "\"tab\there\"", #""\x""#, #""\u12""#, "+1", ".5"
     ])
     func invalidJSONIsRejected(text: String) {
         #expect(throws: JSONParseError.self) { try JSONValue(parsing: text) }

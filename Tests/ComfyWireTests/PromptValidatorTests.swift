@@ -1,5 +1,6 @@
-@testable import ComfyWire
 import Testing
+
+@testable import ComfyWire
 
 /// PromptValidator's INT coercion and range checks, against classes read from `/object_info` entries
 /// (AcceptanceWork as recorded from ComfyUI 0.8.0, EmptyImage and SaveImage as the simulated node sends them).
@@ -17,11 +18,12 @@ import Testing
             catalog[name] = nodeClass
         }
         let validator = PromptValidator(catalog: catalog, context: CatalogContext(), fileExists: { _ in false })
-        let prompt = try JSONValue(parsing: """
-            {"1":{"class_type":"EmptyImage","inputs":{"width":\(width),"height":8,"batch_size":1,"color":0}},\
-            "2":{"class_type":"AcceptanceWork","inputs":{"image":["1",0],"steps":1,"seconds_per_step":0,"seed":\(seed)}},\
-            "3":{"class_type":"SaveImage","inputs":{"images":["2",0],"filename_prefix":"x"}}}
-            """)
+        let prompt = try JSONValue(
+            parsing: """
+                {"1":{"class_type":"EmptyImage","inputs":{"width":\(width),"height":8,"batch_size":1,"color":0}},\
+                "2":{"class_type":"AcceptanceWork","inputs":{"image":["1",0],"steps":1,"seconds_per_step":0,"seed":\(seed)}},\
+                "3":{"class_type":"SaveImage","inputs":{"images":["2",0],"filename_prefix":"x"}}}
+                """)
         return validator.validate(prompt)
     }
 
@@ -37,7 +39,7 @@ import Testing
         ("63e18", "Value 63000000000000000000 bigger than max of 18446744073709551615"),
         ("1e30", "Value 1000000000000000019884624838656 bigger than max of 18446744073709551615"),
         ("-1e30", "Value -1000000000000000019884624838656 smaller than min of 0"),
-        ("-9.3e18", "Value -9300000000000000000 smaller than min of 0"),
+        ("-9.3e18", "Value -9300000000000000000 smaller than min of 0")
     ])
     func intFromAFloatBeyondInt64IsRangeCheckedInsteadOfTrapping(seed: String, message: String) throws {
         let error = try #require(firstError(try validate(seed: seed), node: "2"))
@@ -57,12 +59,15 @@ import Testing
 
     @Test func integerLiteralsBeyondUInt64AreComparedExactly() throws {
         #expect(firstError(try validate(seed: "18446744073709551615"), node: "2") == nil)
-        #expect(firstError(try validate(seed: "18446744073709551616"), node: "2")?["message"]?.stringValue
-            == "Value 18446744073709551616 bigger than max of 18446744073709551615")
-        #expect(firstError(try validate(width: "100000000000000000000", seed: "0"), node: "1")?["message"]?.stringValue
-            == "Value 100000000000000000000 bigger than max of 16384")
-        #expect(firstError(try validate(width: "-100000000000000000000", seed: "0"), node: "1")?["message"]?.stringValue
-            == "Value -100000000000000000000 smaller than min of 1")
+        #expect(
+            firstError(try validate(seed: "18446744073709551616"), node: "2")?["message"]?.stringValue
+                == "Value 18446744073709551616 bigger than max of 18446744073709551615")
+        #expect(
+            firstError(try validate(width: "100000000000000000000", seed: "0"), node: "1")?["message"]?.stringValue
+                == "Value 100000000000000000000 bigger than max of 16384")
+        #expect(
+            firstError(try validate(width: "-100000000000000000000", seed: "0"), node: "1")?["message"]?.stringValue
+                == "Value -100000000000000000000 smaller than min of 1")
     }
 
     /// A chain SaveImage ← AcceptanceWork × n ← EmptyImage.

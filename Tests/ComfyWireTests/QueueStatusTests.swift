@@ -47,7 +47,7 @@ import Testing
         (#"["1","p",{},{},[]]"#, "number must be a number"),
         (#"[1,2,{},{},[]]"#, "prompt_id must be a string"),
         (#"[1,"p",{},[],[]]"#, "extra_data must be an object"),
-        (#"[1,"p",{},{},[9]]"#, "outputs_to_execute must hold only strings"),
+        (#"[1,"p",{},{},[9]]"#, "outputs_to_execute must hold only strings")
     ])
     func malformedQueueItemsAreRejectedWithAReason(text: String, reason: String) throws {
         let error = try #require(throws: WireFormatError.self) { try QueueItem(json: JSONValue(parsing: text)) }

@@ -21,7 +21,7 @@ import Testing
         (Recorded.executed, "executed", "9483ddf4-ba78-41ee-ab96-c5fdbfb478ce"),
         (Recorded.executionSuccess, "execution_success", "9483ddf4-ba78-41ee-ab96-c5fdbfb478ce"),
         (Recorded.executionError, "execution_error", "a5061dc4-38fa-417f-a338-220905d39f96"),
-        (Recorded.executionInterrupted, "execution_interrupted", "74ea8bca-c31a-4e83-8074-18f8542422e8"),
+        (Recorded.executionInterrupted, "execution_interrupted", "74ea8bca-c31a-4e83-8074-18f8542422e8")
     ]
 
     @Test(arguments: recorded)
@@ -185,7 +185,7 @@ import Testing
     }
 
     @Test(arguments: [
-        "[]", #""status""#, #"{"data":{}}"#, #"{"type":1,"data":{}}"#, #"{"type":"status"}"#,
+        "[]", #""status""#, #"{"data":{}}"#, #"{"type":1,"data":{}}"#, #"{"type":"status"}"#
     ])
     func valueThatIsNotATypeAndDataObjectIsRejected(text: String) throws {
         let error = try #require(throws: WireFormatError.self) { try parse(text) }

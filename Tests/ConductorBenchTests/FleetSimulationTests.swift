@@ -6,7 +6,7 @@ import Testing
 struct FleetSimulationTests {
     static let policies: [DispatchPolicy] = [
         .random, .powerOfTwo, .shortestQueue, .roundRobin, .reference, .conductor(.recommended),
-        .conductor(SchedulerKnobs()), .conductorAffinityOff(.recommended),
+        .conductor(SchedulerKnobs()), .conductorAffinityOff(.recommended)
     ]
 
     @Test("every job completes exactly once, after it arrives, under every policy", arguments: policies)
@@ -81,7 +81,7 @@ struct FleetSimulationTests {
             TraceJob(id: 0, arrival: 0, checkpoint: "a", work: 1, lora: "x"),
             TraceJob(id: 1, arrival: 10, checkpoint: "a", work: 1, lora: "x"),
             TraceJob(id: 2, arrival: 20, checkpoint: "a", work: 1, lora: "y"),
-            TraceJob(id: 3, arrival: 30, checkpoint: "a", work: 1),
+            TraceJob(id: 3, arrival: 30, checkpoint: "a", work: 1)
         ])
         let result = FleetSimulation(fleet: fleet, policy: .conductor(.recommended)).run(trace)
         #expect(trace.jobs.indices.map { result.finish[$0] - trace.jobs[$0].arrival } == [3, 1, 3, 3])

@@ -17,7 +17,8 @@ struct ConductorKillTests {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             if let range = process.stdout.range(of: "listening on http://127.0.0.1:"),
-               let port = Int(process.stdout[range.upperBound...].prefix { $0.isNumber }) {
+                let port = Int(process.stdout[range.upperBound...].prefix { $0.isNumber })
+            {
                 return (process, TestClient(port: port))
             }
             try await Task.sleep(for: .milliseconds(20))
@@ -32,8 +33,10 @@ struct ConductorKillTests {
         try await withNodes(specs) { started, config in
             try await withTemporaryDirectory { directory in
                 let nodes: [JSONValue] = config.nodes.map { ["name": .string($0.name), "url": .string($0.url), "maxOutstanding": 2] }
-                let cluster: JSONValue = ["nodes": .array(nodes), "dataDirectory": .string(directory.appendingPathComponent("data").path),
-                                          "pollIntervalSeconds": 0.1, "listen": ["host": "127.0.0.1", "port": 0]]
+                let cluster: JSONValue = [
+                    "nodes": .array(nodes), "dataDirectory": .string(directory.appendingPathComponent("data").path),
+                    "pollIntervalSeconds": 0.1, "listen": ["host": "127.0.0.1", "port": 0]
+                ]
                 let file = directory.appendingPathComponent("cluster.json")
                 try Data(cluster.serialized(.compact)).write(to: file)
                 var accepted: [String] = []

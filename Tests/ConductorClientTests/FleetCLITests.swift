@@ -11,7 +11,7 @@ struct FleetCLITests {
     static let specs = [
         TestNodeSpec(.test("a", checkpoints: [Fixtures.sdxl])),
         TestNodeSpec(.test("b", checkpoints: [Fixtures.sdxl, Fixtures.sd15])),
-        TestNodeSpec(.test("c", checkpoints: [Fixtures.sd15])),
+        TestNodeSpec(.test("c", checkpoints: [Fixtures.sd15]))
     ]
 
     @Test("submit --wait --count 3 saves each variant's output under the node that made it, and history names the nodes")
@@ -20,8 +20,9 @@ struct FleetCLITests {
             let server = fleet.conductor.base
             try await withTemporaryDirectory { directory in
                 let file = try Fixtures.write(Fixtures.workflow(), in: directory)
-                let result = try await CLIProcess.run(["submit", file, "--server", server, "--count", "3", "--wait", "--output-dir", "out"],
-                                                      directory: directory)
+                let result = try await CLIProcess.run(
+                    ["submit", file, "--server", server, "--count", "3", "--wait", "--output-dir", "out"],
+                    directory: directory)
                 #expect(result.status == 0, "\(result.stderr)")
                 #expect(result.hasNoControlCharacters)
                 let lines = result.stdout.split(separator: "\n").map(String.init)
@@ -81,7 +82,8 @@ struct FleetCLITests {
         try await withFleet(Self.specs) { fleet in
             try await withTemporaryDirectory { directory in
                 let file = try Fixtures.write(Fixtures.workflow(), in: directory)
-                let rejected = try await CLIProcess.run(["submit", file, "--server", fleet.conductor.base, "--set", "4.ckpt_name=nowhere.safetensors"])
+                let rejected = try await CLIProcess.run(["submit", file, "--server", fleet.conductor.base, "--set", "4.ckpt_name=nowhere.safetensors"]
+                )
                 #expect(rejected.status == 1)
                 #expect(rejected.stderr.contains("node 4 \"Load Checkpoint\" (CheckpointLoaderSimple):\n    ckpt_name:"), "\(rejected.stderr)")
                 for name in ["a", "b"] { await fleet.node(name).inject(.failNextPrompts(count: 1, message: "simulated crash")) }
@@ -94,8 +96,10 @@ struct FleetCLITests {
 
     @Test("--front jumps Conductor's queue; cancel removes a waiting prompt and interrupts a running one")
     func frontAndCancel() async throws {
-        let specs = [TestNodeSpec(.test("a", checkpoints: [Fixtures.sdxl]), maxOutstanding: 1),
-                     TestNodeSpec(.test("b", checkpoints: [Fixtures.sdxl]), maxOutstanding: 1)]
+        let specs = [
+            TestNodeSpec(.test("a", checkpoints: [Fixtures.sdxl]), maxOutstanding: 1),
+            TestNodeSpec(.test("b", checkpoints: [Fixtures.sdxl]), maxOutstanding: 1)
+        ]
         try await withFleet(specs) { fleet in
             for name in ["a", "b"] { await fleet.node(name).inject(.hang(true)) }
             let server = fleet.conductor.base

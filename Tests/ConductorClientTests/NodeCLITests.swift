@@ -44,8 +44,10 @@ struct NodeCLITests {
             try await withTemporaryDirectory { directory in
                 let file = try Fixtures.write(Fixtures.workflow(steps: 8), in: directory)
                 let result = try await CLIProcess.run(
-                    ["submit", file, "--server", node.base, "--set", "Positive Prompt.text=a red fox", "--set", "3.steps=12",
-                     "--randomize", "--wait", "--output-dir", "out"], directory: directory)
+                    [
+                        "submit", file, "--server", node.base, "--set", "Positive Prompt.text=a red fox", "--set", "3.steps=12",
+                        "--randomize", "--wait", "--output-dir", "out"
+                    ], directory: directory)
                 #expect(result.status == 0, "\(result.stderr)")
                 #expect(result.hasNoControlCharacters)
                 let lines = result.stdout.split(separator: "\n").map(String.init)
@@ -113,7 +115,9 @@ struct NodeCLITests {
                 let placed = try await submit(["--randomize", "--number=-100"])
                 try await eventually { try await node.get("/queue").json?["queue_running"]?.arrayValue?.count == 1 }
                 let queue = try await CLIProcess.run(["queue", "--server", node.base])
-                let rows = queue.stdout.split(separator: "\n").dropFirst().map { $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init) }
+                let rows = queue.stdout.split(separator: "\n").dropFirst().map {
+                    $0.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+                }
                 #expect(rows.map { $0.count > 2 ? $0[2] : "" }.prefix(4) == [running, placed, jumper, first])
                 #expect(rows[0].prefix(2) == ["running", "-"] && rows[0][3] == "alice")
                 #expect(rows[2][3] == "bob")
@@ -181,21 +185,25 @@ struct NodeCLITests {
                 try Data(Fixtures.png(color: 0x000000)).write(to: directory.appendingPathComponent("mask.png"))
                 let image = try await CLIProcess.run(["upload", "photo.png", "--subfolder", "pasted", "--server", node.base], directory: directory)
                 #expect(image.status == 0, "\(image.stderr)")
-                #expect(image.stdout == """
-                    Uploaded photo.png to input/pasted/photo.png
-                    In a workflow: "pasted/photo.png"  (e.g. --set "LoadImage.image=pasted/photo.png")
+                #expect(
+                    image.stdout == """
+                        Uploaded photo.png to input/pasted/photo.png
+                        In a workflow: "pasted/photo.png"  (e.g. --set "LoadImage.image=pasted/photo.png")
 
-                    """)
+                        """)
                 let stored = try await node.get("/view?filename=photo.png&subfolder=pasted&type=input")
                 #expect(stored.body == Fixtures.png())
-                let again = try await CLIProcess.run(["upload", "mask.png", "--name", "photo.png", "--subfolder", "pasted", "--json", "--server", node.base],
-                                                     directory: directory)
+                let again = try await CLIProcess.run(
+                    ["upload", "mask.png", "--name", "photo.png", "--subfolder", "pasted", "--json", "--server", node.base],
+                    directory: directory)
                 #expect(try JSONValue(parsing: again.stdout)["name"] == "photo (1).png")
-                let replaced = try await CLIProcess.run(["upload", "mask.png", "--name", "photo.png", "--subfolder", "pasted", "--overwrite", "--server", node.base],
-                                                        directory: directory)
+                let replaced = try await CLIProcess.run(
+                    ["upload", "mask.png", "--name", "photo.png", "--subfolder", "pasted", "--overwrite", "--server", node.base],
+                    directory: directory)
                 #expect(replaced.stdout.hasPrefix("Uploaded mask.png to input/pasted/photo.png"))
-                let mask = try await CLIProcess.run(["upload", "mask.png", "--mask-for", "pasted/photo (1).png", "--name", "masked.png", "--server", node.base],
-                                                    directory: directory)
+                let mask = try await CLIProcess.run(
+                    ["upload", "mask.png", "--mask-for", "pasted/photo (1).png", "--name", "masked.png", "--server", node.base],
+                    directory: directory)
                 #expect(mask.status == 0, "\(mask.stderr)")
                 #expect(mask.stdout.hasPrefix("Uploaded mask.png as the mask of pasted/photo (1).png to input/masked.png"))
                 #expect(try await node.get("/view?filename=masked.png&type=input").status == 200)

@@ -26,19 +26,32 @@ struct RenderingTests {
         let workflow = try Workflow(json: Fixtures.workflow(), source: "w.json")
         let body: JSONValue = [
             "error": ["type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation", "details": "", "extra_info": [:]],
-            "node_errors": ["4": ["errors": [["type": "value_not_in_list", "message": "Value not in list",
-                                               "details": "ckpt_name: 'x.safetensors' not in (list of length 2)",
-                                               "extra_info": ["input_name": "ckpt_name"]]],
-                                  "dependent_outputs": ["9"], "class_type": "CheckpointLoaderSimple"]],
+            "node_errors": [
+                "4": [
+                    "errors": [
+                        [
+                            "type": "value_not_in_list", "message": "Value not in list",
+                            "details": "ckpt_name: 'x.safetensors' not in (list of length 2)",
+                            "extra_info": ["input_name": "ckpt_name"]
+                        ]
+                    ],
+                    "dependent_outputs": ["9"], "class_type": "CheckpointLoaderSimple"
+                ]
+            ]
         ]
         let text = PromptRejection(json: body, workflow: workflow, server: "http://gpu").description
         #expect(text.contains("http://gpu rejected the workflow: Prompt outputs failed validation."))
         #expect(text.contains("node 4 \"Load Checkpoint\" (CheckpointLoaderSimple):"))
         #expect(text.contains("ckpt_name: Value not in list — ckpt_name: 'x.safetensors' not in (list of length 2)"))
         #expect(text.contains("--set 4.ckpt_name=VALUE"))
-        let missing = PromptRejection(json: ["error": ["type": "missing_node_type", "message": "Node 'Foo' not found",
-                                                      "details": "", "extra_info": ["node_id": "12", "class_type": "Foo"]],
-                                             "node_errors": [:]], workflow: nil, server: "s")
+        let missing = PromptRejection(
+            json: [
+                "error": [
+                    "type": "missing_node_type", "message": "Node 'Foo' not found",
+                    "details": "", "extra_info": ["node_id": "12", "class_type": "Foo"]
+                ],
+                "node_errors": [:]
+            ], workflow: nil, server: "s")
         #expect(missing.description.contains("node 12 uses the class Foo, which this server does not have"))
     }
 
@@ -66,8 +79,9 @@ struct RenderingTests {
     @Test("a failing node ends the job as failed, naming the node")
     func trackerFailure() throws {
         var tracker = try Self.tracked()
-        let error = ExecutionError(promptID: "p1", nodeID: "3", nodeType: "KSampler", executed: [], exceptionMessage: "CUDA out of memory",
-                                   exceptionType: "RuntimeError", traceback: [], currentInputs: [:], currentOutputs: [], timestamp: 5)
+        let error = ExecutionError(
+            promptID: "p1", nodeID: "3", nodeType: "KSampler", executed: [], exceptionMessage: "CUDA out of memory",
+            exceptionType: "RuntimeError", traceback: [], currentInputs: [:], currentOutputs: [], timestamp: 5)
         #expect(tracker.handle(.executionError(error)) == [.finished(promptID: "p1")])
         #expect(!tracker.succeeded)
         #expect(JobDisplay.result(tracker.jobs[0]).contains("failed at node 3 \"Sampler\" (KSampler): CUDA out of memory"))
@@ -85,15 +99,16 @@ struct RenderingTests {
         }
         _ = tracker.handle(.executionSuccess(promptID: "p1", timestamp: 900))
         plain.finished(tracker.jobs[0], tracker: tracker)
-        #expect(text.value == """
-            p1  running
-            p1  3 "Sampler" (KSampler)  25%  2/8
-            p1  3 "Sampler" (KSampler)  50%  4/8
-            p1  3 "Sampler" (KSampler)  75%  6/8
-            p1  3 "Sampler" (KSampler)  100%  8/8
-            ✓ p1 done in 0.9s
+        #expect(
+            text.value == """
+                p1  running
+                p1  3 "Sampler" (KSampler)  25%  2/8
+                p1  3 "Sampler" (KSampler)  50%  4/8
+                p1  3 "Sampler" (KSampler)  75%  6/8
+                p1  3 "Sampler" (KSampler)  100%  8/8
+                ✓ p1 done in 0.9s
 
-            """)
+                """)
         let screen = Captured()
         var live = JobDisplay(output: Output(isTerminal: true, width: 60) { screen.append($0) })
         var again = try Self.tracked()
@@ -114,18 +129,20 @@ struct RenderingTests {
             .status(queueRemaining: 1, sid: nil), .executionStart(promptID: "abcdef0123", timestamp: 0),
             .executing(node: "3", displayNode: "3", promptID: "abcdef0123"),
             .progress(value: JSONNumber(1), max: JSONNumber(4), promptID: "abcdef0123", node: "3"),
-            .executed(node: "9", displayNode: "9", output: ["images": [["filename": "x.png", "subfolder": "n1", "type": "output"]]], promptID: "abcdef0123"),
-            .executionSuccess(promptID: "abcdef0123", timestamp: 1200),
+            .executed(
+                node: "9", displayNode: "9", output: ["images": [["filename": "x.png", "subfolder": "n1", "type": "output"]]], promptID: "abcdef0123"),
+            .executionSuccess(promptID: "abcdef0123", timestamp: 1200)
         ]
         for message in messages { lines += feed.lines(for: .message(message), time: "12:00:00") }
-        #expect(lines == [
-            .permanent("12:00:00  queue: 1 remaining"),
-            .permanent("12:00:00  abcdef01  started"),
-            .permanent("12:00:00  abcdef01  running node 3 \"Sampler\" (KSampler)"),
-            .permanent("12:00:00  abcdef01  node 3 \"Sampler\" (KSampler)  25%  1/4"),
-            .permanent("12:00:00  abcdef01  node 9 \"Save Image\" (SaveImage) output: n1/x.png"),
-            .permanent("12:00:00  abcdef01  finished: success (1.2s)"),
-        ])
+        #expect(
+            lines == [
+                .permanent("12:00:00  queue: 1 remaining"),
+                .permanent("12:00:00  abcdef01  started"),
+                .permanent("12:00:00  abcdef01  running node 3 \"Sampler\" (KSampler)"),
+                .permanent("12:00:00  abcdef01  node 3 \"Sampler\" (KSampler)  25%  1/4"),
+                .permanent("12:00:00  abcdef01  node 9 \"Save Image\" (SaveImage) output: n1/x.png"),
+                .permanent("12:00:00  abcdef01  finished: success (1.2s)")
+            ])
     }
 }
 

@@ -1,12 +1,13 @@
 import ConductorTesting
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// `submit --wait` in a real terminal: tmux runs it in a pane and the test reads the screen.
 @Suite("Progress on a real terminal")
@@ -14,9 +15,11 @@ struct TerminalDisplayTests {
     static let tmux: String? = ["/usr/bin/tmux", "/usr/local/bin/tmux", "/opt/homebrew/bin/tmux"]
         .first { FileManager.default.isExecutableFile(atPath: $0) }
 
-    @Test("submit --wait draws a progress bar redrawn in place, and the pane shows the saved file and exit 0",
-          .enabled(if: tmux != nil && FileManager.default.isExecutableFile(atPath: "/bin/bash"),
-                   "tmux is not installed (apt-get install -y tmux); the terminal check is skipped"))
+    @Test(
+        "submit --wait draws a progress bar redrawn in place, and the pane shows the saved file and exit 0",
+        .enabled(
+            if: tmux != nil && FileManager.default.isExecutableFile(atPath: "/bin/bash"),
+            "tmux is not installed (apt-get install -y tmux); the terminal check is skipped"))
     func progressInTmux() async throws {
         let tmux = try #require(Self.tmux)
         try await withNode { _, node in
@@ -26,17 +29,23 @@ struct TerminalDisplayTests {
                 // The pane stays after the command ends, so the screen can be read; no shell lingers.
                 let config = directory.appendingPathComponent("tmux.conf")
                 try Data("set -g remain-on-exit on\n".utf8).write(to: config)
-                let command = "cd '\(directory.path)' && '\(CLIProcess.executable.path)' submit workflow.json --server \(node.base) "
+                let command =
+                    "cd '\(directory.path)' && '\(CLIProcess.executable.path)' submit workflow.json --server \(node.base) "
                     + "--wait --output-dir out; echo EXIT=$?"
                 // The tmux server this starts must not inherit Foundation's descriptors (Process would wait for it),
                 // so bash (dash cannot name descriptors above 9) closes every descriptor above 2 first.
                 let closeAndRun = #"for fd in /proc/self/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; exec "$0" "$@""#
-                _ = try Self.run("/bin/bash", ["-c", closeAndRun, tmux, "-L", socket, "-u", "-f", config.path,
-                                               "new-session", "-d", "-x", "100", "-y", "30", command], capture: false)
+                _ = try Self.run(
+                    "/bin/bash",
+                    [
+                        "-c", closeAndRun, tmux, "-L", socket, "-u", "-f", config.path,
+                        "new-session", "-d", "-x", "100", "-y", "30", command
+                    ], capture: false)
                 // The server inherits a signal mask that blocks SIGTERM (so `kill-server` does nothing): SIGKILL it.
                 defer {
-                    if let pid = Int32((try? Self.run(tmux, ["-L", socket, "display-message", "-p", "#{pid}"]))?
-                        .trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
+                    if let pid = Int32(
+                        (try? Self.run(tmux, ["-L", socket, "display-message", "-p", "#{pid}"]))?
+                            .trimmingCharacters(in: .whitespacesAndNewlines) ?? "")
                     {
                         kill(pid, SIGKILL)
                     }

@@ -1,6 +1,6 @@
-import ConductorCore
 import ComfyWire
 import ConductorClient
+import ConductorCore
 import Testing
 
 /// `--set`, node lookup and seed randomisation, on plain values.

@@ -13,7 +13,7 @@ import Testing
     static let zipf: [String: CheckpointDemand.Rate] = [
         "a": .init(jobsPerSecond: 0.487, meanWork: 4, workVariability: 0.08),
         "b": .init(jobsPerSecond: 0.243, meanWork: 4, workVariability: 0.08),
-        "c": .init(jobsPerSecond: 0.162, meanWork: 4, workVariability: 0.08),
+        "c": .init(jobsPerSecond: 0.162, meanWork: 4, workVariability: 0.08)
     ]
 
     static func speed(of checkpoint: String, in plan: [String?]) -> Double {
@@ -69,7 +69,7 @@ import Testing
         let nodes = [1.0, 1].map { CheckpointPlan.Node(speed: $0, current: nil, loadSeconds: 8) }
         let demand: [String: CheckpointDemand.Rate] = [
             "a": .init(jobsPerSecond: 0.1, meanWork: 4), "b": .init(jobsPerSecond: 0.01, meanWork: 4),
-            "c": .init(jobsPerSecond: 0.2, meanWork: 4),
+            "c": .init(jobsPerSecond: 0.2, meanWork: 4)
         ]
         #expect(Set(CheckpointPlan.plan(nodes, demand: demand).compactMap { $0 }) == ["a", "c"])
     }

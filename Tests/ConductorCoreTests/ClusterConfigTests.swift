@@ -18,15 +18,16 @@ struct ClusterConfigTests {
 
     @Test("every field can be set")
     func everyField() throws {
-        let config = try ClusterConfig(json: """
-            {"listen": {"host": "0.0.0.0", "port": 9000}, "dataDirectory": "/var/lib/conductor",
-             "pollIntervalSeconds": 0.5, "objectInfoRefreshSeconds": 30, "checkpointLoadSeconds": 8,
-             "scheduler": {"affinitySlackSeconds": 2, "waitForFullNodeGainSeconds": null},
-             "auth": {"keys": [{"name": "studio", "key": "studio-key-0123456789", "weight": 2.5},
-                               {"name": "ops", "key": "ops-key-0123456789ab", "role": "admin"}]},
-             "nodes": [{"name": "a", "url": "https://a.example:8443", "headers": {"Authorization": "Bearer x"},
-                        "maxOutstanding": 3, "speed": 1.5, "labels": {"rack": "1"}}]}
-            """)
+        let config = try ClusterConfig(
+            json: """
+                {"listen": {"host": "0.0.0.0", "port": 9000}, "dataDirectory": "/var/lib/conductor",
+                 "pollIntervalSeconds": 0.5, "objectInfoRefreshSeconds": 30, "checkpointLoadSeconds": 8,
+                 "scheduler": {"affinitySlackSeconds": 2, "waitForFullNodeGainSeconds": null},
+                 "auth": {"keys": [{"name": "studio", "key": "studio-key-0123456789", "weight": 2.5},
+                                   {"name": "ops", "key": "ops-key-0123456789ab", "role": "admin"}]},
+                 "nodes": [{"name": "a", "url": "https://a.example:8443", "headers": {"Authorization": "Bearer x"},
+                            "maxOutstanding": 3, "speed": 1.5, "labels": {"rack": "1"}}]}
+                """)
         #expect(config.listen == .init(host: "0.0.0.0", port: 9000))
         #expect(config.nodes[0].headers == ["Authorization": "Bearer x"] && config.nodes[0].maxOutstanding == 3)
         #expect(config.scheduler.affinitySlackSeconds == 2 && config.scheduler.waitForFullNodeGainSeconds == nil)
@@ -34,21 +35,23 @@ struct ClusterConfigTests {
         #expect(config.auth.keys.map(\.weight) == [2.5, 1] && config.auth.keys.map(\.role) == [.user, .admin])
     }
 
-    @Test("a bad file fails with an error naming the field", arguments: [
-        (#"{"nodes": 3}"#, "nodes"),
-        (#"{}"#, "nodes"),
-        (#"{"nodes": [{"url": "http://x"}]}"#, "nodes[0].name"),
-        (#"{"nodes": [{"name": "a b", "url": "http://x"}]}"#, "nodes[0].name"),
-        (#"{"nodes": [{"name": "a", "url": "ftp://x"}]}"#, "nodes[0].url"),
-        (#"{"nodes": [{"name": "a", "url": "http://x", "maxOutstandng": 2}]}"#, "nodes[0].maxOutstandng"),
-        (#"{"nodes": [{"name": "a", "url": "http://x"}, {"name": "a", "url": "http://y"}]}"#, "nodes[1].name"),
-        (#"{"nodes": [], "listen": {"port": 70000}}"#, "listen.port"),
-        (#"{"nodes": [], "pollIntervalSeconds": 0}"#, "pollIntervalSeconds"),
-        (#"{"nodes": [], "scheduler": {"speed": 1}}"#, "scheduler.speed"),
-        (#"{"nodes": [], "dataDir": "x"}"#, "dataDir"),
-        (#"{"nodes": [}"#, "(file)"),
-        (#"{"nodes": [], "auth": {"keys": [{"name": "a", "key": "0123456789abcdef", "weight": 0}]}}"#, "auth.keys[0].weight"),
-    ])
+    @Test(
+        "a bad file fails with an error naming the field",
+        arguments: [
+            (#"{"nodes": 3}"#, "nodes"),
+            (#"{}"#, "nodes"),
+            (#"{"nodes": [{"url": "http://x"}]}"#, "nodes[0].name"),
+            (#"{"nodes": [{"name": "a b", "url": "http://x"}]}"#, "nodes[0].name"),
+            (#"{"nodes": [{"name": "a", "url": "ftp://x"}]}"#, "nodes[0].url"),
+            (#"{"nodes": [{"name": "a", "url": "http://x", "maxOutstandng": 2}]}"#, "nodes[0].maxOutstandng"),
+            (#"{"nodes": [{"name": "a", "url": "http://x"}, {"name": "a", "url": "http://y"}]}"#, "nodes[1].name"),
+            (#"{"nodes": [], "listen": {"port": 70000}}"#, "listen.port"),
+            (#"{"nodes": [], "pollIntervalSeconds": 0}"#, "pollIntervalSeconds"),
+            (#"{"nodes": [], "scheduler": {"speed": 1}}"#, "scheduler.speed"),
+            (#"{"nodes": [], "dataDir": "x"}"#, "dataDir"),
+            (#"{"nodes": [}"#, "(file)"),
+            (#"{"nodes": [], "auth": {"keys": [{"name": "a", "key": "0123456789abcdef", "weight": 0}]}}"#, "auth.keys[0].weight")
+        ])
     func badFile(text: String, key: String) {
         #expect(throws: ClusterConfigError.self) { try ClusterConfig(json: text) }
         do {
@@ -61,8 +64,9 @@ struct ClusterConfigTests {
 
     @Test("a node object reads back what it writes, and the retry budget is set under limits")
     func nodeRoundTripAndLimits() throws {
-        let node = ClusterConfig.Node(name: "gpu-5", url: "http://10.0.0.9:8188", headers: ["Authorization": "Bearer x"],
-                                      maxOutstanding: 3, speed: 1.5, labels: ["rack": "2"])
+        let node = ClusterConfig.Node(
+            name: "gpu-5", url: "http://10.0.0.9:8188", headers: ["Authorization": "Bearer x"],
+            maxOutstanding: 3, speed: 1.5, labels: ["rack": "2"])
         #expect(try ClusterConfig.Node(json: node.json) == node)
         #expect(performing: { try ClusterConfig.Node(json: ["name": "x"]) }, throws: { ($0 as? ClusterConfigError)?.key == "node.url" })
         let config = try ClusterConfig(json: #"{"nodes": [], "limits": {"retryBudgetFraction": 0.5, "minRetryConcurrency": 1}}"#)
@@ -78,7 +82,7 @@ struct ClusterConfigTests {
             FleetChange(name: "b", removed: true),
             FleetChange(name: "c", config: ClusterConfig.Node(name: "c", url: "http://c2")),
             FleetChange(name: "a", draining: true),
-            FleetChange(name: "e", removed: true),
+            FleetChange(name: "e", removed: true)
         ]
         let fleet = config.fleet(with: changes)
         #expect(fleet.map(\.name) == ["a", "c", "d"])

@@ -6,7 +6,9 @@ struct FairShareTests {
     /// Stamps jobs in queue order, then serves one at a time in offer order: the order they are served.
     static func served(_ queue: [(client: String, work: Double)], front: Set<Int> = []) -> [Int] {
         var share = FairShare()
-        var waiting = queue.enumerated().map { (index: $0.offset, front: front.contains($0.offset), stamp: share.stamp(client: $0.element.client, work: $0.element.work)) }
+        var waiting = queue.enumerated().map {
+            (index: $0.offset, front: front.contains($0.offset), stamp: share.stamp(client: $0.element.client, work: $0.element.work))
+        }
         var served: [Int] = []
         while !waiting.isEmpty {
             let next = FairShare.order(waiting.map { ($0.front, $0.stamp) })[0]

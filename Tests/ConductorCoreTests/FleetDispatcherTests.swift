@@ -4,11 +4,14 @@ import Testing
 /// The dispatcher the coordinator and the benchmark simulation both run, driven with plain values and a manual clock
 /// (seconds): jobs in, placements out.
 @Suite struct FleetDispatcherTests {
-    static func node(_ name: String, maxOutstanding: Int = 1, speed: Double = 1, load: Double = 0, resident: String? = nil,
-                     vram: Int64 = 0, jobs: [FleetDispatcher.Outstanding] = []) -> FleetDispatcher.NodeView {
+    static func node(
+        _ name: String, maxOutstanding: Int = 1, speed: Double = 1, load: Double = 0, resident: String? = nil,
+        vram: Int64 = 0, jobs: [FleetDispatcher.Outstanding] = []
+    ) -> FleetDispatcher.NodeView {
         FleetDispatcher.NodeView(
-            snapshot: NodeSnapshot(name: name, maxOutstanding: maxOutstanding, vramTotal: vram, residentCheckpoint: resident,
-                                   speed: speed, checkpointLoadSeconds: load),
+            snapshot: NodeSnapshot(
+                name: name, maxOutstanding: maxOutstanding, vramTotal: vram, residentCheckpoint: resident,
+                speed: speed, checkpointLoadSeconds: load),
             outstanding: jobs)
     }
 
@@ -17,7 +20,9 @@ import Testing
     }
 
     /// Enqueues jobs of the given clients (each of `work`) at `now`, in order, and returns them as waiting.
-    static func enqueue(_ clients: [String], work: Double = 10, into dispatcher: inout FleetDispatcher, at now: Double = 0)
+    static func enqueue(
+        _ clients: [String], work: Double = 10, into dispatcher: inout FleetDispatcher, at now: Double = 0
+    )
         -> [FleetDispatcher.Waiting]
     {
         clients.map { client in
@@ -81,8 +86,12 @@ import Testing
         // Three seconds past its prediction: taken to need three more.
         #expect(dispatcher.snapshot(of: node, at: 13).committedSeconds == 3)
         // A job waiting behind it adds its whole time, with a load when its checkpoint is not the node's.
-        var loaded = Self.node("A", load: 5, resident: "x", jobs: [.init(requirements: Self.job("x", work: 10), startedAt: 0),
-                                                                   .init(requirements: Self.job("y", work: 10))])
+        var loaded = Self.node(
+            "A", load: 5, resident: "x",
+            jobs: [
+                .init(requirements: Self.job("x", work: 10), startedAt: 0),
+                .init(requirements: Self.job("y", work: 10))
+            ])
         #expect(dispatcher.snapshot(of: loaded, at: 4).committedSeconds == 6 + 5 + 10)
         loaded.outstanding.removeLast()
         #expect(dispatcher.snapshot(of: loaded, at: 4).outstanding == 1)

@@ -36,9 +36,10 @@ import Testing
         @discardableResult
         mutating func submit(_ id: String, client: String = "alice", checkpoint: String? = nil, work: Double = 10, front: Bool = false) -> [Action] {
             sequence += 1
-            let job = Job(id: id, sequence: sequence, number: JSONNumber(front ? -Double(sequence) : Double(sequence)), clientID: client,
-                          principal: nil, prompt: [:], extraData: ["client_id": .string(client)], outputsToExecute: [], state: .queued,
-                          node: nil, placement: nil, createdAt: 0)
+            let job = Job(
+                id: id, sequence: sequence, number: JSONNumber(front ? -Double(sequence) : Double(sequence)), clientID: client,
+                principal: nil, prompt: [:], extraData: ["client_id": .string(client)], outputsToExecute: [], state: .queued,
+                node: nil, placement: nil, createdAt: 0)
             return handle(.submitted(job, JobRequirements(classTypes: ["KSampler"], checkpoint: checkpoint, work: work), principal: nil))
         }
 
@@ -73,10 +74,12 @@ import Testing
             return HistoryEntry(
                 prompt: QueueItem(number: JSONNumber(0), promptID: id, prompt: [:], extraData: [:], outputsToExecute: []),
                 outputs: ["9": ["images": [["filename": "a.png", "subfolder": "", "type": "output"]]]],
-                status: HistoryStatus(statusStr: status, completed: status == "success", messages: [
-                    StatusMessage(event: "execution_start", data: ["prompt_id": .string(id), "timestamp": 0]),
-                    StatusMessage(event: event, data: ["prompt_id": .string(id), "timestamp": .int(Int(seconds * 1000))]),
-                ]))
+                status: HistoryStatus(
+                    statusStr: status, completed: status == "success",
+                    messages: [
+                        StatusMessage(event: "execution_start", data: ["prompt_id": .string(id), "timestamp": 0]),
+                        StatusMessage(event: event, data: ["prompt_id": .string(id), "timestamp": .int(Int(seconds * 1000))])
+                    ]))
         }
 
         func state(_ id: String) -> Job.State? { machine.jobs[id]?.job.state }
@@ -118,7 +121,8 @@ import Testing
         #expect(fleet.machine.jobs[first] == nil)
         // The node's queue still lacks it, or its socket says it again: no second end.
         fleet.now += 5
-        let again = fleet.handle(.queue(node: "a", QueueStatus(), askedAt: fleet.now))
+        let again =
+            fleet.handle(.queue(node: "a", QueueStatus(), askedAt: fleet.now))
             + fleet.handle(.message(node: "a", .executing(node: nil, displayNode: nil, promptID: first)))
         #expect(Self.commits(again).isEmpty && !again.contains { if case .readHistory = $0 { true } else { false } })
         // The slot it left takes the third job.
@@ -218,7 +222,8 @@ import Testing
     }
 
     @Test func aNodeThatKeepsFailingIsEjectedUnlessMostOfTheFleetIs() throws {
-        var fleet = try Fleet(nodes: [("a", 1), ("b", 1), ("c", 1)], limits: #""ejectAfterFailures": 2, "ejectBaseSeconds": 10, "maxEjectedFraction": 0.4"#)
+        var fleet = try Fleet(
+            nodes: [("a", 1), ("b", 1), ("c", 1)], limits: #""ejectAfterFailures": 2, "ejectBaseSeconds": 10, "maxEjectedFraction": 0.4"#)
         fleet.handle(.drain(node: "b", true))
         fleet.handle(.drain(node: "c", true))
         fleet.submit("j1")
@@ -263,7 +268,9 @@ import Testing
 
     @Test func aNodeThatComesBackIsToldToDropWhatMovedElsewhereWaitingFirst() throws {
         var fleet = try Fleet(nodes: [("a", 2)])
-        let mine = { (id: String) in QueueItem(number: JSONNumber(1), promptID: id, prompt: [:], extraData: ["client_id": "conductor-test-a"], outputsToExecute: []) }
+        let mine = { (id: String) in
+            QueueItem(number: JSONNumber(1), promptID: id, prompt: [:], extraData: ["client_id": "conductor-test-a"], outputsToExecute: [])
+        }
         let theirs = QueueItem(number: JSONNumber(2), promptID: "other", prompt: [:], extraData: ["client_id": "someone"], outputsToExecute: [])
         let actions = fleet.handle(.queue(node: "a", QueueStatus(running: [mine("old-run")], pending: [mine("old-wait"), theirs]), askedAt: 0))
         let order = actions.compactMap { action -> String? in
@@ -281,7 +288,11 @@ import Testing
         fleet.submit("j1")
         let node = fleet.place()["j1"]!
         _ = fleet.start("j1", on: node)
-        fleet.handle(.message(node: node, .executed(node: "9", displayNode: "9", output: ["images": [["filename": "x.png", "subfolder": "", "type": "output"]]], promptID: "j1")))
+        fleet.handle(
+            .message(
+                node: node,
+                .executed(node: "9", displayNode: "9", output: ["images": [["filename": "x.png", "subfolder": "", "type": "output"]]], promptID: "j1")
+            ))
         fleet.handle(.message(node: node, .executionSuccess(promptID: "j1", timestamp: 5)))
         let down = fleet.handle(.health(node: node, .down))
         #expect(down.contains { if case .readHistory(job: "j1", _, requeueIfUnknown: true) = $0 { true } else { false } })
@@ -309,8 +320,10 @@ import Testing
         var fleet = try Fleet(nodes: [("a", 1)])
         fleet.submit("j1")
         _ = fleet.dispatch()
-        let answer: JSONValue = ["error": ["type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation", "details": ""],
-                                 "node_errors": ["3": ["class_type": "KSampler"]]]
+        let answer: JSONValue = [
+            "error": ["type": "prompt_outputs_failed_validation", "message": "Prompt outputs failed validation", "details": ""],
+            "node_errors": ["3": ["class_type": "KSampler"]]
+        ]
         let refused = fleet.handle(.posted(job: "j1", node: "a", .refused(answer)))
         let commit = try #require(Self.commits(refused).first)
         #expect(commit.entry.status?.messages.first?.data["node_type"] == "KSampler")
@@ -379,8 +392,9 @@ import Testing
         #expect(fleet.place() == ["j1": "small"])
         _ = fleet.start("j1", on: "small")
         fleet.handle(.drain(node: "big", false))
-        let oom = ExecutionError(promptID: "j1", nodeID: "3", nodeType: "KSampler", executed: [], exceptionMessage: "CUDA out of memory",
-                                 exceptionType: "torch.OutOfMemoryError", traceback: [], currentInputs: [:], currentOutputs: [], timestamp: 1)
+        let oom = ExecutionError(
+            promptID: "j1", nodeID: "3", nodeType: "KSampler", executed: [], exceptionMessage: "CUDA out of memory",
+            exceptionType: "torch.OutOfMemoryError", traceback: [], currentInputs: [:], currentOutputs: [], timestamp: 1)
         let moved = fleet.handle(.message(node: "small", .executionError(oom)))
         #expect(Self.told(moved, "alice").isEmpty, "the client does not hear the error")
         #expect(Self.writes(moved).contains(.vramNeeds(["flux.safetensors": (8 << 30) + 1])))
@@ -391,10 +405,17 @@ import Testing
         alone.submit("j2")
         _ = alone.place()
         _ = alone.start("j2", on: "small")
-        #expect(Self.told(alone.handle(.message(node: "small", .executionError(ExecutionError(
-            promptID: "j2", nodeID: "3", nodeType: "KSampler", executed: [], exceptionMessage: "CUDA out of memory",
-            exceptionType: "torch.OutOfMemoryError", traceback: [], currentInputs: [:], currentOutputs: [], timestamp: 1)))), "alice")
-            == ["execution_error"])
+        #expect(
+            Self.told(
+                alone.handle(
+                    .message(
+                        node: "small",
+                        .executionError(
+                            ExecutionError(
+                                promptID: "j2", nodeID: "3", nodeType: "KSampler", executed: [], exceptionMessage: "CUDA out of memory",
+                                exceptionType: "torch.OutOfMemoryError", traceback: [], currentInputs: [:], currentOutputs: [], timestamp: 1)))),
+                "alice")
+                == ["execution_error"])
     }
 
     // MARK: Operators
@@ -418,12 +439,16 @@ import Testing
     @Test func restoredJobsWaitAgainInQueueOrderOrStayOnTheirNode() throws {
         var fleet = try Fleet(nodes: [("a", 1)])
         func job(_ id: String, _ sequence: Int64, _ state: Job.State, _ node: String?) -> (job: Job, requirements: JobRequirements) {
-            (Job(id: id, sequence: sequence, number: JSONNumber(Double(sequence)), clientID: "alice", principal: nil, prompt: [:],
-                 extraData: [:], outputsToExecute: [], state: state, node: node, placement: nil, createdAt: 0),
-             JobRequirements(classTypes: ["KSampler"]))
+            (
+                Job(
+                    id: id, sequence: sequence, number: JSONNumber(Double(sequence)), clientID: "alice", principal: nil, prompt: [:],
+                    extraData: [:], outputsToExecute: [], state: state, node: node, placement: nil, createdAt: 0),
+                JobRequirements(classTypes: ["KSampler"])
+            )
         }
-        fleet.machine.restore([job("second", 2, .queued, nil), job("on-a", 1, .dispatched, "a"), job("third", 3, .queued, nil)],
-                              draining: [], vramNeeds: [:], at: 0)
+        fleet.machine.restore(
+            [job("second", 2, .queued, nil), job("on-a", 1, .dispatched, "a"), job("third", 3, .queued, nil)],
+            draining: [], vramNeeds: [:], at: 0)
         #expect(fleet.dispatch().isEmpty, "a holds its restored job")
         #expect(fleet.succeed("on-a", on: "a").contains { if case .commit = $0 { true } else { false } })
         #expect(Self.sends(fleet.dispatch()) == ["second"])

@@ -11,8 +11,10 @@ import Testing
     }
 
     @Test func aWaitingJobTheNodeRunsIsStartedAndAJobItNoLongerHasIsGone() {
-        let jobs = [JobWatch.OnNode(id: "1", running: false, postedAt: 0), JobWatch.OnNode(id: "2", running: true, postedAt: 0),
-                    JobWatch.OnNode(id: "3", running: false, postedAt: 0)]
+        let jobs = [
+            JobWatch.OnNode(id: "1", running: false, postedAt: 0), JobWatch.OnNode(id: "2", running: true, postedAt: 0),
+            JobWatch.OnNode(id: "3", running: false, postedAt: 0)
+        ]
         let queue = QueueStatus(running: [Self.item("1")], pending: [Self.item("3")])
         let verdict = JobWatch.reconcile(queue, jobs: jobs, askedAt: 10, clientPrefix: Self.prefix) { ["1", "2", "3"].contains($0) }
         #expect(verdict.started == ["1"])
@@ -32,10 +34,14 @@ import Testing
     @Test func promptsOfThisConductorThatAreNotItsJobsThereAreRemovedOthersLeftAlone() {
         let queue = QueueStatus(
             running: [Self.item("moved")],
-            pending: [Self.item("cancelled"), Self.item("mine"), Self.item("someone", client: "a-browser"),
-                      Self.item("other-conductor", client: "conductor-xyz-a")])
-        let verdict = JobWatch.reconcile(queue, jobs: [.init(id: "mine", running: false, postedAt: 0)], askedAt: 1,
-                                         clientPrefix: Self.prefix) { $0 == "mine" }
+            pending: [
+                Self.item("cancelled"), Self.item("mine"), Self.item("someone", client: "a-browser"),
+                Self.item("other-conductor", client: "conductor-xyz-a")
+            ])
+        let verdict = JobWatch.reconcile(
+            queue, jobs: [.init(id: "mine", running: false, postedAt: 0)], askedAt: 1,
+            clientPrefix: Self.prefix
+        ) { $0 == "mine" }
         #expect(verdict.unexpectedRunning == ["moved"])
         #expect(verdict.unexpectedWaiting == ["cancelled"])
     }
@@ -44,9 +50,11 @@ import Testing
         var limits = ClusterConfig.Limits()
         limits.runTimeMultiple = 5
         limits.runTimeFloorSeconds = 30
-        let jobs = [JobWatch.Running(id: "short", startedAt: 0, predictedSeconds: 2),  // limit: the floor, 30 s
-                    JobWatch.Running(id: "long", startedAt: 0, predictedSeconds: 20),  // limit: 100 s
-                    JobWatch.Running(id: "unknown", startedAt: 0, predictedSeconds: nil)]
+        let jobs = [
+            JobWatch.Running(id: "short", startedAt: 0, predictedSeconds: 2),  // limit: the floor, 30 s
+            JobWatch.Running(id: "long", startedAt: 0, predictedSeconds: 20),  // limit: 100 s
+            JobWatch.Running(id: "unknown", startedAt: 0, predictedSeconds: nil)
+        ]
         #expect(JobWatch.overrun(jobs, at: 30, limits: limits).isEmpty)
         #expect(JobWatch.overrun(jobs, at: 31, limits: limits) == ["short", "unknown"])
         #expect(JobWatch.overrun(jobs, at: 101, limits: limits) == ["short", "long", "unknown"])

@@ -7,10 +7,13 @@ import Testing
     static func run(seconds: Double, status: String = "success", cached: [String] = []) -> HistoryEntry {
         var messages = [StatusMessage(event: "execution_start", data: ["timestamp": .int(1_000_000)])]
         if !cached.isEmpty { messages.append(StatusMessage(event: "execution_cached", data: ["nodes": .array(cached.map(JSONValue.string))])) }
-        messages.append(StatusMessage(event: status == "success" ? "execution_success" : "execution_error",
-                                      data: ["timestamp": .int(1_000_000 + Int(seconds * 1000))]))
-        return HistoryEntry(prompt: QueueItem(number: JSONNumber(1), promptID: "p", prompt: [:], extraData: [:], outputsToExecute: []),
-                            status: HistoryStatus(statusStr: status, completed: status == "success", messages: messages))
+        messages.append(
+            StatusMessage(
+                event: status == "success" ? "execution_success" : "execution_error",
+                data: ["timestamp": .int(1_000_000 + Int(seconds * 1000))]))
+        return HistoryEntry(
+            prompt: QueueItem(number: JSONNumber(1), promptID: "p", prompt: [:], extraData: [:], outputsToExecute: []),
+            status: HistoryStatus(statusStr: status, completed: status == "success", messages: messages))
     }
 
     static func job(work: Double = 20, checkpoint: String? = "x", samplers: [String] = ["3"]) -> JobRequirements {

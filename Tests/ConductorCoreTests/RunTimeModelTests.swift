@@ -24,9 +24,10 @@ struct RunTimeModelTests {
         let small = try Self.requirements(Self.prompt(checkpoint: "sd15.safetensors", steps: 20))
         let large = try Self.requirements(Self.prompt(checkpoint: "sd15.safetensors", steps: 30, width: 1024))
         let other = try Self.requirements(Self.prompt(checkpoint: "sdxl.safetensors", steps: 20))
-        let upscaled = try Self.requirements(Self.prompt(
-            checkpoint: "sd15.safetensors", steps: 20,
-            extra: #", "5": {"class_type": "ImageScaleBy", "inputs": {"upscale_method": "lanczos", "scale_by": 2, "image": ["4", 0]}}"#))
+        let upscaled = try Self.requirements(
+            Self.prompt(
+                checkpoint: "sd15.safetensors", steps: 20,
+                extra: #", "5": {"class_type": "ImageScaleBy", "inputs": {"upscale_method": "lanczos", "scale_by": 2, "image": ["4", 0]}}"#))
         #expect(small.shape == "sd15.safetensors|CheckpointLoaderSimple,EmptyLatentImage,KSampler,VAEDecode")
         #expect(large.shape == small.shape)
         #expect((small.work, large.work) == (20, 60))

@@ -22,7 +22,7 @@ import Testing
     @Test func jobsHeldForTheSameFullNodeReserveItSoLaterOnesUseTheIdleNode() {
         let fleet = [
             Fleet.node("A", load: 20),
-            Fleet.node("B", outstanding: 2, resident: "a.safetensors", committed: 8, load: 20),
+            Fleet.node("B", outstanding: 2, resident: "a.safetensors", committed: 8, load: 20)
         ]
         // B finishes them at 18 and 28; the third would finish at 38 there and 30 on A.
         let queue = [Fleet.job(), Fleet.job(), Fleet.job()]
@@ -34,7 +34,7 @@ import Testing
         // A holds b and has room; B holds a and is busy. The oldest job is for a, the next for b.
         let fleet = [
             Fleet.node("A", maxOutstanding: 1, resident: "b.safetensors", load: 4),
-            Fleet.node("B", outstanding: 1, maxOutstanding: 1, resident: "a.safetensors", committed: 30, load: 4),
+            Fleet.node("B", outstanding: 1, maxOutstanding: 1, resident: "a.safetensors", committed: 30, load: 4)
         ]
         let queue = [Fleet.job("a.safetensors", work: 4), Fleet.job("b.safetensors", work: 4)]
         // Plain predicted finish: the a job loads on A (8 s, not 34 s on B), and the b job finds A taken.

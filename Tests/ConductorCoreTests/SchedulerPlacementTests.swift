@@ -102,24 +102,32 @@ import Testing
             job: job(nil), expected: "A"),
         Case(
             testDescription: "without an eviction weight equal finishes break by name even if that evicts a last holder",
-            nodes: [node("A", resident: "b.safetensors", load: 5), node("C", resident: "c.safetensors", load: 5),
-                    node("D", resident: "c.safetensors", load: 5)],
+            nodes: [
+                node("A", resident: "b.safetensors", load: 5), node("C", resident: "c.safetensors", load: 5),
+                node("D", resident: "c.safetensors", load: 5)
+            ],
             job: job(), expected: "A"),
         Case(
             testDescription: "an eviction weight sends a load to the node the plan gives the job's checkpoint",
-            nodes: [node("A", resident: "b.safetensors", planned: "b.safetensors", load: 5),
-                    node("C", resident: "c.safetensors", planned: "a.safetensors", load: 5),
-                    node("D", resident: "c.safetensors", planned: "c.safetensors", load: 5)],
+            nodes: [
+                node("A", resident: "b.safetensors", planned: "b.safetensors", load: 5),
+                node("C", resident: "c.safetensors", planned: "a.safetensors", load: 5),
+                node("D", resident: "c.safetensors", planned: "c.safetensors", load: 5)
+            ],
             job: job(), knobs: SchedulerKnobs(evictionWeight: 1), expected: "C"),
         Case(
             testDescription: "an eviction weight lets a faster node planned elsewhere lose to a slower one planned for the job",
-            nodes: [node("A", resident: "b.safetensors", planned: "a.safetensors", speed: 1, load: 5),
-                    node("B", resident: "c.safetensors", planned: "c.safetensors", speed: 1.5, load: 5)],
+            nodes: [
+                node("A", resident: "b.safetensors", planned: "a.safetensors", speed: 1, load: 5),
+                node("B", resident: "c.safetensors", planned: "c.safetensors", speed: 1.5, load: 5)
+            ],
             job: job(), knobs: SchedulerKnobs(evictionWeight: 1), expected: "A"),
         Case(
             testDescription: "without an eviction weight the plan changes nothing: the faster node wins",
-            nodes: [node("A", resident: "b.safetensors", planned: "a.safetensors", speed: 1, load: 5),
-                    node("B", resident: "c.safetensors", planned: "c.safetensors", speed: 1.5, load: 5)],
+            nodes: [
+                node("A", resident: "b.safetensors", planned: "a.safetensors", speed: 1, load: 5),
+                node("B", resident: "c.safetensors", planned: "c.safetensors", speed: 1.5, load: 5)
+            ],
             job: job(), expected: "B"),
         Case(
             testDescription: "the recommended knobs hold a job for its full holder rather than load it elsewhere",
@@ -127,13 +135,15 @@ import Testing
             job: job(), knobs: .recommended, expected: nil),
         Case(
             testDescription: "a job does not wait for a slow holder while a faster idle holder exists",
-            nodes: [node("fast", resident: "a.safetensors", load: 20),
-                    node("slow", outstanding: 2, resident: "a.safetensors", speed: 0.35, committed: 2, load: 20)],
+            nodes: [
+                node("fast", resident: "a.safetensors", load: 20),
+                node("slow", outstanding: 2, resident: "a.safetensors", speed: 0.35, committed: 2, load: 20)
+            ],
             job: job(work: 4), knobs: .recommended, expected: "fast"),
         Case(
             testDescription: "a job needing more VRAM than a node has goes elsewhere",
             nodes: [node("A", vramTotal: 8 << 30, speed: 4), node("B", vramTotal: 24 << 30)],
-            job: job(vram: 12 << 30), expected: "B"),
+            job: job(vram: 12 << 30), expected: "B")
     ]
 
     @Test(arguments: routing)
@@ -173,7 +183,7 @@ import Testing
         Refusal(
             testDescription: "not enough VRAM",
             node: node("X", vramTotal: 8 << 30), job: job(vram: 12 << 30),
-            reason: "not enough VRAM (needs 12.0 GiB of 8.0 GiB)", capable: false),
+            reason: "not enough VRAM (needs 12.0 GiB of 8.0 GiB)", capable: false)
     ]
 
     @Test(arguments: refusals)
@@ -305,9 +315,11 @@ import Testing
 
     @Test func transferCostComesAfterCapabilityAndVRAM() {
         // The node holding the file cannot run the job: the file does not make it eligible.
-        let nodes = [Self.node(Self.node("A", classes: ["SaveImage"]), holding: ["sha-input"]),
-                     Self.node(Self.node("B", vramTotal: 4 << 30), holding: ["sha-input"]),
-                     Self.node(Self.node("C"))]
+        let nodes = [
+            Self.node(Self.node("A", classes: ["SaveImage"]), holding: ["sha-input"]),
+            Self.node(Self.node("B", vramTotal: 4 << 30), holding: ["sha-input"]),
+            Self.node(Self.node("C"))
+        ]
         #expect(Scheduler.place(Self.withFile(Self.job(nil, vram: 8 << 30)), on: nodes).node == "C")
     }
 

@@ -50,7 +50,8 @@ import Testing
             // Every node reported, in order; eligibility matches the rules.
             #expect(placement.candidates.map(\.node) == fleet.map(\.name))
             for (node, candidate) in zip(fleet, placement.candidates) {
-                let capable = job.classTypes.isSubset(of: node.classTypes)
+                let capable =
+                    job.classTypes.isSubset(of: node.classTypes)
                     && job.choices.allSatisfy { node.comboValues[$0.classType]?[$0.input]?.contains($0.value) ?? true }
                     && (job.vramNeeded == nil || node.vramTotal == 0 || job.vramNeeded! <= node.vramTotal)
                 #expect(placement.capableNodes.contains(node.name) == capable)

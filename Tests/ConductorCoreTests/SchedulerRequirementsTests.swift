@@ -78,112 +78,112 @@ import Testing
 
     /// The "prompt" object of Examples/sdxl-ksampler.json.
     static let sdxlPrompt = #"""
-{
-  "3": {
-    "inputs": {
-      "seed": 0,
-      "steps": 30,
-      "cfg": 8,
-      "sampler_name": "dpmpp_2m",
-      "scheduler": "karras",
-      "denoise": 1,
-      "model": [
-        "4",
-        0
-      ],
-      "positive": [
-        "6",
-        0
-      ],
-      "negative": [
-        "7",
-        0
-      ],
-      "latent_image": [
-        "5",
-        0
-      ]
-    },
-    "class_type": "KSampler",
-    "_meta": {
-      "title": "K采样器"
-    }
-  },
-  "4": {
-    "inputs": {
-      "ckpt_name": "sdxl-动漫二次元_2.0.safetensors"
-    },
-    "class_type": "CheckpointLoaderSimple",
-    "_meta": {
-      "title": "Checkpoint加载器(简易)"
-    }
-  },
-  "5": {
-    "inputs": {
-      "width": 512,
-      "height": 512,
-      "batch_size": 1
-    },
-    "class_type": "EmptyLatentImage",
-    "_meta": {
-      "title": "空Latent"
-    }
-  },
-  "6": {
-    "inputs": {
-      "text": "1girl,flower,outdoors,solo,dress,long hair,closed eyes,sky,holding,smile,cloud,open mouth,field,blush,day,blue sky,white flower,holding flower,flower field,short sleeves,teeth,blue dress,petals,:d,facing viewer,grey hair,floating hair,wind,happy,^_^,daisy,upper teeth only,white dress,",
-      "clip": [
-        "4",
-        1
-      ]
-    },
-    "class_type": "CLIPTextEncode",
-    "_meta": {
-      "title": "CLIP文本编码器"
-    }
-  },
-  "7": {
-    "inputs": {
-      "text": "(worst quality, low quality),deformed,distorted,disfigured,doll,poorly drawn,bad anatomy,wrong anatomy,",
-      "clip": [
-        "4",
-        1
-      ]
-    },
-    "class_type": "CLIPTextEncode",
-    "_meta": {
-      "title": "CLIP文本编码器"
-    }
-  },
-  "8": {
-    "inputs": {
-      "samples": [
-        "3",
-        0
-      ],
-      "vae": [
-        "4",
-        2
-      ]
-    },
-    "class_type": "VAEDecode",
-    "_meta": {
-      "title": "VAE解码"
-    }
-  },
-  "9": {
-    "inputs": {
-      "filename_prefix": "ComfyUI",
-      "images": [
-        "8",
-        0
-      ]
-    },
-    "class_type": "SaveImage",
-    "_meta": {
-      "title": "保存图像"
-    }
-  }
-}
-"""#
+        {
+          "3": {
+            "inputs": {
+              "seed": 0,
+              "steps": 30,
+              "cfg": 8,
+              "sampler_name": "dpmpp_2m",
+              "scheduler": "karras",
+              "denoise": 1,
+              "model": [
+                "4",
+                0
+              ],
+              "positive": [
+                "6",
+                0
+              ],
+              "negative": [
+                "7",
+                0
+              ],
+              "latent_image": [
+                "5",
+                0
+              ]
+            },
+            "class_type": "KSampler",
+            "_meta": {
+              "title": "K采样器"
+            }
+          },
+          "4": {
+            "inputs": {
+              "ckpt_name": "sdxl-动漫二次元_2.0.safetensors"
+            },
+            "class_type": "CheckpointLoaderSimple",
+            "_meta": {
+              "title": "Checkpoint加载器(简易)"
+            }
+          },
+          "5": {
+            "inputs": {
+              "width": 512,
+              "height": 512,
+              "batch_size": 1
+            },
+            "class_type": "EmptyLatentImage",
+            "_meta": {
+              "title": "空Latent"
+            }
+          },
+          "6": {
+            "inputs": {
+              "text": "1girl,flower,outdoors,solo,dress,long hair,closed eyes,sky,holding,smile,cloud,open mouth,field,blush,day,blue sky,white flower,holding flower,flower field,short sleeves,teeth,blue dress,petals,:d,facing viewer,grey hair,floating hair,wind,happy,^_^,daisy,upper teeth only,white dress,",
+              "clip": [
+                "4",
+                1
+              ]
+            },
+            "class_type": "CLIPTextEncode",
+            "_meta": {
+              "title": "CLIP文本编码器"
+            }
+          },
+          "7": {
+            "inputs": {
+              "text": "(worst quality, low quality),deformed,distorted,disfigured,doll,poorly drawn,bad anatomy,wrong anatomy,",
+              "clip": [
+                "4",
+                1
+              ]
+            },
+            "class_type": "CLIPTextEncode",
+            "_meta": {
+              "title": "CLIP文本编码器"
+            }
+          },
+          "8": {
+            "inputs": {
+              "samples": [
+                "3",
+                0
+              ],
+              "vae": [
+                "4",
+                2
+              ]
+            },
+            "class_type": "VAEDecode",
+            "_meta": {
+              "title": "VAE解码"
+            }
+          },
+          "9": {
+            "inputs": {
+              "filename_prefix": "ComfyUI",
+              "images": [
+                "8",
+                0
+              ]
+            },
+            "class_type": "SaveImage",
+            "_meta": {
+              "title": "保存图像"
+            }
+          }
+        }
+        """#
 }

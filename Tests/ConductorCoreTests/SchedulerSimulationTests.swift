@@ -25,7 +25,10 @@ import Testing
             clock += exponential(rate: rate, &rng)
             var pick = Double.random(in: 0..<popularity.reduce(0, +), using: &rng)
             var index = 0
-            while pick >= popularity[index] { pick -= popularity[index]; index += 1 }
+            while pick >= popularity[index] {
+                pick -= popularity[index]
+                index += 1
+            }
             arrivals.append(Job(arrival: clock, work: Double.random(in: 2...6, using: &rng), checkpoint: checkpoints[index]))
         }
         var waiting: [Job] = []
@@ -48,7 +51,8 @@ import Testing
             var committed = 0.0
             var checkpoint = nodes[n].resident
             for (position, job) in nodes[n].queue.enumerated() {
-                committed += position == 0
+                committed +=
+                    position == 0
                     ? max(0, nodes[n].busyUntil - now)
                     : (checkpoint == job.checkpoint ? 0 : loadSeconds) + job.work / nodes[n].speed
                 checkpoint = job.checkpoint
@@ -93,8 +97,14 @@ import Testing
     static func naturalLog(_ value: Double) -> Double {
         var x = value
         var exponent = 0.0
-        while x < 0.5 { x *= 2; exponent -= 1 }
-        while x > 1 { x /= 2; exponent += 1 }
+        while x < 0.5 {
+            x *= 2
+            exponent -= 1
+        }
+        while x > 1 {
+            x /= 2
+            exponent += 1
+        }
         // ln(x) = 2 atanh((x - 1) / (x + 1)), which converges fast for x in [0.5, 1].
         let y = (x - 1) / (x + 1)
         var term = y

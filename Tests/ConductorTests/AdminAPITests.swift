@@ -146,14 +146,15 @@ struct AdminAPITests {
         let specs = [
             TestNodeSpec(.test("a", checkpoints: [Self.sd15])),
             TestNodeSpec(.test("b", checkpoints: [Self.sd15, Self.sdxl])),
-            TestNodeSpec(.test("c", checkpoints: [Self.sd15, Self.sdxl])),
+            TestNodeSpec(.test("c", checkpoints: [Self.sd15, Self.sdxl]))
         ]
         try await withFleet(specs) { fleet in
             func planned() async throws -> [String: String] {
                 let nodes = try await fleet.conductor.get("/conductor/api/nodes").json?["nodes"]?.arrayValue ?? []
-                return Dictionary(uniqueKeysWithValues: nodes.compactMap { node in
-                    node["planned_checkpoint"]?.stringValue.map { (node["name"]?.stringValue ?? "", $0) }
-                })
+                return Dictionary(
+                    uniqueKeysWithValues: nodes.compactMap { node in
+                        node["planned_checkpoint"]?.stringValue.map { (node["name"]?.stringValue ?? "", $0) }
+                    })
             }
             #expect(try await planned().isEmpty, "no demand yet, no plan")
             for seed in 1...3 {

@@ -4,9 +4,9 @@ import Conductor
 import ConductorCore
 import ConductorTesting
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
-import Logging
 import ServiceLifecycle
 import SimulatedNode
 import Testing

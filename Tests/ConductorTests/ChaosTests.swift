@@ -149,7 +149,8 @@ struct ChaosTests {
                 await fleet.node("a").inject(.hang(true))
                 var ids: [String] = []
                 for seed in 1...2 {
-                    ids.append(try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.model, seed: seed), "client_id": "chaos"]))
+                    ids.append(
+                        try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.model, seed: seed), "client_id": "chaos"]))
                 }
                 try await eventually("both on the node, one running") {
                     let queue = try await fleet.direct("a").get("/queue").json
@@ -203,11 +204,14 @@ struct ChaosTests {
     func runTimeLimit() async throws {
         let names = ["a", "b"]
         let specs = names.map { TestNodeSpec(.test($0, checkpoints: [Self.model]), maxOutstanding: 1) }
-        try await withFleet(specs, configure: {
-            // Past 2 s a run is too long: the stuck one is, and the re-run (a few milliseconds) is not, however busy the machine.
-            $0.limits.runTimeFloorSeconds = 2
-            $0.limits.runTimeMultiple = 1
-        }) { fleet in
+        try await withFleet(
+            specs,
+            configure: {
+                // Past 2 s a run is too long: the stuck one is, and the re-run (a few milliseconds) is not, however busy the machine.
+                $0.limits.runTimeFloorSeconds = 2
+                $0.limits.runTimeMultiple = 1
+            }
+        ) { fleet in
             try await withWebSocket(port: fleet.conductor.port, clientID: "slow") { socket in
                 for name in names { await fleet.node(name).inject(.hang(true)) }
                 let id = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.model), "client_id": "slow"])
@@ -243,8 +247,10 @@ struct ChaosTests {
     @Test("a node that keeps losing jobs is ejected for a while: work goes elsewhere, then it comes back")
     func outlierEjection() async throws {
         let onlyA = "only-on-a.safetensors"
-        let specs = [TestNodeSpec(.test("a", checkpoints: [Self.model, onlyA], speed: 10)),
-                     TestNodeSpec(.test("b", checkpoints: [Self.model])), TestNodeSpec(.test("c", checkpoints: [Self.model]))]
+        let specs = [
+            TestNodeSpec(.test("a", checkpoints: [Self.model, onlyA], speed: 10)),
+            TestNodeSpec(.test("b", checkpoints: [Self.model])), TestNodeSpec(.test("c", checkpoints: [Self.model]))
+        ]
         try await withFleet(specs, configure: Self.ejectAfterTwo) { fleet in
             let stuck = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: onlyA), "client_id": "eject"])
             for _ in 1...2 {
@@ -275,7 +281,8 @@ struct ChaosTests {
     @Test("the retry budget: jobs lost with their nodes go back one at a time (budget 1), none lost, each run once more")
     func retryBudget() async throws {
         let doomed = ["a1", "a2", "a3"]
-        let specs = doomed.map { TestNodeSpec(.test($0, checkpoints: [Self.model]), maxOutstanding: 1) }
+        let specs =
+            doomed.map { TestNodeSpec(.test($0, checkpoints: [Self.model]), maxOutstanding: 1) }
             + [TestNodeSpec(.test("b", checkpoints: [Self.model]), maxOutstanding: 3)]
         try await withFleet(specs, configure: Self.retryOneAtATime) { fleet in
             for name in doomed + ["b"] { await fleet.node(name).inject(.hang(true)) }
@@ -315,8 +322,14 @@ struct ChaosTests {
     /// Whether a task has finished, without waiting for it.
     static func finished<T: Sendable>(_ task: Task<T, any Error>) async -> Bool {
         await withTaskGroup(of: Bool.self) { group in
-            group.addTask { _ = try? await task.value; return true }
-            group.addTask { try? await Task.sleep(for: .milliseconds(5)); return false }
+            group.addTask {
+                _ = try? await task.value
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(5))
+                return false
+            }
             let first = await group.next() ?? false
             group.cancelAll()
             return first
@@ -334,64 +347,74 @@ struct ChaosTests {
         // CONDUCTOR_LONG_CHAOS_STEPS lengthens the jobs (100 steps ≈ 30 ms here), so kills find jobs running.
         let steps = Int(ProcessInfo.processInfo.environment["CONDUCTOR_LONG_CHAOS_STEPS"] ?? "") ?? 100
         try await withFleet(specs, pollInterval: poll) { fleet in
-          try await withWebSocket(port: fleet.conductor.port, clientID: "long") { socket in
-            // Submitting runs beside the killing, so nodes die while the queue is still filling.
-            let submitter = Task {
-                var ids: [String] = []
-                for seed in 0..<jobCount {
-                    ids.append(try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.model, seed: seed, steps: steps), "client_id": "long"]))
+            try await withWebSocket(port: fleet.conductor.port, clientID: "long") { socket in
+                // Submitting runs beside the killing, so nodes die while the queue is still filling.
+                let submitter = Task {
+                    var ids: [String] = []
+                    for seed in 0..<jobCount {
+                        ids.append(
+                            try await fleet.conductor.submit([
+                                "prompt": TestFleet.prompt(checkpoint: Self.model, seed: seed, steps: steps), "client_id": "long"
+                            ]))
+                    }
+                    return ids
                 }
-                return ids
-            }
-            var random = SplitMix64(seed: 7)
-            var kills = 0
-            var redispatch: [Double] = []
-            while true {
-                let pending = try await fleet.conductor.get("/prompt").json?["exec_info"]?["queue_remaining"]?.intValue ?? 0
-                if pending == 0, await Self.finished(submitter) { break }
-                try await Task.sleep(for: .milliseconds(300 + Int(random.next() % 700)))
-                // Kill a node that is running a job, and time until that job is on another node.
-                var busy: [(node: String, prompt: String)] = []
-                for name in names {
-                    if let id = try? await fleet.direct(name).get("/queue").json?["queue_running"]?[0]?[1]?.stringValue { busy.append((name, id)) }
+                var random = SplitMix64(seed: 7)
+                var kills = 0
+                var redispatch: [Double] = []
+                while true {
+                    let pending = try await fleet.conductor.get("/prompt").json?["exec_info"]?["queue_remaining"]?.intValue ?? 0
+                    if pending == 0, await Self.finished(submitter) { break }
+                    try await Task.sleep(for: .milliseconds(300 + Int(random.next() % 700)))
+                    // Kill a node that is running a job, and time until that job is on another node.
+                    var busy: [(node: String, prompt: String)] = []
+                    for name in names {
+                        if let id = try? await fleet.direct(name).get("/queue").json?["queue_running"]?[0]?[1]?.stringValue {
+                            busy.append((name, id))
+                        }
+                    }
+                    guard !busy.isEmpty else { continue }
+                    let (victim, running) = busy[Int(random.next() % UInt64(busy.count))]
+                    let killedAt = ContinuousClock.now
+                    await fleet.node(victim).inject(.crashAndRestart(downSeconds: 1))
+                    kills += 1
+                    // Re-dispatched: Conductor no longer counts the job on the dead node (it is back in the fleet queue,
+                    // on another node, or finished). How long it then waits for a free node is queueing, not failover.
+                    var seen = false
+                    while !seen, ContinuousClock.now - killedAt < .seconds(60) {
+                        let job = try? await fleet.conductor.get("/conductor/api/jobs/\(running)").json
+                        if let job, job["status"] != nil || job["node"]?.stringValue != victim || job["state"] == "queued" { seen = true }
+                        if !seen { try await Task.sleep(for: .milliseconds(20)) }
+                    }
+                    let elapsed = ContinuousClock.now - killedAt
+                    redispatch.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
                 }
-                guard !busy.isEmpty else { continue }
-                let (victim, running) = busy[Int(random.next() % UInt64(busy.count))]
-                let killedAt = ContinuousClock.now
-                await fleet.node(victim).inject(.crashAndRestart(downSeconds: 1))
-                kills += 1
-                // Re-dispatched: Conductor no longer counts the job on the dead node (it is back in the fleet queue,
-                // on another node, or finished). How long it then waits for a free node is queueing, not failover.
-                var seen = false
-                while !seen, ContinuousClock.now - killedAt < .seconds(60) {
-                    let job = try? await fleet.conductor.get("/conductor/api/jobs/\(running)").json
-                    if let job, job["status"] != nil || job["node"]?.stringValue != victim || job["state"] == "queued" { seen = true }
-                    if !seen { try await Task.sleep(for: .milliseconds(20)) }
+                let ids = try await submitter.value
+                try await Task.sleep(for: .milliseconds(500))
+                var lost = 0, failed = 0, duplicates = 0, doubleEnds = 0
+                let messages = socket.messages
+                for id in ids {
+                    guard let entry = try await fleet.conductor.get("/history/\(id)").json?[id] else {
+                        lost += 1
+                        continue
+                    }
+                    if entry["status"]?["status_str"] != "success" { failed += 1 }
+                    let mine = messages.filter { $0["data"]?["prompt_id"]?.stringValue == id }
+                    let starts = mine.filter { $0["type"] == "execution_start" }.count
+                    if starts > 1 { duplicates += starts - 1 }
+                    if mine.filter({ $0["type"] == "executing" && $0["data"]?["node"] == .null }).count != 1 { doubleEnds += 1 }
                 }
-                let elapsed = ContinuousClock.now - killedAt
-                redispatch.append(Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+                let sorted = redispatch.sorted()
+                let p99 = sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))]
+                let median = sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+                print(
+                    "LONG CHAOS (poll \(poll) s, \(steps) steps): jobs \(jobCount), nodes killed \(kills), lost \(lost), failed \(failed), re-executions \(duplicates), jobs not heard ending exactly once \(doubleEnds), kill→re-dispatch median \(median) s p99 \(p99) s"
+                )
+                #expect(lost == 0)
+                #expect(failed == 0)
+                #expect(doubleEnds == 0)
+                #expect(duplicates <= kills)
             }
-            let ids = try await submitter.value
-            try await Task.sleep(for: .milliseconds(500))
-            var lost = 0, failed = 0, duplicates = 0, doubleEnds = 0
-            let messages = socket.messages
-            for id in ids {
-                guard let entry = try await fleet.conductor.get("/history/\(id)").json?[id] else { lost += 1; continue }
-                if entry["status"]?["status_str"] != "success" { failed += 1 }
-                let mine = messages.filter { $0["data"]?["prompt_id"]?.stringValue == id }
-                let starts = mine.filter { $0["type"] == "execution_start" }.count
-                if starts > 1 { duplicates += starts - 1 }
-                if mine.filter({ $0["type"] == "executing" && $0["data"]?["node"] == .null }).count != 1 { doubleEnds += 1 }
-            }
-            let sorted = redispatch.sorted()
-            let p99 = sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))]
-            let median = sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-            print("LONG CHAOS (poll \(poll) s, \(steps) steps): jobs \(jobCount), nodes killed \(kills), lost \(lost), failed \(failed), re-executions \(duplicates), jobs not heard ending exactly once \(doubleEnds), kill→re-dispatch median \(median) s p99 \(p99) s")
-            #expect(lost == 0)
-            #expect(failed == 0)
-            #expect(doubleEnds == 0)
-            #expect(duplicates <= kills)
-          }
         }
     }
 }

@@ -48,12 +48,13 @@ struct ClientSocketTests {
                     // The stalled client's jobs send ~24 MB of previews: more than the socket buffers and the cap hold.
                     var theirs: [String] = []
                     for seed in 0..<8 {
-                        theirs.append(try await fleet.conductor.submit([
-                            "prompt": TestFleet.prompt(checkpoint: Self.checkpoint, seed: seed, steps: 50), "client_id": "stalled",
-                        ]))
+                        theirs.append(
+                            try await fleet.conductor.submit([
+                                "prompt": TestFleet.prompt(checkpoint: Self.checkpoint, seed: seed, steps: 50), "client_id": "stalled"
+                            ]))
                     }
                     let mine = try await fleet.conductor.submit([
-                        "prompt": TestFleet.prompt(checkpoint: Self.checkpoint, seed: 99, steps: 5), "client_id": "reader",
+                        "prompt": TestFleet.prompt(checkpoint: Self.checkpoint, seed: 99, steps: 5), "client_id": "reader"
                     ])
                     try await reader.waitForEnd(of: mine, timeout: 30)
                     for id in theirs { _ = try await fleet.conductor.waitForHistory(id, timeout: 30) }
@@ -91,7 +92,10 @@ final class StalledSocket: Sendable {
         resume.yield()
         resume.finish()
         return try await withThrowingTaskGroup(of: StalledOutcome.self) { group in
-            group.addTask { for await outcome in self.result { return outcome }; return (false, []) }
+            group.addTask {
+                for await outcome in self.result { return outcome }
+                return (false, [])
+            }
             group.addTask {
                 try await Task.sleep(for: .seconds(timeout))
                 return (false, [])
@@ -112,8 +116,10 @@ func withStalledSocket<T: Sendable>(port: Int, clientID: String, _ body: @Sendab
     logger.logLevel = .critical
     return try await withThrowingTaskGroup(of: T?.self) { group in
         group.addTask { [logger] in
-            _ = try? await WebSocketClient.connect(url: "ws://127.0.0.1:\(port)/ws?clientId=\(clientID)", configuration: .init(maxFrameSize: 1 << 24),
-                                                   logger: logger) { inbound, outbound, _ in
+            _ = try? await WebSocketClient.connect(
+                url: "ws://127.0.0.1:\(port)/ws?clientId=\(clientID)", configuration: .init(maxFrameSize: 1 << 24),
+                logger: logger
+            ) { inbound, outbound, _ in
                 let flags: JSONValue = ["type": "feature_flags", "data": ["supports_preview_metadata": true]]
                 try await outbound.write(.text(flags.jsonString(.compact)))
                 open.finish()

@@ -24,7 +24,7 @@ struct ConnectionLimitsTests {
                 "GET /prompt HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n folded\r\n\r\n",
                 "GET /prompt HTTP/1.1\r\nHost: x\r\nX-Big: \(String(repeating: "a", count: 1 << 20))\r\n\r\n",
                 "GET /prompt HTTP/9.9 nonsense\r\n\r\n",
-                "\u{1}\u{2}\u{3} garbage\r\n\r\n",
+                "\u{1}\u{2}\u{3} garbage\r\n\r\n"
             ]
             for head in heads {
                 let connection = try await RawConnection.open(port: port)
@@ -40,10 +40,13 @@ struct ConnectionLimitsTests {
 
     @Test("a connection that sends its head a byte at a time, or nothing, is closed; others are answered meanwhile")
     func slowAndIdleConnections() async throws {
-        try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.model]))], configure: {
-            $0.limits.headerTimeoutSeconds = 1
-            $0.limits.idleTimeoutSeconds = 1
-        }) { fleet in
+        try await withFleet(
+            [TestNodeSpec(.test("a", checkpoints: [Self.model]))],
+            configure: {
+                $0.limits.headerTimeoutSeconds = 1
+                $0.limits.idleTimeoutSeconds = 1
+            }
+        ) { fleet in
             let port = fleet.conductor.port
             let silent = try await RawConnection.open(port: port)
             let slow = try await RawConnection.open(port: port)
@@ -59,7 +62,9 @@ struct ConnectionLimitsTests {
             // A normal request meanwhile, on a connection of its own (a pooled one may be one the 1 s idle timeout closes).
             let normal = try await RawConnection.open(port: port)
             try await normal.send("GET /prompt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            #expect(Self.statusLine(try await normal.readResponseHead(timeout: .seconds(10))) == "HTTP/1.1 200 OK", "a normal request is answered meanwhile")
+            #expect(
+                Self.statusLine(try await normal.readResponseHead(timeout: .seconds(10))) == "HTTP/1.1 200 OK",
+                "a normal request is answered meanwhile")
             let (slowText, slowClosed) = try await slow.readUntilClosed(timeout: .seconds(8))
             #expect(slowClosed, "the slow head is cut off")
             #expect(!slowText.contains("200 OK"))
@@ -77,11 +82,14 @@ struct ConnectionLimitsTests {
 
     @Test("idle connections beyond the cap wait in the backlog; the cap holds, and a normal request is answered")
     func connectionCap() async throws {
-        try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.model]))], configure: {
-            $0.limits.maxConnections = 16
-            // Long enough that the idle ones are all still open when a loaded machine has accepted them.
-            $0.limits.headerTimeoutSeconds = 8
-        }) { fleet in
+        try await withFleet(
+            [TestNodeSpec(.test("a", checkpoints: [Self.model]))],
+            configure: {
+                $0.limits.maxConnections = 16
+                // Long enough that the idle ones are all still open when a loaded machine has accepted them.
+                $0.limits.headerTimeoutSeconds = 8
+            }
+        ) { fleet in
             let port = fleet.conductor.port
             var idle: [RawConnection] = []
             for _ in 0..<40 { idle.append(try await RawConnection.open(port: port)) }

@@ -34,15 +34,18 @@ struct DiskFullTests {
         while (try? handle.write(contentsOf: small)) != nil {}
     }
 
-    @Test("submits on a full disk answer 503 with Retry-After, /readyz is not ready; both recover when space returns",
-          .enabled(if: canMount, "needs root to mount a tmpfs"))
+    @Test(
+        "submits on a full disk answer 503 with Retry-After, /readyz is not ready; both recover when space returns",
+        .enabled(if: canMount, "needs root to mount a tmpfs"))
     func fullDisk() async throws {
         try await withTemporaryDirectory { mountPoint in
             #expect(try Self.run(["/bin/mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", mountPoint.path]) == 0)
             defer { _ = try? Self.run(["/bin/umount", "-l", mountPoint.path]) }
             let data = mountPoint.appendingPathComponent("conductor")
-            try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.model]))], dataDirectory: data,
-                                configure: { $0.limits.retryAfterSeconds = 3 }) { fleet in
+            try await withFleet(
+                [TestNodeSpec(.test("a", checkpoints: [Self.model]))], dataDirectory: data,
+                configure: { $0.limits.retryAfterSeconds = 3 }
+            ) { fleet in
                 let conductor = fleet.conductor
                 // Jobs accepted now wait in Conductor while the disk is full.
                 #expect(try await conductor.post("/conductor/api/nodes/a/drain", [:]).status == 200)

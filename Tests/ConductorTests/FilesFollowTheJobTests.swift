@@ -1,10 +1,11 @@
 import ComfyWire
-@testable import Conductor
 import ConductorCore
 import ConductorTesting
 import Foundation
 import SimulatedNode
 import Testing
+
+@testable import Conductor
 
 /// Uploads, masks and output references through Conductor, with jobs landing on different simulated nodes:
 /// every check is on what a client or an operator sees (names, statuses, pixels, files on disk).
@@ -21,14 +22,16 @@ struct FilesFollowTheJobTests {
     static func copyPrompt(_ image: String, prefix: String, pin checkpoint: String? = nil) -> JSONValue {
         var prompt: JSONObject = [
             "1": ["class_type": "LoadImage", "inputs": ["image": .string(image)]],
-            "2": ["class_type": "SaveImage", "inputs": ["filename_prefix": .string(prefix), "images": ["1", 0]]],
+            "2": ["class_type": "SaveImage", "inputs": ["filename_prefix": .string(prefix), "images": ["1", 0]]]
         ]
         if let checkpoint { prompt["3"] = ["class_type": "CheckpointLoaderSimple", "inputs": ["ckpt_name": .string(checkpoint)]] }
         return .object(prompt)
     }
 
-    static func upload(_ client: TestClient, _ bytes: [UInt8], as name: String, fields: [(String, String)] = [],
-                       path: String = "/upload/image") async throws -> HTTPResult {
+    static func upload(
+        _ client: TestClient, _ bytes: [UInt8], as name: String, fields: [(String, String)] = [],
+        path: String = "/upload/image"
+    ) async throws -> HTTPResult {
         try await client.multipart(path, fields: fields, file: ("image", name, bytes))
     }
 
@@ -60,8 +63,11 @@ struct FilesFollowTheJobTests {
             let blue = try await Self.upload(fleet.conductor, Self.solid(0, 0, 255), as: "photo.png")
             #expect(red.json == ["name": "photo.png", "subfolder": "", "type": "input"])
             #expect(blue.json == ["name": "photo (1).png", "subfolder": "", "type": "input"])
-            let first = try await fleet.conductor.submit(["prompt": Self.copyPrompt("photo.png", prefix: "red", pin: Self.sd15), "client_id": "alice"])
-            let second = try await fleet.conductor.submit(["prompt": Self.copyPrompt("photo (1).png", prefix: "blue", pin: Self.onlyB), "client_id": "bob"])
+            let first = try await fleet.conductor.submit(["prompt": Self.copyPrompt("photo.png", prefix: "red", pin: Self.sd15), "client_id": "alice"]
+            )
+            let second = try await fleet.conductor.submit([
+                "prompt": Self.copyPrompt("photo (1).png", prefix: "blue", pin: Self.onlyB), "client_id": "bob"
+            ])
             let redOut = try await Self.output(of: first, fleet: fleet)
             let blueOut = try await Self.output(of: second, fleet: fleet)
             #expect(Array(redOut.rgb.pixels.prefix(3)) == [255, 0, 0])
@@ -125,8 +131,10 @@ struct FilesFollowTheJobTests {
             let mask = PNG.encode(RasterImage(width: 4, height: 4, channels: 4, pixels: alpha.flatMap { [0, 0, 0, $0] }))
             let answer = try await Self.upload(
                 fleet.conductor, mask, as: "clipspace-mask-1.png",
-                fields: [("type", "input"), ("subfolder", "clipspace"),
-                         ("original_ref", #"{"filename":"portrait.png","subfolder":"","type":"input"}"#)],
+                fields: [
+                    ("type", "input"), ("subfolder", "clipspace"),
+                    ("original_ref", #"{"filename":"portrait.png","subfolder":"","type":"input"}"#)
+                ],
                 path: "/upload/mask")
             #expect(answer.status == 200)
             #expect(answer.json == ["name": "clipspace-mask-1.png", "subfolder": "clipspace", "type": "input"])
@@ -149,8 +157,10 @@ struct FilesFollowTheJobTests {
             let mask = PNG.encode(RasterImage(width: 2, height: 2, channels: 4, pixels: [UInt8](repeating: 128, count: 16)))
             let answer = try await Self.upload(
                 fleet.conductor, mask, as: "clipspace-mask-2.png",
-                fields: [("type", "input"), ("subfolder", "clipspace"),
-                         ("original_ref", #"{"filename":"never-made.png","subfolder":"a","type":"output"}"#)],
+                fields: [
+                    ("type", "input"), ("subfolder", "clipspace"),
+                    ("original_ref", #"{"filename":"never-made.png","subfolder":"a","type":"output"}"#)
+                ],
                 path: "/upload/mask")
             #expect(answer.status == 200)
             #expect(answer.json == ["name": "clipspace-mask-2.png", "subfolder": "clipspace", "type": "input"])
@@ -223,7 +233,8 @@ struct FilesFollowTheJobTests {
             let noFile = try await fleet.conductor.multipart("/upload/image", fields: [("overwrite", "true")])
             #expect(noFile.status == 400)
             // No blob, no partial file, no name.
-            let left = FileManager.default.enumerator(atPath: store.path)?.compactMap { $0 as? String }
+            let left =
+                FileManager.default.enumerator(atPath: store.path)?.compactMap { $0 as? String }
                 .filter { !FileManager.default.isDirectory(store.appendingPathComponent($0)) } ?? []
             #expect(left.isEmpty, "left behind: \(left)")
             #expect(try await fleet.conductor.get("/view?filename=big.png&type=input").status == 404)
@@ -248,8 +259,10 @@ struct FilesFollowTheJobTests {
 
     @Test("the store keeps within its size limit, least recently used first, never what an unfinished job reads")
     func storeRetention() async throws {
-        try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.sd15]), maxOutstanding: 1)],
-                            configure: { $0.files.storeMaxBytes = 3200 }) { fleet in
+        try await withFleet(
+            [TestNodeSpec(.test("a", checkpoints: [Self.sd15]), maxOutstanding: 1)],
+            configure: { $0.files.storeMaxBytes = 3200 }
+        ) { fleet in
             #expect(try await Self.upload(fleet.conductor, Self.bytes(1), as: "old.bin").status == 200)
             #expect(try await Self.upload(fleet.conductor, Self.bytes(2), as: "middle.bin").status == 200)
             await fleet.node("a").inject(.hang(true))
@@ -314,11 +327,14 @@ struct FilesFollowTheJobTests {
     @Test("file names nested in dict inputs (Load3D's image dict) are rewritten; links and other strings are not")
     func nestedRewrite() {
         let prompt: JSONValue = [
-            "1": ["class_type": "Load3D", "inputs": [
-                "model_file": "3d/chair.glb", "width": 512,
-                "image": ["image": "threed/shot.png [temp]", "mask": "threed/mask.png [temp]", "normal": ""],
-            ]],
-            "2": ["class_type": "SaveImage", "inputs": ["images": ["1", 0], "filename_prefix": "3d/chair.glb"]],
+            "1": [
+                "class_type": "Load3D",
+                "inputs": [
+                    "model_file": "3d/chair.glb", "width": 512,
+                    "image": ["image": "threed/shot.png [temp]", "mask": "threed/mask.png [temp]", "normal": ""]
+                ]
+            ],
+            "2": ["class_type": "SaveImage", "inputs": ["images": ["1", 0], "filename_prefix": "3d/chair.glb"]]
         ]
         let map = ["3d/chair.glb": "3d/conductor-0123456789abcdef.glb", "threed/shot.png [temp]": "threed/conductor-aaaaaaaaaaaaaaaa.png [input]"]
         let rewritten = Coordinator.replacingStrings(in: prompt, map)

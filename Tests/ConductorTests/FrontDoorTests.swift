@@ -39,7 +39,9 @@ struct FrontDoorTests {
                     return try await TestClient(port: port).request(.POST, "/prompt", json: body, headers: Self.bearer(Self.userKey)).status
                 }
                 // The only node drained (kept across restarts): jobs stay in Conductor's queue.
-                #expect(try await fleet.conductor.request(.POST, "/conductor/api/nodes/a/drain", json: [:], headers: Self.bearer(Self.adminKey)).status == 200)
+                #expect(
+                    try await fleet.conductor.request(.POST, "/conductor/api/nodes/a/drain", json: [:], headers: Self.bearer(Self.adminKey)).status
+                        == 200)
                 let port = fleet.conductor.port
                 #expect(try await submit(port, seed: 1, tab: "tab-1") == 200)
                 #expect(try await submit(port, seed: 2, tab: "tab-2") == 200)
@@ -78,7 +80,8 @@ struct FrontDoorTests {
             #expect(try await client.request(.GET, "/queue", headers: [("Cookie", pair)]).status == 200)
             // The WebSocket upgrade is behind the same door.
             await #expect(throws: (any Error).self) {
-                try await WebSocketClient.connect(url: "ws://127.0.0.1:\(client.port)/ws?clientId=nokey", logger: Logger(label: "test")) { _, _, _ in }
+                try await WebSocketClient.connect(url: "ws://127.0.0.1:\(client.port)/ws?clientId=nokey", logger: Logger(label: "test")) { _, _, _ in
+                }
             }
             try await withWebSocket(port: client.port, clientID: "withkey", query: "token=\(Self.userKey)") { socket in
                 #expect(socket.messages.first?["type"] == "status")
@@ -88,8 +91,10 @@ struct FrontDoorTests {
 
     @Test("ComfyUI's origin check, and a Host allowlist against DNS rebinding")
     func origins() async throws {
-        try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.model]))],
-                            configure: Self.withAllowedHosts) { fleet in
+        try await withFleet(
+            [TestNodeSpec(.test("a", checkpoints: [Self.model]))],
+            configure: Self.withAllowedHosts
+        ) { fleet in
             let client = fleet.conductor
             let plain = try await client.get("/prompt")
             #expect(plain.status == 200)
@@ -98,8 +103,11 @@ struct FrontDoorTests {
             #expect(try await client.request(.GET, "/prompt", headers: [("Sec-Fetch-Site", "cross-site")]).status == 403)
             #expect(try await client.request(.GET, "/prompt", headers: [("Host", "rebound.example")]).status == 403)
             #expect(try await client.request(.GET, "/prompt", headers: [("Host", "conductor.example")]).status == 200)
-            #expect(try await client.request(.GET, "/prompt",
-                                             headers: [("Host", "conductor.example"), ("Origin", "https://evil.example")]).status == 403)
+            #expect(
+                try await client.request(
+                    .GET, "/prompt",
+                    headers: [("Host", "conductor.example"), ("Origin", "https://evil.example")]
+                ).status == 403)
         }
     }
 
@@ -112,7 +120,7 @@ struct FrontDoorTests {
             "%252e%252e%252f", "..%252f..%252f", "%c0%ae%c0%ae/", "%c0%ae%c0%ae%c0%af", "\u{C0}\u{AE}\u{C0}\u{AE}/x",
             "..\u{2215}x", "..%5c..%5c", "%2e%2e%5c", "/..", "/../x", "input/../../x", "x/../../../../../../../../etc/passwd",
             "....\\\\....\\\\x", "..//..//x", ".\\..\\x", "%00", "x%00.png", "..\u{FF0F}x", "\u{2024}\u{2024}/x", "a/./../../b",
-            "../input/x.png", "../output", "../temp/x", "/tmp/x", "~/x", "../../../../../../../../../../../../etc/shadow",
+            "../input/x.png", "../output", "../temp/x", "/tmp/x", "~/x", "../../../../../../../../../../../../etc/shadow"
         ]
         attacks.append(String(repeating: "../", count: 40) + "etc/passwd")
         return attacks
@@ -128,8 +136,10 @@ struct FrontDoorTests {
             #expect(try await client.multipart("/upload/image", file: ("image", "x.png", png)).status == 200)
             for attack in Self.pathAttacks {
                 let encoded = FleetProxyEncoding.encode(attack)
-                for query in ["filename=\(encoded)&type=input", "filename=x.png&type=input&subfolder=\(encoded)",
-                              "filename=x.png&type=\(encoded)", "filename=\(encoded)&subfolder=a/a/a/a&type=output"] {
+                for query in [
+                    "filename=\(encoded)&type=input", "filename=x.png&type=input&subfolder=\(encoded)",
+                    "filename=x.png&type=\(encoded)", "filename=\(encoded)&subfolder=a/a/a/a&type=output"
+                ] {
                     let view = try await client.get("/view?" + query)
                     #expect([400, 403, 404].contains(view.status), "/view?\(query) answered \(view.status)")
                 }
@@ -168,10 +178,13 @@ struct FrontDoorTests {
                 let input = fleet.node("a").files.directory(.input)
                 let manager = FileManager.default
                 try manager.createSymbolicLink(at: input.appendingPathComponent("escape"), withDestinationURL: outside)
-                try manager.createSymbolicLink(at: input.appendingPathComponent("leak.png"),
-                                               withDestinationURL: outside.appendingPathComponent("secret.txt"))
-                for query in ["filename=secret.txt&subfolder=escape&type=input", "filename=leak.png&type=input",
-                              "filename=secret.txt&subfolder=escape/.&type=input"] {
+                try manager.createSymbolicLink(
+                    at: input.appendingPathComponent("leak.png"),
+                    withDestinationURL: outside.appendingPathComponent("secret.txt"))
+                for query in [
+                    "filename=secret.txt&subfolder=escape&type=input", "filename=leak.png&type=input",
+                    "filename=secret.txt&subfolder=escape/.&type=input"
+                ] {
                     for client in [fleet.conductor, fleet.direct("a")] {
                         let view = try await client.get("/view?" + query)
                         #expect([400, 403, 404].contains(view.status), "/view?\(query) answered \(view.status)")

@@ -6,15 +6,17 @@ import Testing
 @Suite("Node health with hysteresis")
 struct HealthTrackerTests {
     /// Polls (true = answered) and the state after each.
-    @Test("health follows polls with hysteresis", arguments: [
-        ([true], [NodeHealth.up]),
-        ([true, false], [.up, .suspect]),
-        ([true, false, true], [.up, .suspect, .up]),
-        ([true, false, false, false], [.up, .suspect, .suspect, .down]),
-        ([true, false, false, false, true], [.up, .suspect, .suspect, .down, .down]),
-        ([true, false, false, false, true, true], [.up, .suspect, .suspect, .down, .down, .up]),
-        ([false, false, false, true], [.down, .down, .down, .up]),
-    ])
+    @Test(
+        "health follows polls with hysteresis",
+        arguments: [
+            ([true], [NodeHealth.up]),
+            ([true, false], [.up, .suspect]),
+            ([true, false, true], [.up, .suspect, .up]),
+            ([true, false, false, false], [.up, .suspect, .suspect, .down]),
+            ([true, false, false, false, true], [.up, .suspect, .suspect, .down, .down]),
+            ([true, false, false, false, true, true], [.up, .suspect, .suspect, .down, .down, .up]),
+            ([false, false, false, true], [.down, .down, .down, .up])
+        ])
     func sequence(polls: [Bool], expected: [NodeHealth]) {
         var tracker = HealthTracker()
         var states: [NodeHealth] = []

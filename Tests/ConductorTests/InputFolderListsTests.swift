@@ -1,10 +1,11 @@
 import ComfyWire
-@testable import Conductor
 import ConductorCore
 import ConductorTesting
 import Foundation
 import SimulatedNode
 import Testing
+
+@testable import Conductor
 
 /// Combos that list a node's input folder without an upload widget (LoadLatent's `.latent` files) take the fleet's
 /// uploads, as LoadImage does: checked on what a client sees (answers, outputs, the web page's lists) and on what
@@ -14,13 +15,17 @@ struct InputFolderListsTests {
     static let sd15 = "v1-5-pruned-emaonly.safetensors"
 
     static func saveLatent(width: Int) -> JSONValue {
-        ["1": ["class_type": "EmptyLatentImage", "inputs": ["width": .int(width), "height": 64, "batch_size": 1]],
-         "2": ["class_type": "SaveLatent", "inputs": ["samples": ["1", 0], "filename_prefix": "latents/made"]]]
+        [
+            "1": ["class_type": "EmptyLatentImage", "inputs": ["width": .int(width), "height": 64, "batch_size": 1]],
+            "2": ["class_type": "SaveLatent", "inputs": ["samples": ["1", 0], "filename_prefix": "latents/made"]]
+        ]
     }
 
     static func loadLatent(_ name: String, prefix: String) -> JSONValue {
-        ["1": ["class_type": "LoadLatent", "inputs": ["latent": .string(name)]],
-         "2": ["class_type": "SaveLatent", "inputs": ["samples": ["1", 0], "filename_prefix": .string(prefix)]]]
+        [
+            "1": ["class_type": "LoadLatent", "inputs": ["latent": .string(name)]],
+            "2": ["class_type": "SaveLatent", "inputs": ["samples": ["1", 0], "filename_prefix": .string(prefix)]]
+        ]
     }
 
     /// The latent tensor's shape in a `.latent` file (a safetensors header).
@@ -69,7 +74,9 @@ struct InputFolderListsTests {
             // Each node that ran one holds one copy, named by its content, and it crossed the wire once per node.
             let hash = try #require(fleet.coordinator.files.file(.input, subfolder: "", name: "walk.latent")?.hash)
             let copy = "conductor-" + hash.prefix(16) + ".latent"
-            for name in ranOn { #expect(Self.inputFiles(of: fleet.node(name)).filter { $0.hasSuffix(".latent") && $0 != Coordinator.probeStem + ".latent" } == [copy]) }
+            for name in ranOn {
+                #expect(Self.inputFiles(of: fleet.node(name)).filter { $0.hasSuffix(".latent") && $0 != Coordinator.probeStem + ".latent" } == [copy])
+            }
             #expect(await fleet.coordinator.bytesMoved == Int64(bytes.count * ranOn.count))
             // History shows the client's own name.
             #expect(try await fleet.conductor.waitForHistory(ids[0])["prompt"]?[2]?["1"]?["inputs"]?["latent"] == "walk.latent")
@@ -101,12 +108,16 @@ struct InputFolderListsTests {
             #expect(refused.json?["node_errors"]?["1"]?["class_type"] == "LoadLatent")
 
             // A list of models is not an input-folder list: an upload named like a model is still refused there.
-            let model = try await fleet.conductor.post("/prompt", ["prompt": [
-                "1": ["class_type": "CheckpointLoaderSimple", "inputs": ["ckpt_name": "blank.latent"]],
-                "2": ["class_type": "VAEDecode", "inputs": ["samples": ["3", 0], "vae": ["1", 2]]],
-                "3": ["class_type": "EmptyLatentImage", "inputs": ["width": 64, "height": 64, "batch_size": 1]],
-                "4": ["class_type": "SaveImage", "inputs": ["images": ["2", 0], "filename_prefix": "x"]],
-            ]])
+            let model = try await fleet.conductor.post(
+                "/prompt",
+                [
+                    "prompt": [
+                        "1": ["class_type": "CheckpointLoaderSimple", "inputs": ["ckpt_name": "blank.latent"]],
+                        "2": ["class_type": "VAEDecode", "inputs": ["samples": ["3", 0], "vae": ["1", 2]]],
+                        "3": ["class_type": "EmptyLatentImage", "inputs": ["width": 64, "height": 64, "batch_size": 1]],
+                        "4": ["class_type": "SaveImage", "inputs": ["images": ["2", 0], "filename_prefix": "x"]]
+                    ]
+                ])
             #expect(model.status == 400)
             #expect(model.json?["node_errors"]?["1"]?["errors"]?[0]?["type"] == "value_not_in_list")
         }

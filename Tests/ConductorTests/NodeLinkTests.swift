@@ -62,8 +62,10 @@ struct NodeLinkTests {
 
     @Test("a node without its WebSocket beyond the grace period holds no waiting job: it runs elsewhere, once")
     func unlinkedNodeHoldsNoJobs() async throws {
-        let specs = [TestNodeSpec(.test("a", checkpoints: [Self.model]), maxOutstanding: 2),
-                     TestNodeSpec(.test("b", checkpoints: [Self.model]), maxOutstanding: 2)]
+        let specs = [
+            TestNodeSpec(.test("a", checkpoints: [Self.model]), maxOutstanding: 2),
+            TestNodeSpec(.test("b", checkpoints: [Self.model]), maxOutstanding: 2)
+        ]
         try await withFleet(specs, configure: { $0.limits.nodeWebSocketGraceSeconds = 1 }) { fleet in
             let conductor = fleet.conductor
             #expect(try await conductor.post("/conductor/api/nodes/b/drain", [:]).status == 200)
@@ -71,7 +73,9 @@ struct NodeLinkTests {
             let running = try await conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.model, seed: 1)])
             let waiting = try await conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.model, seed: 2)])
             try await eventually("both on a") {
-                try await fleet.direct("a").get("/queue").json.map { ($0["queue_running"]?.arrayValue?.count ?? 0) + ($0["queue_pending"]?.arrayValue?.count ?? 0) } == 2
+                try await fleet.direct("a").get("/queue").json.map {
+                    ($0["queue_running"]?.arrayValue?.count ?? 0) + ($0["queue_pending"]?.arrayValue?.count ?? 0)
+                } == 2
             }
             #expect(try await conductor.post("/conductor/api/nodes/b/undrain", [:]).status == 200)
             await fleet.node("a").inject(.refuseWebSockets(true))

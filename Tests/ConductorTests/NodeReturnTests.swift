@@ -13,11 +13,14 @@ struct NodeReturnTests {
 
     enum Away { case frozen, partitioned }
 
-    @Test("frozen or partitioned with a running and a waiting job: both run elsewhere once, and the node drops them when back",
-          arguments: [Away.frozen, Away.partitioned])
+    @Test(
+        "frozen or partitioned with a running and a waiting job: both run elsewhere once, and the node drops them when back",
+        arguments: [Away.frozen, Away.partitioned])
     func nodeComesBack(_ away: Away) async throws {
-        let specs = [TestNodeSpec(.test("a", checkpoints: [Self.model]), maxOutstanding: 2),
-                     TestNodeSpec(.test("b", checkpoints: [Self.model]), maxOutstanding: 2)]
+        let specs = [
+            TestNodeSpec(.test("a", checkpoints: [Self.model]), maxOutstanding: 2),
+            TestNodeSpec(.test("b", checkpoints: [Self.model]), maxOutstanding: 2)
+        ]
         try await withFleet(specs) { fleet in
             try await withWebSocket(port: fleet.conductor.port, clientID: "back") { socket in
                 let a = fleet.node("a")

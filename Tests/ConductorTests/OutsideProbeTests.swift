@@ -4,8 +4,8 @@ import ConductorCore
 import ConductorTesting
 import Foundation
 import Logging
-import SimulatedNode
 import NIOHTTP1
+import SimulatedNode
 import Testing
 
 /// What an outside probe found at the front door: admin routes reached through other spellings of their paths,
@@ -17,8 +17,10 @@ struct OutsideProbeTests {
     static let adminKey = FrontDoorTests.adminKey
 
     /// One request as written, over its own connection; the status code, or nil when none came.
-    static func raw(_ port: Int, _ method: String, _ target: String, key: String?, body: String = "",
-                    extraHeaders: String = "") async throws -> (status: Int, text: String) {
+    static func raw(
+        _ port: Int, _ method: String, _ target: String, key: String?, body: String = "",
+        extraHeaders: String = ""
+    ) async throws -> (status: Int, text: String) {
         let connection = try await RawConnection.open(port: port)
         var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         if let key { head += "Authorization: Bearer \(key)\r\n" }
@@ -45,15 +47,17 @@ struct OutsideProbeTests {
         ("GET", "/conductor/api/nodes/a"), ("POST", "/conductor/api/nodes"), ("DELETE", "/conductor/api/nodes/a"),
         ("POST", "/conductor/api/nodes/a/drain"), ("POST", "/conductor/api/nodes/a/undrain"), ("GET", "/conductor/api/jobs"),
         ("GET", "/conductor/api/jobs/x"), ("POST", "/conductor/api/jobs/x/requeue"), ("POST", "/conductor/api/jobs/x/cancel"),
-        ("GET", "/conductor/api/dashboard"), ("GET", "/conductor/api/events"), ("GET", "/metrics"),
+        ("GET", "/conductor/api/dashboard"), ("GET", "/conductor/api/events"), ("GET", "/metrics")
     ]
 
     /// Ways to write one path that a router may read as the same route.
     static func spellings(_ path: String) -> [String] {
         let tail = String(path.dropFirst())
-        var spellings = [path, "/" + path, "//" + path, path + "/", path.replacingOccurrences(of: "/api/", with: "//api/"),
-                         "/" + tail.replacingOccurrences(of: "/", with: "//"), path + "?x=1", path + "#frag",
-                         "/%63" + tail.dropFirst(), path.uppercased(), "/./" + tail]
+        var spellings = [
+            path, "/" + path, "//" + path, path + "/", path.replacingOccurrences(of: "/api/", with: "//api/"),
+            "/" + tail.replacingOccurrences(of: "/", with: "//"), path + "?x=1", path + "#frag",
+            "/%63" + tail.dropFirst(), path.uppercased(), "/./" + tail
+        ]
         if path.hasPrefix("/conductor") { spellings.append("/conductor/../" + tail) }
         return spellings
     }
@@ -89,17 +93,22 @@ struct OutsideProbeTests {
             let client = fleet.conductor
             #expect(try await client.get("/settings?token=\(Self.userKey)").status == 200)
             #expect(try await client.get("/api/userdata?dir=workflows&token=\(Self.userKey)&recurse=true").status != 401)
-            #expect(try await client.request(.GET, "/api/userdata?to%6Ben=\(Self.userKey)&dir=workflows",
-                                             headers: FrontDoorTests.bearer(Self.userKey)).status != 401)
-            let id = try #require(try await client.request(
-                .POST, "/prompt", json: ["prompt": TestFleet.prompt(checkpoint: Self.model)], headers: FrontDoorTests.bearer(Self.userKey)
-            ).json?["prompt_id"]?.stringValue)
+            #expect(
+                try await client.request(
+                    .GET, "/api/userdata?to%6Ben=\(Self.userKey)&dir=workflows",
+                    headers: FrontDoorTests.bearer(Self.userKey)
+                ).status != 401)
+            let id = try #require(
+                try await client.request(
+                    .POST, "/prompt", json: ["prompt": TestFleet.prompt(checkpoint: Self.model)], headers: FrontDoorTests.bearer(Self.userKey)
+                ).json?["prompt_id"]?.stringValue)
             try await eventually(timeout: 10) {
                 try await client.request(.GET, "/history/\(id)", headers: FrontDoorTests.bearer(Self.userKey)).json?[id] != nil
             }
             let history = try await client.request(.GET, "/history/\(id)", headers: FrontDoorTests.bearer(Self.userKey))
             let image = try #require(history.json?[id]?["outputs"]?["9"]?["images"]?[0])
-            let view = "/view?filename=\(image["filename"]!.stringValue!)&subfolder=\(image["subfolder"]!.stringValue!)&type=output&token=\(Self.userKey)"
+            let view =
+                "/view?filename=\(image["filename"]!.stringValue!)&subfolder=\(image["subfolder"]!.stringValue!)&type=output&token=\(Self.userKey)"
             #expect(try await client.get(view).status == 200)
             let log = await fleet.node("a").requestLog
             #expect(log.contains { $0.contains("/settings") })
@@ -119,8 +128,10 @@ struct OutsideProbeTests {
             #expect(plain == 200)
             let named = try await Self.status(port, host: "CONDUCTOR.example")
             #expect(named == 200)
-            for host in [local + "@evil.com", "localhost:evil.com", local + ", evil.com", "127.0.0.1:99999",
-                         "conductor.example.evil.com", local + "/x", ""] {
+            for host in [
+                local + "@evil.com", "localhost:evil.com", local + ", evil.com", "127.0.0.1:99999",
+                "conductor.example.evil.com", local + "/x", ""
+            ] {
                 let refused = try await Self.status(port, host: host)
                 #expect(refused == 403, "Host: \(host)")
             }
@@ -149,8 +160,9 @@ extension OutsideProbeTests {
     /// A WebSocket upgrade request's status line.
     static func upgradeStatus(_ port: Int, query: String, host: String? = nil) async throws -> String {
         let connection = try await RawConnection.open(port: port)
-        try await connection.send("GET /ws?\(query) HTTP/1.1\r\nHost: \(host ?? "127.0.0.1:\(port)")\r\nUpgrade: websocket\r\n"
-            + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        try await connection.send(
+            "GET /ws?\(query) HTTP/1.1\r\nHost: \(host ?? "127.0.0.1:\(port)")\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
         let head = try await connection.readResponseHead(timeout: .seconds(10))
         await connection.close()
         return String(head.split(separator: "\r\n", maxSplits: 1).first ?? "")
@@ -158,10 +170,13 @@ extension OutsideProbeTests {
 
     @Test("a WebSocket upgrade the front door refuses is answered 401 or 403, as the same request without the upgrade")
     func refusedUpgradeStatus() async throws {
-        try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.model]))], configure: {
-            FrontDoorTests.withKeys(&$0)
-            FrontDoorTests.withAllowedHosts(&$0)
-        }) { fleet in
+        try await withFleet(
+            [TestNodeSpec(.test("a", checkpoints: [Self.model]))],
+            configure: {
+                FrontDoorTests.withKeys(&$0)
+                FrontDoorTests.withAllowedHosts(&$0)
+            }
+        ) { fleet in
             let port = fleet.conductor.port
             let noKey = try await Self.upgradeStatus(port, query: "clientId=x")
             #expect(noKey == "HTTP/1.1 401 Unauthorized")
@@ -177,8 +192,9 @@ extension OutsideProbeTests {
     /// The close code the server sends after `frame` on a fresh `/ws` (nil when it sends none).
     static func closeCode(after frame: [UInt8], port: Int) async throws -> Int? {
         let connection = try await RawConnection.open(port: port)
-        try await connection.send("GET /ws?clientId=frames HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\n"
-            + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        try await connection.send(
+            "GET /ws?clientId=frames HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\n"
+                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
         // The frame goes once the upgrade is answered, as a client's would.
         _ = try await connection.readResponseHead(timeout: .seconds(10))
         try await connection.sendBytes(frame)
@@ -191,7 +207,10 @@ extension OutsideProbeTests {
             let opcode = frames[0] & 0x0F
             var length = Int(frames[1] & 0x7F)
             var start = 2
-            if length == 126 { length = Int(frames[2]) << 8 | Int(frames[3]); start = 4 }
+            if length == 126 {
+                length = Int(frames[2]) << 8 | Int(frames[3])
+                start = 4
+            }
             guard frames.count >= start + length else { break }
             if opcode == 0x8, length >= 2 { closeCode = Int(frames[start]) << 8 | Int(frames[start + 1]) }
             frames.removeFirst(start + length)
@@ -210,8 +229,9 @@ extension OutsideProbeTests {
             // A masked frame is read; the socket stays open (the read times out with no close frame).
             let connection = try await RawConnection.open(port: fleet.conductor.port)
             let port = fleet.conductor.port
-            try await connection.send("GET /ws?clientId=masked HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\n"
-                + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+            try await connection.send(
+                "GET /ws?clientId=masked HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nUpgrade: websocket\r\n"
+                    + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
             try await connection.sendBytes(masked + masked)
             let (_, closed) = try await connection.readBytesUntilClosed(timeout: .seconds(1))
             await connection.close()

@@ -16,8 +16,10 @@ struct RouterTests {
     static let model = "v1-5-pruned-emaonly.safetensors"
 
     /// Conductor's routes in front of an empty fleet (a submit is accepted and waits), on a fresh data directory.
-    static func withRoutes<T: Sendable>(_ configure: (inout ClusterConfig) -> Void = { _ in },
-                                        _ body: @Sendable (any TestClientProtocol, Coordinator) async throws -> T) async throws -> T {
+    static func withRoutes<T: Sendable>(
+        _ configure: (inout ClusterConfig) -> Void = { _ in },
+        _ body: @Sendable (any TestClientProtocol, Coordinator) async throws -> T
+    ) async throws -> T {
         try await withTemporaryDirectory { directory in
             var config = ClusterConfig(nodes: [])
             config.dataDirectory = directory.path
@@ -28,8 +30,10 @@ struct RouterTests {
             var logger = Logger(label: "test.router")
             logger.logLevel = .critical
             let coordinator = Coordinator(config: config, store: store, files: files, http: http, instanceID: "router", logger: logger)
-            let router = ConductorRoutes(coordinator: coordinator, maxUploadBytes: config.files.maxUploadBytes,
-                                         maxJsonBytes: config.limits.maxJsonBytes, auth: config.auth).buildRouter()
+            let router = ConductorRoutes(
+                coordinator: coordinator, maxUploadBytes: config.files.maxUploadBytes,
+                maxJsonBytes: config.limits.maxJsonBytes, auth: config.auth
+            ).buildRouter()
             do {
                 let result = try await Application(router: router).test(.router) { client in try await body(client, coordinator) }
                 try await http.shutdown()
@@ -58,7 +62,7 @@ struct RouterTests {
                 (#"{"client_id": "x"}"#, "no_prompt"),
                 (#"{"prompt": \#(nan)}"#, "invalid_prompt"),
                 (#"{"prompt": \#(Self.prompt), "extra_data": {"x": -Infinity}}"#, "invalid_prompt"),
-                (#"{"prompt": \#(Self.prompt), "prompt_id": 7}"#, "invalid_prompt_id"),
+                (#"{"prompt": \#(Self.prompt), "prompt_id": 7}"#, "invalid_prompt_id")
             ]
             for test in cases {
                 let answer = try await Self.post(client, "/prompt", test.body)
@@ -111,7 +115,8 @@ struct RouterTests {
             }
             #expect(try await Self.post(client, "/queue", #"{"delete": ["b", "nope"]}"#).status == .ok)
             @Sendable func pending() async throws -> [String] {
-                try Self.json(try await client.execute(uri: "/queue", method: .get))["queue_pending"]?.arrayValue?.compactMap { $0[1]?.stringValue } ?? []
+                try Self.json(try await client.execute(uri: "/queue", method: .get))["queue_pending"]?.arrayValue?.compactMap { $0[1]?.stringValue }
+                    ?? []
             }
             #expect(try await pending() == ["a", "c"])
             #expect(try await Self.post(client, "/queue", #"{"clear": true}"#).status == .ok)
@@ -131,7 +136,7 @@ struct RouterTests {
                 (.post, "/conductor/api/nodes", #"{"name": "x"}"#, .badRequest, "url"),
                 (.get, "/conductor/api/jobs/ghost", nil, .notFound, "no job ghost"),
                 (.post, "/conductor/api/jobs/ghost/cancel", nil, .notFound, "no job ghost"),
-                (.post, "/conductor/api/jobs/ghost/requeue", nil, .notFound, "no job ghost"),
+                (.post, "/conductor/api/jobs/ghost/requeue", nil, .notFound, "no job ghost")
             ]
             for (method, path, body, status, words) in cases {
                 let answer = try await client.execute(uri: path, method: method, body: body.map { ByteBuffer(string: $0) })

@@ -19,7 +19,7 @@ struct RoutingTests {
         let specs = [
             TestNodeSpec(.test("a", checkpoints: [Self.sd15], speed: 4)),
             TestNodeSpec(.test("b", checkpoints: [Self.sd15, Self.rare], speed: 0.5)),
-            TestNodeSpec(.test("c", checkpoints: [Self.sd15], speed: 4)),
+            TestNodeSpec(.test("c", checkpoints: [Self.sd15], speed: 4))
         ]
         try await withFleet(specs) { fleet in
             for seed in 1...3 {
@@ -31,8 +31,10 @@ struct RoutingTests {
 
     @Test("a model no node has is refused with ComfyUI's 400 naming the input")
     func unknownModelIsRefused() async throws {
-        try await withFleet([TestNodeSpec(.test("a", checkpoints: [Self.sd15])), TestNodeSpec(.test("b", checkpoints: [Self.sdxl])),
-                             TestNodeSpec(.test("c", checkpoints: [Self.sd15]))]) { fleet in
+        try await withFleet([
+            TestNodeSpec(.test("a", checkpoints: [Self.sd15])), TestNodeSpec(.test("b", checkpoints: [Self.sdxl])),
+            TestNodeSpec(.test("c", checkpoints: [Self.sd15]))
+        ]) { fleet in
             let answer = try await fleet.conductor.post("/prompt", ["prompt": TestFleet.prompt(checkpoint: "nowhere.safetensors")])
             #expect(answer.status == 400)
             let json = try #require(answer.json)
@@ -98,7 +100,9 @@ struct RoutingTests {
             let loneStart = try await started(lone)
             let urgentStart = try await started(urgent)
             #expect(urgentStart < loneStart, "front goes first")
-            #expect(floodStarts.dropFirst().allSatisfy { $0 > loneStart }, "the lone job started right after the flood's running one (FIFO: after all ten)")
+            #expect(
+                floodStarts.dropFirst().allSatisfy { $0 > loneStart },
+                "the lone job started right after the flood's running one (FIFO: after all ten)")
             #expect(floodStarts == floodStarts.sorted(), "a client's own jobs keep their order")
         }
     }
@@ -108,11 +112,14 @@ struct RoutingTests {
         let heavyKey = "heavy-key-0123456789abcdef"
         let lightKey = "light-key-0123456789abcdef"
         let specs = [TestNodeSpec(.test("a", checkpoints: [Self.sd15], timeScale: 0.005), maxOutstanding: 1)]
-        try await withFleet(specs, configure: { config in
-            config.auth.keys = [
-                .init(name: "heavy", key: heavyKey, role: .admin, weight: 3), .init(name: "light", key: lightKey, role: .user),
-            ]
-        }) { fleet in
+        try await withFleet(
+            specs,
+            configure: { config in
+                config.auth.keys = [
+                    .init(name: "heavy", key: heavyKey, role: .admin, weight: 3), .init(name: "light", key: lightKey, role: .user)
+                ]
+            }
+        ) { fleet in
             func submit(_ seed: Int, key: String) async throws -> String {
                 let prompt = TestFleet.prompt(checkpoint: Self.sd15, seed: seed, steps: 10, size: 512)
                 let answer = try await fleet.conductor.request(
@@ -152,7 +159,7 @@ struct RoutingTests {
         let specs = [
             TestNodeSpec(.test("slow", checkpoints: [Self.sd15], speed: 0.25)),
             TestNodeSpec(.test("fast", checkpoints: [Self.sd15], speed: 4)),
-            TestNodeSpec(.test("mid", checkpoints: [Self.sd15], speed: 1)),
+            TestNodeSpec(.test("mid", checkpoints: [Self.sd15], speed: 1))
         ]
         try await withFleet(specs) { fleet in
             let id = try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.sd15), "client_id": "x"])
@@ -195,16 +202,21 @@ struct RoutingTests {
 struct FleetValidationTests {
     @Test("a prompt whose parts exist on different nodes but on no single node is refused")
     func noSingleNodeCanRunIt() async throws {
-        let specs = [TestNodeSpec(.test("a", checkpoints: ["a.safetensors"])), TestNodeSpec(.test("b", checkpoints: ["b.safetensors"])),
-                     TestNodeSpec(.test("c", checkpoints: ["c.safetensors"]))]
+        let specs = [
+            TestNodeSpec(.test("a", checkpoints: ["a.safetensors"])), TestNodeSpec(.test("b", checkpoints: ["b.safetensors"])),
+            TestNodeSpec(.test("c", checkpoints: ["c.safetensors"]))
+        ]
         try await withFleet(specs) { fleet in
             var prompt = try #require(TestFleet.prompt(checkpoint: "a.safetensors").objectValue)
             prompt["20"] = ["class_type": "CheckpointLoaderSimple", "inputs": ["ckpt_name": "b.safetensors"]]
             prompt["21"] = ["class_type": "CLIPTextEncode", "inputs": ["text": "x", "clip": ["20", 1]]]
-            prompt["3"] = ["class_type": "KSampler", "inputs": [
-                "seed": 1, "steps": 2, "cfg": 8, "sampler_name": "euler", "scheduler": "normal", "denoise": 1,
-                "model": ["4", 0], "positive": ["21", 0], "negative": ["7", 0], "latent_image": ["5", 0],
-            ]]
+            prompt["3"] = [
+                "class_type": "KSampler",
+                "inputs": [
+                    "seed": 1, "steps": 2, "cfg": 8, "sampler_name": "euler", "scheduler": "normal", "denoise": 1,
+                    "model": ["4", 0], "positive": ["21", 0], "negative": ["7", 0], "latent_image": ["5", 0]
+                ]
+            ]
             let answer = try await fleet.conductor.post("/prompt", ["prompt": .object(prompt)])
             #expect(answer.status == 400)
             #expect(answer.json?["error"]?["type"] == "prompt_outputs_failed_validation")

@@ -26,11 +26,14 @@ struct SlowNodeTests {
         }
     }
 
-    @Test("a node hanging on POST /prompt or on uploads: the other node still gets and runs work, and its clients' progress flows",
-          arguments: ["POST /prompt", "POST /upload/image"])
+    @Test(
+        "a node hanging on POST /prompt or on uploads: the other node still gets and runs work, and its clients' progress flows",
+        arguments: ["POST /prompt", "POST /upload/image"])
     func otherNodesCarryOn(_ route: String) async throws {
-        let specs = [TestNodeSpec(.test("a", checkpoints: [Self.model]), maxOutstanding: 2),
-                     TestNodeSpec(.test("b", checkpoints: [Self.model]), maxOutstanding: 2)]
+        let specs = [
+            TestNodeSpec(.test("a", checkpoints: [Self.model]), maxOutstanding: 2),
+            TestNodeSpec(.test("b", checkpoints: [Self.model]), maxOutstanding: 2)
+        ]
         try await withFleet(specs) { fleet in
             try await Self.stalling([route], on: fleet.node("a")) { try await Self.carryOn(fleet) }
         }
@@ -73,8 +76,10 @@ struct SlowNodeTests {
 
     @Test("a node hanging on GET /history: its finished job waits for its history, the other node's jobs end and their progress flows")
     func historyFetchHoldsOnlyItsNode() async throws {
-        let specs = [TestNodeSpec(.test("a", checkpoints: [Self.model]), maxOutstanding: 1),
-                     TestNodeSpec(.test("b", checkpoints: [Self.model]), maxOutstanding: 1)]
+        let specs = [
+            TestNodeSpec(.test("a", checkpoints: [Self.model]), maxOutstanding: 1),
+            TestNodeSpec(.test("b", checkpoints: [Self.model]), maxOutstanding: 1)
+        ]
         try await withFleet(specs) { fleet in
             try await Self.stalling([], on: fleet.node("a")) { try await Self.historyHeld(fleet) }
         }
@@ -90,7 +95,8 @@ struct SlowNodeTests {
             #expect(try await fleet.conductor.post("/conductor/api/nodes/b/undrain", [:]).status == 200)
             var others: [String] = []
             for seed in 2...4 {
-                others.append(try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.model, seed: seed), "client_id": "watcher"]))
+                others.append(
+                    try await fleet.conductor.submit(["prompt": TestFleet.prompt(checkpoint: Self.model, seed: seed), "client_id": "watcher"]))
             }
             // Each history read of a waits 10 s, three times: b's jobs end well before that, heard by their client.
             for id in others {

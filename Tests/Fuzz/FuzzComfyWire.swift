@@ -17,9 +17,9 @@
 // A violated check ends the run with fatalError, which libFuzzer reports as a crash.
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// The catalog file: `$FUZZ_OBJECT_INFO`, else `Tests/Fuzz/object_info.json` from the repo root.

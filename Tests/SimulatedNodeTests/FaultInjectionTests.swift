@@ -1,6 +1,6 @@
-import ConductorTesting
 import AsyncHTTPClient
 import ComfyWire
+import ConductorTesting
 import Foundation
 import NIOCore
 import SimulatedNode

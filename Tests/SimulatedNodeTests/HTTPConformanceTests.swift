@@ -1,5 +1,5 @@
-import ConductorTesting
 import ComfyWire
+import ConductorTesting
 import Foundation
 import NIOHTTP1
 import SimulatedNode
@@ -54,8 +54,9 @@ struct HTTPConformanceTests {
     }
 
     static func upload(_ client: TestClient, bytes: Int, overwrite: Bool = false) async throws {
-        _ = try await client.multipart("/upload/image", fields: overwrite ? [("overwrite", "true")] : [],
-                                       file: ("image", uploadName, Recordings.uploadBytes(count: bytes)))
+        _ = try await client.multipart(
+            "/upload/image", fields: overwrite ? [("overwrite", "true")] : [],
+            file: ("image", uploadName, Recordings.uploadBytes(count: bytes)))
     }
 
     /// Brings a fresh node into the state a scenario was recorded in.
@@ -139,7 +140,7 @@ struct HTTPConformanceTests {
         "models-checkpoints": ["$: expected 0 items"],
         "models-loras": ["$: expected 0 items"],
         // Frontend extension scripts are listed only when a web root (the frontend package) is configured.
-        "extensions": ["$: expected 20 items, got 0"],
+        "extensions": ["$: expected 20 items, got 0"]
     ]
 
     @Test("each recorded HTTP exchange", arguments: Recordings.httpScenarios)
@@ -183,9 +184,11 @@ struct HTTPConformanceTests {
             for name in info.keys {
                 #expect(recorded.contains(name), "\(name) is not a class a real ComfyUI v0.8.0 has")
             }
-            for name in ["CheckpointLoaderSimple", "CLIPTextEncode", "EmptyLatentImage", "KSampler", "VAEDecode", "SaveImage",
-                         "PreviewImage", "LoadImage", "LoadImageMask", "ImageInvert", "EmptyImage", "LoraLoader",
-                         "AcceptanceWork", "AcceptanceFail"] {
+            for name in [
+                "CheckpointLoaderSimple", "CLIPTextEncode", "EmptyLatentImage", "KSampler", "VAEDecode", "SaveImage",
+                "PreviewImage", "LoadImage", "LoadImageMask", "ImageInvert", "EmptyImage", "LoraLoader",
+                "AcceptanceWork", "AcceptanceFail"
+            ] {
                 #expect(info[name] != nil, "missing \(name)")
             }
         }

@@ -1,5 +1,5 @@
-import ConductorTesting
 import ComfyWire
+import ConductorTesting
 import Foundation
 import SimulatedNode
 import Testing
@@ -14,13 +14,14 @@ struct ImageNodeTests {
             "prompt": [
                 "1": ["class_type": "LoadImage", "inputs": ["image": .string(reference)]],
                 "2": ["class_type": "ImageInvert", "inputs": ["image": ["1", 0]]],
-                "3": ["class_type": "SaveImage", "inputs": ["images": ["2", 0], "filename_prefix": "inverted"]],
-            ],
+                "3": ["class_type": "SaveImage", "inputs": ["images": ["2", 0], "filename_prefix": "inverted"]]
+            ]
         ]
     }
 
-    @Test("LoadImage → ImageInvert → SaveImage writes 255 minus every input pixel",
-          arguments: [("", "gradient.png"), ("pasted", "pasted/gradient.png [input]")])
+    @Test(
+        "LoadImage → ImageInvert → SaveImage writes 255 minus every input pixel",
+        arguments: [("", "gradient.png"), ("pasted", "pasted/gradient.png [input]")])
     func invertsEveryPixel(subfolder: String, reference: String) async throws {
         let source = Behaviour.gradient(width: 17, height: 9)
         try await withNode { _, client in

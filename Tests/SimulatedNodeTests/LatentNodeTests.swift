@@ -1,5 +1,5 @@
-import ConductorTesting
 import ComfyWire
+import ConductorTesting
 import Foundation
 import SimulatedNode
 import Testing
@@ -9,17 +9,21 @@ import Testing
 @Suite("Latent files")
 struct LatentNodeTests {
     static func save(width: Int) -> JSONValue {
-        ["prompt": [
-            "1": ["class_type": "EmptyLatentImage", "inputs": ["width": .int(width), "height": 64, "batch_size": 2]],
-            "2": ["class_type": "SaveLatent", "inputs": ["samples": ["1", 0], "filename_prefix": "latents/ComfyUI"]],
-        ]]
+        [
+            "prompt": [
+                "1": ["class_type": "EmptyLatentImage", "inputs": ["width": .int(width), "height": 64, "batch_size": 2]],
+                "2": ["class_type": "SaveLatent", "inputs": ["samples": ["1", 0], "filename_prefix": "latents/ComfyUI"]]
+            ]
+        ]
     }
 
     static func load(_ name: String) -> JSONValue {
-        ["prompt": [
-            "1": ["class_type": "LoadLatent", "inputs": ["latent": .string(name)]],
-            "2": ["class_type": "SaveLatent", "inputs": ["samples": ["1", 0], "filename_prefix": "again"]],
-        ]]
+        [
+            "prompt": [
+                "1": ["class_type": "LoadLatent", "inputs": ["latent": .string(name)]],
+                "2": ["class_type": "SaveLatent", "inputs": ["samples": ["1", 0], "filename_prefix": "again"]]
+            ]
+        ]
     }
 
     static func shape(of bytes: [UInt8]) -> [Int]? {

@@ -1,5 +1,5 @@
-import ConductorTesting
 import ComfyWire
+import ConductorTesting
 import Foundation
 import NIOHTTP1
 import SimulatedNode
@@ -20,8 +20,9 @@ struct OriginAndAPIPrefixTests {
     @Test("a cross-origin POST /prompt is refused and queues nothing")
     func foreignOriginCannotQueue() async throws {
         try await withNode { _, client in
-            let result = try await client.request(.POST, "/prompt", json: Behaviour.quickJob(color: 3),
-                                                  headers: [("Origin", "http://evil.example")])
+            let result = try await client.request(
+                .POST, "/prompt", json: Behaviour.quickJob(color: 3),
+                headers: [("Origin", "http://evil.example")])
             #expect(result.status == 403)
             #expect(try await Behaviour.queueRemaining(client) == 0)
             #expect(try await client.get("/history").json == [:])

@@ -1,5 +1,5 @@
-import ConductorTesting
 import ComfyWire
+import ConductorTesting
 import Foundation
 import SimulatedNode
 import Testing
@@ -59,8 +59,9 @@ struct PromptExecutionTests {
 
     @Test("a seed of 18446744073709551615 reaches /queue, /history and the saved PNG digit for digit")
     func largestSeedSurvives() async throws {
-        let request = try Behaviour.ksampler(checkpoint: "v1-5-pruned-emaonly.safetensors",
-                                             seed: .number(JSONNumber(UInt64.max)), clientID: "seed")
+        let request = try Behaviour.ksampler(
+            checkpoint: "v1-5-pruned-emaonly.safetensors",
+            seed: .number(JSONNumber(UInt64.max)), clientID: "seed")
         try await withNode { node, client in
             await node.inject(.hang(true))
             let id = try await client.submit(request)

@@ -1,6 +1,6 @@
-import ConductorTesting
 import AsyncHTTPClient
 import ComfyWire
+import ConductorTesting
 import Foundation
 import HummingbirdWSClient
 import Logging
@@ -40,10 +40,12 @@ enum Behaviour {
             "client_id": .string(clientID),
             "prompt": [
                 "1": ["class_type": "EmptyImage", "inputs": ["width": 8, "height": 8, "batch_size": 1, "color": 0x102030]],
-                "2": ["class_type": "AcceptanceWork",
-                      "inputs": ["image": ["1", 0], "steps": 2, "seconds_per_step": 0.1, "seed": .int(seed), "preview": false]],
-                "3": ["class_type": "SaveImage", "inputs": ["images": ["2", 0], "filename_prefix": .string(prefix)]],
-            ],
+                "2": [
+                    "class_type": "AcceptanceWork",
+                    "inputs": ["image": ["1", 0], "steps": 2, "seconds_per_step": 0.1, "seed": .int(seed), "preview": false]
+                ],
+                "3": ["class_type": "SaveImage", "inputs": ["images": ["2", 0], "filename_prefix": .string(prefix)]]
+            ]
         ]
     }
 
@@ -53,8 +55,8 @@ enum Behaviour {
             "client_id": .string(clientID),
             "prompt": [
                 "1": ["class_type": "EmptyImage", "inputs": ["width": 4, "height": 4, "batch_size": 1, "color": .int(color)]],
-                "2": ["class_type": "SaveImage", "inputs": ["images": ["1", 0], "filename_prefix": .string(prefix)]],
-            ],
+                "2": ["class_type": "SaveImage", "inputs": ["images": ["1", 0], "filename_prefix": .string(prefix)]]
+            ]
         ]
     }
 
@@ -71,7 +73,8 @@ enum Behaviour {
 
     /// Percent-encodes a query value (spaces, brackets, slashes and dots in file names).
     static func query(_ value: String) -> String {
-        value.addingPercentEncoding(withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_~")) ?? value
+        value.addingPercentEncoding(
+            withAllowedCharacters: CharacterSet(charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_~")) ?? value
     }
 
     /// Every file and folder under `root`, relative to it (hidden and partial files included).
@@ -142,7 +145,9 @@ struct MultipartBody {
             bytes += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
         }
         if let file {
-            bytes += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.filename)\"\r\nContent-Type: image/png\r\n\r\n".utf8)
+            bytes += Array(
+                "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.filename)\"\r\nContent-Type: image/png\r\n\r\n"
+                    .utf8)
             fileBytes = bytes.count..<(bytes.count + file.bytes.count)
             bytes += file.bytes + Array("\r\n".utf8)
         }

@@ -1,5 +1,5 @@
-import ConductorTesting
 import ComfyWire
+import ConductorTesting
 import Foundation
 import SimulatedNode
 import Testing
@@ -143,7 +143,7 @@ struct UploadAndViewTests {
         Escape(subfolder: "pasted/../../..", namePrefix: "", label: "subfolder pasted/../../.."),
         Escape(subfolder: nil, namePrefix: "../", label: "filename ../name"),
         Escape(subfolder: nil, namePrefix: "..\\", label: "filename with a backslash"),
-        Escape(subfolder: "/tmp", namePrefix: "", label: "absolute subfolder"),
+        Escape(subfolder: "/tmp", namePrefix: "", label: "absolute subfolder")
     ]
 
     @Test("a path escape is a 400 and no file appears anywhere", arguments: escapes)

@@ -1,5 +1,5 @@
-import ConductorTesting
 import ComfyWire
+import ConductorTesting
 import Foundation
 import SimulatedNode
 import Testing
@@ -24,8 +24,9 @@ struct WebSocketConformanceTests {
                 }
                 return .text(entry["message"] ?? .null)
             }
-            return ClientSpec(name: name, clientID: client["client_id"]?.stringValue ?? name,
-                              featureFlags: client["sent_feature_flags"]?.objectValue, expected: frames)
+            return ClientSpec(
+                name: name, clientID: client["client_id"]?.stringValue ?? name,
+                featureFlags: client["sent_feature_flags"]?.objectValue, expected: frames)
         }
     }
 
@@ -138,10 +139,12 @@ struct WebSocketConformanceTests {
         }
     }
 
-    @Test("one job: each client receives what the recording shows", arguments: [
-        "job-success-legacy-client", "job-success-feature-flags-client", "job-success-no-client-id",
-        "job-success-cached-rerun", "job-error",
-    ])
+    @Test(
+        "one job: each client receives what the recording shows",
+        arguments: [
+            "job-success-legacy-client", "job-success-feature-flags-client", "job-success-no-client-id",
+            "job-success-cached-rerun", "job-error"
+        ])
     func oneJob(scenario: String) async throws {
         let recording = Recordings.ws(scenario)
         let specs = Self.clients(recording)
@@ -265,7 +268,9 @@ struct WebSocketConformanceTests {
                     try await sockets.first { $0.clientID == owner }?.waitForEnd(of: id)
                 }
                 for socket in sockets {
-                    try await socket.waitFor("idle") { $0.last?.message?["data"]?["status"]?["exec_info"]?["queue_remaining"]?.intValue == 0 || $0.last?.token == "executing:null" }
+                    try await socket.waitFor("idle") {
+                        $0.last?.message?["data"]?["status"]?["exec_info"]?["queue_remaining"]?.intValue == 0 || $0.last?.token == "executing:null"
+                    }
                 }
                 for (spec, socket) in zip(specs, sockets) {
                     Self.expectSameOrder(spec, socket, scenario: "two-jobs", dropStatus: true)
@@ -290,7 +295,9 @@ struct WebSocketConformanceTests {
                     try await legacy.waitForEnd(of: a)
                     var other = try #require(prompt.objectValue)
                     other["1"] = ["class_type": "EmptyImage", "inputs": ["width": 32, "height": 32, "batch_size": 1, "color": 255]]
-                    let b = try await client.submit(["prompt": .object(other), "client_id": "modern", "prompt_id": "5d4a5b5e-1f3a-4c8e-9a7b-0c1d2e3f4a5b"])
+                    let b = try await client.submit([
+                        "prompt": .object(other), "client_id": "modern", "prompt_id": "5d4a5b5e-1f3a-4c8e-9a7b-0c1d2e3f4a5b"
+                    ])
                     try await modern.waitForEnd(of: b)
                     let type1 = legacy.received.compactMap { frame -> [UInt8]? in if case .binary(let b) = frame { b } else { nil } }
                     let type4 = modern.received.compactMap { frame -> [UInt8]? in if case .binary(let b) = frame { b } else { nil } }

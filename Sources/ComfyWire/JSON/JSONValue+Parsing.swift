@@ -54,11 +54,21 @@ struct JSONParser {
         case UInt8(ascii: "{"): return try parseObject()
         case UInt8(ascii: "["): return try parseArray()
         case UInt8(ascii: "\""): return .string(try parseString())
-        case UInt8(ascii: "t"): try expect("true"); return .bool(true)
-        case UInt8(ascii: "f"): try expect("false"); return .bool(false)
-        case UInt8(ascii: "n"): try expect("null"); return .null
-        case UInt8(ascii: "N"): try expect("NaN"); return .number(JSONNumber(literal: "NaN"))
-        case UInt8(ascii: "I"): try expect("Infinity"); return .number(JSONNumber(literal: "Infinity"))
+        case UInt8(ascii: "t"):
+            try expect("true")
+            return .bool(true)
+        case UInt8(ascii: "f"):
+            try expect("false")
+            return .bool(false)
+        case UInt8(ascii: "n"):
+            try expect("null")
+            return .null
+        case UInt8(ascii: "N"):
+            try expect("NaN")
+            return .number(JSONNumber(literal: "NaN"))
+        case UInt8(ascii: "I"):
+            try expect("Infinity")
+            return .number(JSONNumber(literal: "Infinity"))
         case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return .number(try parseNumber())
         default: throw fail("unexpected character")
         }

@@ -33,8 +33,10 @@ public struct JobsListing: Sendable {
                 var job = Self.base(item, status: status)
                 job["outputs_count"] = 0
                 if let workflowID = item.workflowID { job["workflow_id"] = .string(workflowID) }
-                result.append(Job(object: job, createTime: item.createTime ?? 0, duration: 0, status: status,
-                                  workflowID: item.workflowID))
+                result.append(
+                    Job(
+                        object: job, createTime: item.createTime ?? 0, duration: 0, status: status,
+                        workflowID: item.workflowID))
             }
         }
         for (_, entry) in history {
@@ -65,9 +67,11 @@ public struct JobsListing: Sendable {
             job["outputs_count"] = .int(count)
             if let preview { job["preview_output"] = .object(preview) }
             if let workflowID = entry.prompt.workflowID { job["workflow_id"] = .string(workflowID) }
-            result.append(Job(object: job, createTime: entry.prompt.createTime ?? 0,
-                              duration: (end ?? 0) - (start ?? 0), status: status, workflowID: entry.prompt.workflowID,
-                              entry: entry))
+            result.append(
+                Job(
+                    object: job, createTime: entry.prompt.createTime ?? 0,
+                    duration: (end ?? 0) - (start ?? 0), status: status, workflowID: entry.prompt.workflowID,
+                    entry: entry))
         }
         return result
     }
@@ -104,11 +108,16 @@ public struct JobsListing: Sendable {
         }
         let total = list.count
         let page = Array(list.dropFirst(offset).prefix(limit ?? Int.max))
-        return (200, [
-            "jobs": .array(page.map { .object($0.object) }),
-            "pagination": ["offset": .int(offset), "limit": limit.map(JSONValue.int) ?? .null, "total": .int(total),
-                           "has_more": .bool(offset + page.count < total)],
-        ])
+        return (
+            200,
+            [
+                "jobs": .array(page.map { .object($0.object) }),
+                "pagination": [
+                    "offset": .int(offset), "limit": limit.map(JSONValue.int) ?? .null, "total": .int(total),
+                    "has_more": .bool(offset + page.count < total)
+                ]
+            ]
+        )
     }
 
     /// `GET /api/jobs/{id}`; nil means 404 `{"error": "Job not found"}`.

@@ -97,7 +97,7 @@ public enum BinaryFrame: Sendable, Hashable {
 
     private static func appendUInt32(_ value: UInt32, to out: inout [UInt8]) {
         out.append(contentsOf: [
-            UInt8(value >> 24 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF),
+            UInt8(value >> 24 & 0xFF), UInt8(value >> 16 & 0xFF), UInt8(value >> 8 & 0xFF), UInt8(value & 0xFF)
         ])
     }
 

@@ -69,7 +69,7 @@ public struct ExecutionError: Sendable, Hashable {
             "exception_type": .string(exceptionType),
             "traceback": .strings(traceback),
             "current_inputs": currentInputs,
-            "current_outputs": currentOutputs,
+            "current_outputs": currentOutputs
         ]
         if let timestamp { object["timestamp"] = .number(JSONNumber(timestamp)) }
         return .object(object)

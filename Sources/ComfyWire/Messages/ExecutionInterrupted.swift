@@ -36,7 +36,7 @@ public struct ExecutionInterrupted: Sendable, Hashable {
             "node_id": .string(nodeID),
             "node_type": .string(nodeType),
             "executed": .strings(executed),
-            "timestamp": .number(JSONNumber(timestamp)),
+            "timestamp": .number(JSONNumber(timestamp))
         ]
     }
 }

@@ -50,7 +50,7 @@ public struct NodeProgress: Sendable, Hashable {
             "prompt_id": .string(promptID),
             "display_node_id": .string(displayNodeID),
             "parent_node_id": .string(orNull: parentNodeID),
-            "real_node_id": .string(realNodeID),
+            "real_node_id": .string(realNodeID)
         ]
     }
 }

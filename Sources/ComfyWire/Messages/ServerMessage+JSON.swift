@@ -93,7 +93,7 @@ extension ServerMessage {
             return ["prompt_id": .string(promptID), "timestamp": .number(JSONNumber(timestamp))]
         case .executionCached(let nodes, let promptID, let timestamp):
             return [
-                "nodes": .strings(nodes), "prompt_id": .string(promptID), "timestamp": .number(JSONNumber(timestamp)),
+                "nodes": .strings(nodes), "prompt_id": .string(promptID), "timestamp": .number(JSONNumber(timestamp))
             ]
         case .executing(let node, let displayNode, let promptID):
             var object: JSONObject = ["node": .string(orNull: node)]
@@ -103,7 +103,7 @@ extension ServerMessage {
         case .progress(let value, let max, let promptID, let node):
             return [
                 "value": .number(value), "max": .number(max),
-                "prompt_id": .string(orNull: promptID), "node": .string(orNull: node),
+                "prompt_id": .string(orNull: promptID), "node": .string(orNull: node)
             ]
         case .progressState(let promptID, let nodes):
             let entries = JSONObject(nodes.map { ($0.nodeID, $0.json) })
@@ -111,7 +111,7 @@ extension ServerMessage {
         case .executed(let node, let displayNode, let output, let promptID):
             return [
                 "node": .string(node), "display_node": .string(displayNode),
-                "output": output, "prompt_id": .string(promptID),
+                "output": output, "prompt_id": .string(promptID)
             ]
         case .executionError(let error):
             return error.json

@@ -14,7 +14,7 @@ extension SystemStats {
         public var extra: JSONObject
 
         static let knownKeys = [
-            "name", "type", "index", "vram_total", "vram_free", "torch_vram_total", "torch_vram_free",
+            "name", "type", "index", "vram_total", "vram_free", "torch_vram_total", "torch_vram_free"
         ]
 
         public init(
@@ -55,7 +55,7 @@ extension SystemStats {
                 "vram_total": .number(JSONNumber(vramTotal)),
                 "vram_free": .number(JSONNumber(vramFree)),
                 "torch_vram_total": .number(JSONNumber(torchVramTotal)),
-                "torch_vram_free": .number(JSONNumber(torchVramFree)),
+                "torch_vram_free": .number(JSONNumber(torchVramFree))
             ]
             for (key, value) in extra { object[key] = value }
             return .object(object)

@@ -20,7 +20,7 @@ extension SystemStats {
         static let knownKeys = [
             "os", "ram_total", "ram_free", "comfyui_version", "required_frontend_version",
             "installed_templates_version",
-            "required_templates_version", "python_version", "pytorch_version", "embedded_python", "argv",
+            "required_templates_version", "python_version", "pytorch_version", "embedded_python", "argv"
         ]
 
         public init(
@@ -67,7 +67,7 @@ extension SystemStats {
                 "os": .string(os),
                 "ram_total": .number(JSONNumber(ramTotal)),
                 "ram_free": .number(JSONNumber(ramFree)),
-                "comfyui_version": .string(comfyuiVersion),
+                "comfyui_version": .string(comfyuiVersion)
             ]
             if let requiredFrontendVersion { object["required_frontend_version"] = .string(requiredFrontendVersion) }
             if let installedTemplatesVersion {

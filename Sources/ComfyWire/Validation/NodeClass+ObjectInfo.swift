@@ -37,12 +37,14 @@ extension NodeClass {
         case .array(let values)?:
             return .combo(.fixed(values.compactMap { $0.stringValue ?? $0.numberValue?.literal }), extra: options)
         case .string("INT")?:
-            return .int(default: options["default"] ?? 0, min: options["min"] ?? .number(JSONNumber(Int64.min)),
-                        max: options["max"] ?? .number(JSONNumber(UInt64.max)), extra: options)
+            return .int(
+                default: options["default"] ?? 0, min: options["min"] ?? .number(JSONNumber(Int64.min)),
+                max: options["max"] ?? .number(JSONNumber(UInt64.max)), extra: options)
         case .string("FLOAT")?:
-            return .float(default: options["default"]?.doubleValue ?? 0, min: options["min"]?.doubleValue ?? -Double.greatestFiniteMagnitude,
-                          max: options["max"]?.doubleValue ?? Double.greatestFiniteMagnitude, step: options["step"]?.doubleValue ?? 0.01,
-                          extra: options)
+            return .float(
+                default: options["default"]?.doubleValue ?? 0, min: options["min"]?.doubleValue ?? -Double.greatestFiniteMagnitude,
+                max: options["max"]?.doubleValue ?? Double.greatestFiniteMagnitude, step: options["step"]?.doubleValue ?? 0.01,
+                extra: options)
         case .string("STRING")?:
             return .string(default: options["default"]?.stringValue, extra: options)
         case .string("BOOLEAN")?:

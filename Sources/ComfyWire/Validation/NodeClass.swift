@@ -78,8 +78,10 @@ public struct CatalogContext: Sendable {
     /// Every top-level file of the input directory, sorted.
     public var inputFiles: [String]
 
-    public init(checkpoints: [String] = [], loras: [String] = [], vaes: [String] = [], inputImages: [String] = [],
-                inputFiles: [String] = []) {
+    public init(
+        checkpoints: [String] = [], loras: [String] = [], vaes: [String] = [], inputImages: [String] = [],
+        inputFiles: [String] = []
+    ) {
         self.checkpoints = checkpoints
         self.loras = loras
         self.vaes = vaes
@@ -151,7 +153,7 @@ extension NodeClass {
             "description": .string(description),
             "python_module": .string(pythonModule),
             "category": .string(category),
-            "output_node": .bool(isOutputNode),
+            "output_node": .bool(isOutputNode)
         ]
     }
 }

@@ -40,13 +40,15 @@ public struct PromptValidator: Sendable {
         for node in graph.nodes {
             guard let classType = node.classType else {
                 return Self.rejection(
-                    Self.error("invalid_prompt", "Cannot execute because a node is missing the class_type property.",
-                               "Node ID '#\(node.id)'"))
+                    Self.error(
+                        "invalid_prompt", "Cannot execute because a node is missing the class_type property.",
+                        "Node ID '#\(node.id)'"))
             }
             if catalog[classType] == nil {
                 return Self.rejection(
-                    Self.error("invalid_prompt", "Cannot execute because node \(classType) does not exist.",
-                               "Node ID '#\(node.id)'"))
+                    Self.error(
+                        "invalid_prompt", "Cannot execute because node \(classType) does not exist.",
+                        "Node ID '#\(node.id)'"))
             }
         }
         var outputs = graph.nodes.filter { catalog[$0.classType!]!.isOutputNode }.map(\.id)
@@ -68,20 +70,25 @@ public struct PromptValidator: Sendable {
                 // Python's recursion limit, which ComfyUI meets on such a chain: an error, not a crashed process.
                 valid = false
                 reasons = [
-                    Self.error("exception_during_validation", "Exception when validating node",
-                               "maximum recursion depth exceeded (links more than \(ValidationRun.maximumDepth) deep)",
-                               ["exception_type": "RecursionError", "traceback": []])
+                    Self.error(
+                        "exception_during_validation", "Exception when validating node",
+                        "maximum recursion depth exceeded (links more than \(ValidationRun.maximumDepth) deep)",
+                        ["exception_type": "RecursionError", "traceback": []])
                 ]
                 run.results[output] = (false, reasons)
                 if !run.order.contains(output) { run.order.append(output) }
             } catch let failure as ValidationRun.MissingNode {
                 valid = false
                 reasons = [
-                    Self.error("exception_during_validation", "Exception when validating node", "'\(failure.id)'",
-                               ["exception_type": "KeyError", "traceback": [
-                                   "  File \"COMFYUI/execution.py\", line 1043, in validate_prompt\n    <simulated>\n",
-                                   "  File \"COMFYUI/execution.py\", line 818, in validate_inputs\n    <simulated>\n",
-                               ]])
+                    Self.error(
+                        "exception_during_validation", "Exception when validating node", "'\(failure.id)'",
+                        [
+                            "exception_type": "KeyError",
+                            "traceback": [
+                                "  File \"COMFYUI/execution.py\", line 1043, in validate_prompt\n    <simulated>\n",
+                                "  File \"COMFYUI/execution.py\", line 818, in validate_inputs\n    <simulated>\n"
+                            ]
+                        ])
                 ]
                 run.results[output] = (false, reasons)
                 if !run.order.contains(output) { run.order.append(output) }
@@ -96,11 +103,12 @@ public struct PromptValidator: Sendable {
             outputReasons += reasons
             for id in run.order {
                 guard let result = run.results[id], !result.valid, !result.reasons.isEmpty else { continue }
-                var entry = nodeErrors[id]?.objectValue ?? [
-                    "errors": .array(result.reasons.map(JSONValue.object)),
-                    "dependent_outputs": [],
-                    "class_type": .string(graph[id]?.classType ?? ""),
-                ]
+                var entry =
+                    nodeErrors[id]?.objectValue ?? [
+                        "errors": .array(result.reasons.map(JSONValue.object)),
+                        "dependent_outputs": [],
+                        "class_type": .string(graph[id]?.classType ?? "")
+                    ]
                 entry["dependent_outputs"] = .array((entry["dependent_outputs"]?.arrayValue ?? []) + [.string(output)])
                 nodeErrors[id] = .object(entry)
             }
@@ -108,8 +116,9 @@ public struct PromptValidator: Sendable {
         guard !good.isEmpty else {
             let details = outputReasons.map { "\($0["message"]?.stringValue ?? ""): \($0["details"]?.stringValue ?? "")" }
             return Self.rejection(
-                Self.error("prompt_outputs_failed_validation", "Prompt outputs failed validation",
-                           details.joined(separator: "\n")),
+                Self.error(
+                    "prompt_outputs_failed_validation", "Prompt outputs failed validation",
+                    details.joined(separator: "\n")),
                 nodeErrors: nodeErrors)
         }
         return .accepted(prompt: graph.replacingInputs(run.coerced), outputs: good, nodeErrors: nodeErrors)
@@ -154,26 +163,32 @@ struct ValidationRun {
             let config = nodeClass.inputConfig(input, context: context)
             guard let value = node.inputs[name] else {
                 if isRequired {
-                    errors.append(PromptValidator.error("required_input_missing", "Required input is missing", name,
-                                                        ["input_name": .string(name)]))
+                    errors.append(
+                        PromptValidator.error(
+                            "required_input_missing", "Required input is missing", name,
+                            ["input_name": .string(name)]))
                     valid = false
                 }
                 continue
             }
             if case .array(let parts) = value {
                 guard parts.count == 2 else {
-                    errors.append(PromptValidator.error(
-                        "bad_linked_input", "Bad linked input, must be a length-2 list of [node_id, slot_index]", name,
-                        ["input_name": .string(name), "input_config": config, "received_value": value]))
+                    errors.append(
+                        PromptValidator.error(
+                            "bad_linked_input", "Bad linked input, must be a length-2 list of [node_id, slot_index]", name,
+                            ["input_name": .string(name), "input_config": config, "received_value": value]))
                     valid = false
                     continue
                 }
                 guard case .string(let sourceID) = parts[0], let slot = parts[1].intValue else {
-                    errors.append(PromptValidator.error(
-                        "exception_during_inner_validation", "Exception when validating inner node",
-                        "tuple indices must be integers or slices, not str",
-                        ["input_name": .string(name), "input_config": config, "exception_message": "invalid link",
-                         "exception_type": "TypeError", "traceback": [], "linked_node": value]))
+                    errors.append(
+                        PromptValidator.error(
+                            "exception_during_inner_validation", "Exception when validating inner node",
+                            "tuple indices must be integers or slices, not str",
+                            [
+                                "input_name": .string(name), "input_config": config, "exception_message": "invalid link",
+                                "exception_type": "TypeError", "traceback": [], "linked_node": value
+                            ]))
                     valid = false
                     continue
                 }
@@ -181,11 +196,14 @@ struct ValidationRun {
                 let sourceClass = source.classType.flatMap { validator.catalog[$0] }
                 let received = sourceClass.flatMap { slot >= 0 && slot < $0.outputs.count ? $0.outputs[slot].type : nil }
                 if case .link(let expected) = input.kind, let received, received != expected, expected != "*", received != "*" {
-                    errors.append(PromptValidator.error(
-                        "return_type_mismatch", "Return type mismatch between linked nodes",
-                        "\(name), received_type(\(received)) mismatch input_type(\(expected))",
-                        ["input_name": .string(name), "input_config": config, "received_type": .string(received),
-                         "linked_node": value]))
+                    errors.append(
+                        PromptValidator.error(
+                            "return_type_mismatch", "Return type mismatch between linked nodes",
+                            "\(name), received_type(\(received)) mismatch input_type(\(expected))",
+                            [
+                                "input_name": .string(name), "input_config": config, "received_type": .string(received),
+                                "linked_node": value
+                            ]))
                     valid = false
                     continue
                 }
@@ -196,10 +214,11 @@ struct ValidationRun {
             var literal = value
             switch input.kind {
             case .link(let type):
-                errors.append(PromptValidator.error(
-                    "invalid_input_type", "Failed to convert an input value to a \(type) value",
-                    "\(name), \(value.jsonString()), expected a link",
-                    ["input_name": .string(name), "input_config": config, "received_value": value]))
+                errors.append(
+                    PromptValidator.error(
+                        "invalid_input_type", "Failed to convert an input value to a \(type) value",
+                        "\(name), \(value.jsonString()), expected a link",
+                        ["input_name": .string(name), "input_config": config, "received_value": value]))
                 valid = false
                 continue
             case .int(_, let min, let max, _):
@@ -235,14 +254,18 @@ struct ValidationRun {
                 if nodeClass.customValidated.contains(name) { break }
                 let options = nodeClass.options(source, context: context)
                 guard case .string(let chosen) = value, options.contains(chosen) else {
-                    let listInfo = options.count > 20
+                    let listInfo =
+                        options.count > 20
                         ? "(list of length \(options.count))"
                         : "[" + options.map { "'\($0)'" }.joined(separator: ", ") + "]"
-                    errors.append(PromptValidator.error(
-                        "value_not_in_list", "Value not in list",
-                        "\(name): '\(value.stringValue ?? value.jsonString())' not in \(listInfo)",
-                        ["input_name": .string(name), "input_config": options.count > 20 ? .null : config,
-                         "received_value": value]))
+                    errors.append(
+                        PromptValidator.error(
+                            "value_not_in_list", "Value not in list",
+                            "\(name): '\(value.stringValue ?? value.jsonString())' not in \(listInfo)",
+                            [
+                                "input_name": .string(name), "input_config": options.count > 20 ? .null : config,
+                                "received_value": value
+                            ]))
                     valid = false
                     continue
                 }
@@ -250,10 +273,11 @@ struct ValidationRun {
             if nodeClass.customValidated.contains(name) {
                 let file = value.stringValue ?? ""
                 if !validator.fileExists(file) {
-                    errors.append(PromptValidator.error(
-                        "custom_validation_failed", "Custom validation failed for node",
-                        "\(name) - Invalid \(nodeClass.name == "LoadLatent" ? "latent" : "image") file: \(file)",
-                        ["input_name": .string(name)]))
+                    errors.append(
+                        PromptValidator.error(
+                            "custom_validation_failed", "Custom validation failed for node",
+                            "\(name) - Invalid \(nodeClass.name == "LoadLatent" ? "latent" : "image") file: \(file)",
+                            ["input_name": .string(name)]))
                     valid = false
                     continue
                 }

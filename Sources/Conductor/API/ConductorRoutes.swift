@@ -23,8 +23,10 @@ public struct ConductorRoutes: Sendable {
     /// API keys and allowed hosts; off by default.
     let auth: ClusterConfig.Auth
 
-    public init(coordinator: Coordinator, maxBodyBytes: Int = 100 * 1024 * 1024, maxUploadBytes: Int64 = 100 << 20,
-                maxJsonBytes: Int = ClusterConfig.Limits().maxJsonBytes, auth: ClusterConfig.Auth = .init()) {
+    public init(
+        coordinator: Coordinator, maxBodyBytes: Int = 100 * 1024 * 1024, maxUploadBytes: Int64 = 100 << 20,
+        maxJsonBytes: Int = ClusterConfig.Limits().maxJsonBytes, auth: ClusterConfig.Auth = .init()
+    ) {
         self.coordinator = coordinator
         self.auth = auth
         self.maxBodyBytes = maxBodyBytes
@@ -43,8 +45,9 @@ public struct ConductorRoutes: Sendable {
     }
 
     static func internalError() -> Response {
-        Response(status: .internalServerError, headers: [.contentType: "text/plain; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(string: "500 Internal Server Error\n\nServer got itself in trouble")))
+        Response(
+            status: .internalServerError, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: "500 Internal Server Error\n\nServer got itself in trouble")))
     }
 
     /// A request's JSON body, or the response ComfyUI gives instead (500 for bad JSON, 413 for too big).
@@ -75,8 +78,9 @@ public struct ConductorRoutes: Sendable {
     }
 
     static func tooLarge(_ limit: Int) -> Response {
-        Response(status: .contentTooLarge, headers: [.contentType: "text/plain; charset=utf-8", .connection: "close"],
-                 body: .init(byteBuffer: ByteBuffer(string: "Maximum request body size \(limit) exceeded")))
+        Response(
+            status: .contentTooLarge, headers: [.contentType: "text/plain; charset=utf-8", .connection: "close"],
+            body: .init(byteBuffer: ByteBuffer(string: "Maximum request body size \(limit) exceeded")))
     }
 
     public func buildRouter() -> Router<Context> {
@@ -90,7 +94,9 @@ public struct ConductorRoutes: Sendable {
         }
 
         for path in ["/ws", "/api/ws"] {
-            router.ws(RouterPath(path)) { _, _ in .upgrade([:]) } onUpgrade: { inbound, outbound, context in
+            router.ws(RouterPath(path)) { _, _ in
+                .upgrade([:])
+            } onUpgrade: { inbound, outbound, context in
                 try await ClientSession(coordinator: coordinator)
                     .run(inbound: inbound, outbound: outbound, request: context.request)
             }
@@ -111,8 +117,9 @@ public struct ConductorRoutes: Sendable {
             switch await readJSON(request) {
             case .failure(let response): return response
             case .success(let body):
-                await coordinator.editQueue(clear: body["clear"]?.isTruthy ?? false,
-                                            delete: body["delete"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+                await coordinator.editQueue(
+                    clear: body["clear"]?.isTruthy ?? false,
+                    delete: body["delete"]?.arrayValue?.compactMap(\.stringValue) ?? [])
                 return Response(status: .ok)
             }
         }
@@ -144,8 +151,9 @@ public struct ConductorRoutes: Sendable {
             switch await readJSON(request) {
             case .failure(let response): return response
             case .success(let body):
-                try await coordinator.editHistory(clear: body["clear"]?.isTruthy ?? false,
-                                                  delete: body["delete"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+                try await coordinator.editHistory(
+                    clear: body["clear"]?.isTruthy ?? false,
+                    delete: body["delete"]?.arrayValue?.compactMap(\.stringValue) ?? [])
                 return Response(status: .ok)
             }
         }
@@ -190,7 +198,7 @@ public struct ConductorRoutes: Sendable {
         let forwarded: [(String, [HTTPRequest.Method])] = [
             ("/users", [.get, .post]), ("/settings", [.get, .post]), ("/settings/{id}", [.get, .post]),
             ("/userdata", [.get]), ("/userdata/**", [.get, .post, .delete]),
-            ("/experiment/models", [.get]), ("/experiment/models/preview/**", [.get]),
+            ("/experiment/models", [.get]), ("/experiment/models/preview/**", [.get])
         ]
         for (path, methods) in forwarded {
             for method in methods {

@@ -12,8 +12,9 @@ struct FileRoutes {
     let maxUploadBytes: Int64
 
     static func text(_ status: HTTPResponse.Status, _ message: String) -> Response {
-        Response(status: status, headers: [.contentType: "text/plain; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(string: message)))
+        Response(
+            status: status, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: message)))
     }
 
     /// Types a browser would run (SVG, HTML, XML, scripts) are served as attachments, and no type is sniffed: an
@@ -38,8 +39,9 @@ struct FileRoutes {
         let files = coordinator.files
         let form: UploadForm
         do {
-            form = try await UploadForm.read(request.body, contentType: request.headers[.contentType] ?? "",
-                                             limit: maxUploadBytes, store: files)
+            form = try await UploadForm.read(
+                request.body, contentType: request.headers[.contentType] ?? "",
+                limit: maxUploadBytes, store: files)
         } catch UploadForm.Failure.tooLarge {
             return tooLarge()
         } catch UploadForm.Failure.malformed(let problem) {
@@ -129,7 +131,9 @@ struct FileRoutes {
         let subfolder = query.get("subfolder") ?? ""
         guard UploadNaming.normalizedSubfolder(subfolder) != nil else { return Response(status: .forbidden) }
         let files = coordinator.files
-        guard let stored = files.file(kind, subfolder: subfolder, name: filename), let handle = try? FileHandle(forReadingFrom: files.blobURL(stored.hash)) else {
+        guard let stored = files.file(kind, subfolder: subfolder, name: filename),
+            let handle = try? FileHandle(forReadingFrom: files.blobURL(stored.hash))
+        else {
             return try await FleetProxy(coordinator: coordinator).view(request)
         }
         await files.touch([stored.hash])

@@ -17,13 +17,13 @@ struct FleetProxy {
         "host", "origin", "referer", "sec-fetch-site", "sec-fetch-mode", "sec-fetch-dest", "sec-fetch-user", "connection",
         "content-length", "transfer-encoding", "upgrade", "keep-alive",
         // Conductor's own credentials stay at the front door; a node gets the ones cluster.json gives it.
-        "authorization", "cookie", "x-conductor-principal", "x-conductor-role",
+        "authorization", "cookie", "x-conductor-principal", "x-conductor-role"
     ]
     /// Query parameters a node must not see: a browser's `?token=` is Conductor's key, not the node's.
     static let strippedQueryParameters: Set<String> = ["token"]
     static let passedResponseHeaders = [
         "content-type", "content-length", "content-disposition", "cache-control", "etag", "last-modified", "content-encoding",
-        "accept-ranges", "content-range",
+        "accept-ranges", "content-range"
     ]
 
     /// `/view`: the subfolder names the node (`<node>/<subfolder>`); the node's answer is streamed through.
@@ -51,16 +51,18 @@ struct FleetProxy {
     /// node, method, path, query and body untouched (`%2F` stays encoded), so one node keeps the user's state.
     func forward(_ request: Request, maxBodyBytes: Int = 100 * 1024 * 1024) async throws -> Response {
         guard let client = await coordinator.upNodes.first else {
-            return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: "No ComfyUI node is up")))
+            return Response(
+                status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: "No ComfyUI node is up")))
         }
         var body: HTTPClientRequest.Body?
         if request.method != .get, request.method != .head {
             do {
                 body = .bytes(try await request.body.collect(upTo: maxBodyBytes))
             } catch {
-                return Response(status: .contentTooLarge, headers: [.contentType: "text/plain; charset=utf-8"],
-                                body: .init(byteBuffer: ByteBuffer(string: "Maximum request body size \(maxBodyBytes) exceeded")))
+                return Response(
+                    status: .contentTooLarge, headers: [.contentType: "text/plain; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(string: "Maximum request body size \(maxBodyBytes) exceeded")))
             }
         }
         return try await stream(Self.withoutCredentials(request.uri.description), from: client, request: request, body: body)

@@ -44,8 +44,10 @@ public struct FrontDoor: Sendable {
         case refuse(HTTPResponse.Status, String)
     }
 
-    func verdict(method: HTTPRequest.Method, path: String, host: String?, origin: String?, secFetchSite: String?,
-                 authorization: String?, queryToken: String?, cookie: String?) -> Verdict {
+    func verdict(
+        method: HTTPRequest.Method, path: String, host: String?, origin: String?, secFetchSite: String?,
+        authorization: String?, queryToken: String?, cookie: String?
+    ) -> Verdict {
         if !allowedHosts.isEmpty {
             // The whole value must be one authority (`host[:port]`): `127.0.0.1:80@evil.com` or `localhost:evil.com`
             // are not "127.0.0.1" and "localhost".
@@ -98,8 +100,9 @@ struct FrontDoorMiddleware: RouterMiddleware {
         // The first Host is the request's authority; one left among the fields is a second: which of the two a proxy
         // in front read is anyone's guess.
         if request.head.authority != nil, request.headers[HTTPField.Name("Host")!] != nil {
-            return Response(status: .badRequest, headers: [.contentType: "text/plain; charset=utf-8", .connection: "close"],
-                            body: .init(byteBuffer: .init(string: "More than one Host header\n")))
+            return Response(
+                status: .badRequest, headers: [.contentType: "text/plain; charset=utf-8", .connection: "close"],
+                body: .init(byteBuffer: .init(string: "More than one Host header\n")))
         }
         let verdict = door.verdict(
             method: request.method, path: request.uri.path, host: request.head.authority ?? request.headers[HTTPField.Name("Host")!],
@@ -139,8 +142,9 @@ struct AdminOnlyMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard !keysRequired || request.headers[FrontDoor.roleHeader] == ClusterConfig.Auth.Role.admin.rawValue else {
-            return Response(status: .forbidden, headers: [.contentType: "text/plain; charset=utf-8"],
-                            body: .init(byteBuffer: .init(string: "This route needs an admin key\n")))
+            return Response(
+                status: .forbidden, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: .init(string: "This route needs an admin key\n")))
         }
         return try await next(request, context)
     }

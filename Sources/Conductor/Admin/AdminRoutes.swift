@@ -24,17 +24,18 @@ public struct AdminRoutes: Sendable {
     }
 
     static func json(_ value: JSONValue, status: Int = 200) -> Response {
-        Response(status: .init(code: status), headers: [.contentType: "application/json; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: value.serialized(.compact))))
+        Response(
+            status: .init(code: status), headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: value.serialized(.compact))))
     }
-
 
     public func add<Context: RequestContext>(to parent: Router<Context>) {
         let coordinator = self.coordinator
         let router = parent.group("/conductor").add(middleware: AdminOnlyMiddleware<Context>(keysRequired: keysRequired))
         router.get { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
-                     body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
+            Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-cache"],
+                body: .init(byteBuffer: ByteBuffer(string: DashboardPage.html)))
         }
         router.get("/api/nodes") { _, _ in Self.json(["nodes": await coordinator.nodesJSON()]) }
         router.get("/api/run-times") { _, _ in Self.json(["shapes": await coordinator.runTimesJSON()]) }
@@ -80,8 +81,9 @@ public struct AdminRoutes: Sendable {
         let interval = streamInterval
         router.get("/api/events") { _, _ in Self.events(coordinator, interval: interval) }
         parent.group("/metrics").add(middleware: AdminOnlyMiddleware<Context>(keysRequired: keysRequired)).get { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                     body: .init(byteBuffer: ByteBuffer(bytes: await coordinator.metricsExposition())))
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(bytes: await coordinator.metricsExposition())))
         }
     }
 

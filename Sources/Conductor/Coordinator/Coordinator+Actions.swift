@@ -1,8 +1,8 @@
 import ComfyWire
 import ConductorCore
 import Foundation
-import NIOHTTP1
 import Logging
+import NIOHTTP1
 
 extension Coordinator {
     /// `POST /queue`: delete or clear waiting jobs wherever they wait; a running job is never touched.
@@ -114,10 +114,15 @@ extension Coordinator {
         var system = base
         system["os"] = .string(base["os"]?.stringValue ?? "linux")
         system["argv"] = ["conductor", "serve"]
-        system["conductor"] = ["nodes": .array(nodeOrder.map { name in
-            return ["name": .string(name), "health": .string(fleet.nodes[name]?.health.rawValue ?? "down"),
-                    "queue": .int(jobs(on: name).count)]
-        })]
+        system["conductor"] = [
+            "nodes": .array(
+                nodeOrder.map { name in
+                    return [
+                        "name": .string(name), "health": .string(fleet.nodes[name]?.health.rawValue ?? "down"),
+                        "queue": .int(jobs(on: name).count)
+                    ]
+                })
+        ]
         let stats = nodeOrder.compactMap { name in nodes[name]?.stats.map { (name: name, stats: $0) } }
         return FleetMerge.systemStats(system: system, nodes: stats)
     }
@@ -153,7 +158,7 @@ extension Coordinator {
     /// Conductor's `/features`, as a ComfyUI v0.8.0 node answers it.
     static let features: JSONObject = [
         "supports_preview_metadata": true, "max_upload_size": .int(100 * 1024 * 1024),
-        "extension": ["manager": ["supports_v4": true]],
+        "extension": ["manager": ["supports_v4": true]]
     ]
 
     /// The placement record of a job, for operators.

@@ -33,11 +33,12 @@ extension Coordinator {
         guard let node = nodes[name], let state = fleet.nodes[name] else { return nil }
         let mine = jobs(on: name)
         let running = mine.filter { $0.job.state == .running }.sorted { ($0.startedAt ?? 0) < ($1.startedAt ?? 0) }
-        let current: JSONValue = running.first.map { active in
-            var object = Self.activeJobJSON(active)
-            object["progress"] = progressJSON(of: active, on: node)
-            return .object(object)
-        } ?? .null
+        let current: JSONValue =
+            running.first.map { active in
+                var object = Self.activeJobJSON(active)
+                object["progress"] = progressJSON(of: active, on: node)
+                return .object(object)
+            } ?? .null
         let vramUsed = state.vramTotal > 0 ? state.vramTotal - state.vramFree : 0
         let lastError: JSONValue = node.record.lastError.map { ["message": .string($0.message), "at": .number(JSONNumber($0.at))] } ?? .null
         return [
@@ -46,36 +47,46 @@ extension Coordinator {
             "health": .string(state.effectiveHealth.rawValue),
             "websocket": .bool(state.webSocketConnected),
             "draining": .bool(state.draining),
-            "vram": ["used": .number(JSONNumber(vramUsed)), "total": .number(JSONNumber(state.vramTotal)),
-                     "free": .number(JSONNumber(state.vramFree))],
-            "outstanding": ["waiting": .int(mine.count - running.count), "running": .int(running.count),
-                            "max": .int(node.config.maxOutstanding)],
+            "vram": [
+                "used": .number(JSONNumber(vramUsed)), "total": .number(JSONNumber(state.vramTotal)),
+                "free": .number(JSONNumber(state.vramFree))
+            ],
+            "outstanding": [
+                "waiting": .int(mine.count - running.count), "running": .int(running.count),
+                "max": .int(node.config.maxOutstanding)
+            ],
             "current": current,
             "checkpoint": .string(orNull: state.loadedCheckpoint),
             "planned_checkpoint": .string(orNull: dispatcher.plan[name]),
             // What the scheduler uses, and how sure it is: `measured` false = assumed (the fleet's typical measured
             // node, scaled by what the two declare), until this node's own jobs measure it.
-            "speed": ["units_per_second": .double(speed ?? state.speed.unitsPerSecond), "declared": .double(node.config.speed),
-                      "measured": .bool(state.speed.samples > 0),
-                      "samples": .int(state.speed.samples), "relative_error": state.speed.relativeError.map(JSONValue.double) ?? .null],
+            "speed": [
+                "units_per_second": .double(speed ?? state.speed.unitsPerSecond), "declared": .double(node.config.speed),
+                "measured": .bool(state.speed.samples > 0),
+                "samples": .int(state.speed.samples), "relative_error": state.speed.relativeError.map(JSONValue.double) ?? .null
+            ],
             "checkpoint_load": ["seconds": .double(state.loadSeconds.seconds), "samples": .int(state.loadSeconds.samples)],
             "jobs": ["done": .int(node.record.done), "failed": .int(node.record.failed), "interrupted": .int(node.record.interrupted)],
             "last_error": lastError,
             "utilisation": [
                 "bucket_seconds": .double(node.record.utilisation.bucketSeconds),
-                "shares": .array(node.record.utilisation.shares(at: now).map { share in
-                    share.map { .double(($0 * 1000).rounded() / 1000) } ?? .null
-                }),
-            ],
+                "shares": .array(
+                    node.record.utilisation.shares(at: now).map { share in
+                        share.map { .double(($0 * 1000).rounded() / 1000) } ?? .null
+                    })
+            ]
         ]
     }
 
     /// What each workflow shape was seen to take (`RunTimeModel`), most jobs first.
     func runTimesJSON() -> JSONValue {
-        .array(dispatcher.runTimes.shapes.sorted { ($0.value.samples, $1.key) > ($1.value.samples, $0.key) }.map { shape, known in
-            ["shape": .string(shape), "factor": .double(known.factor), "samples": .int(known.samples),
-             "relative_error": known.relativeError.map(JSONValue.double) ?? .null]
-        })
+        .array(
+            dispatcher.runTimes.shapes.sorted { ($0.value.samples, $1.key) > ($1.value.samples, $0.key) }.map { shape, known in
+                [
+                    "shape": .string(shape), "factor": .double(known.factor), "samples": .int(known.samples),
+                    "relative_error": known.relativeError.map(JSONValue.double) ?? .null
+                ]
+            })
     }
 
     func progressJSON(of active: ActiveJob, on node: NodeState) -> JSONValue {
@@ -151,7 +162,7 @@ extension Coordinator {
         let counts: JSONValue = [
             "queued": .int(unfinished.filter { $0.job.state == .queued }.count),
             "dispatched": .int(unfinished.filter { $0.job.state == .dispatched }.count),
-            "running": .int(unfinished.filter { $0.job.state == .running }.count),
+            "running": .int(unfinished.filter { $0.job.state == .running }.count)
         ]
         let finished = try await store.recentlyFinished(limit: historyLimit)
         // A job being finalized is briefly in both; history wins.
@@ -159,7 +170,7 @@ extension Coordinator {
         return [
             "counts": counts,
             "queue": .array(queue.filter { !done.contains($0["id"]?.stringValue ?? "") }.map(JSONValue.object)),
-            "history": .array(finished.map { .object(Self.finishedJobJSON($0)) }),
+            "history": .array(finished.map { .object(Self.finishedJobJSON($0)) })
         ]
     }
 
@@ -213,7 +224,7 @@ extension Coordinator {
             "client_id": .string(orNull: job.clientID), "number": .number(job.number),
             "created_at": .number(JSONNumber(job.createdAt)), "checkpoint": .string(orNull: active.requirements.checkpoint),
             "executing": .string(orNull: active.executingNode), "placement": placementJSON(placementText(of: active)),
-            "lost_with_nodes": .int(active.nodeFailures),
+            "lost_with_nodes": .int(active.nodeFailures)
         ]
     }
 
@@ -246,8 +257,10 @@ extension Coordinator {
         for (_, output) in finished.entry.outputs {
             for key in ["images", "gifs", "video", "audio"] {
                 for file in output[key]?.arrayValue ?? [] where file["filename"]?.stringValue != nil {
-                    outputs.append(["filename": file["filename"] ?? .null, "subfolder": file["subfolder"] ?? "",
-                                    "type": file["type"] ?? "output"])
+                    outputs.append([
+                        "filename": file["filename"] ?? .null, "subfolder": file["subfolder"] ?? "",
+                        "type": file["type"] ?? "output"
+                    ])
                 }
             }
         }
@@ -258,7 +271,7 @@ extension Coordinator {
             "created_at": item.extraData["create_time"] ?? .null, "completed_at": .number(JSONNumber(finished.completedAt)),
             "checkpoint": .string(orNull: checkpoint), "run_seconds": seconds.map(JSONValue.double) ?? .null,
             "error": .string(orNull: errorMessage(of: finished.entry.status)),
-            "placement": placementJSON(finished.placement), "outputs": .array(outputs),
+            "placement": placementJSON(finished.placement), "outputs": .array(outputs)
         ]
     }
 
@@ -282,9 +295,11 @@ extension Coordinator {
                 {
                     throw .conflict("\(id) started on \(name) meanwhile; cancel it first")
                 }
-                guard let current = jobs[id], current.job.node == name, current.job.state == .dispatched, !current.finalizing else {
+                guard let current = jobs[id], current.job.node == name, current.job.state == .dispatched else {
                     throw .conflict("\(id) moved meanwhile")
                 }
+                // Being read from the node's history (a poll saw it leave the node's queue, after the delete above): that
+                // read finds no end and puts it back in the queue itself.
                 await apply(.requeue(job: id, node: name))
                 return ["prompt_id": .string(id), "requeued": "queued"]
             }
@@ -346,15 +361,17 @@ extension Coordinator {
         case "interrupted": node.record.interrupted += 1
         default:
             node.record.failed += 1
-            node.record.lastError = .init(message: Self.errorMessage(of: entry.status) ?? "job \(active.job.id) failed",
-                                          at: epochMilliseconds())
+            node.record.lastError = .init(
+                message: Self.errorMessage(of: entry.status) ?? "job \(active.job.id) failed",
+                at: epochMilliseconds())
         }
         if node.record.progress?.promptID == active.job.id { node.record.progress = nil }
         let checkpoint = active.requirements.checkpoint
         if outcome == "success", let checkpoint, checkpoint != loadedBefore { metrics.recordCheckpointSwap(node: name) }
         nodes[name] = node
-        metrics.recordJob(node: name, checkpoint: checkpoint, status: outcome,
-                          duration: outcome == "success" ? Self.runTime(of: entry.status) : nil)
+        metrics.recordJob(
+            node: name, checkpoint: checkpoint, status: outcome,
+            duration: outcome == "success" ? Self.runTime(of: entry.status) : nil)
     }
 
     /// A node went down: that is its last error until a job fails there.
@@ -388,9 +405,10 @@ extension Coordinator {
         metrics.setQueue(queued: queued, dispatched: dispatched, running: running)
         for name in nodeOrder {
             guard let node = fleet.nodes[name] else { continue }
-            metrics.setNode(name, health: node.effectiveHealth.rawValue, draining: node.draining,
-                            vramUsed: node.vramTotal > 0 ? node.vramTotal - node.vramFree : 0, vramTotal: node.vramTotal,
-                            outstanding: jobs(on: name).count)
+            metrics.setNode(
+                name, health: node.effectiveHealth.rawValue, draining: node.draining,
+                vramUsed: node.vramTotal > 0 ? node.vramTotal - node.vramFree : 0, vramTotal: node.vramTotal,
+                outstanding: jobs(on: name).count)
         }
         metrics.setBytesMoved(bytesMoved)
         metrics.setWebSocketClients(await hub.count)

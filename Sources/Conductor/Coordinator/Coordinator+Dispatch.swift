@@ -1,8 +1,8 @@
 import ComfyWire
 import ConductorCore
 import Foundation
-import NIOHTTP1
 import Logging
+import NIOHTTP1
 
 extension Coordinator {
     /// Asks for a dispatch pass; requests made while one runs coalesce into one more pass.
@@ -56,8 +56,10 @@ extension Coordinator {
         }
         // Delivering files awaited: the job may have been cancelled or moved, or the node removed, meanwhile.
         guard fleet.awaitsPost(job.id, on: node.config.name) != nil else { return nil }
-        let body: JSONValue = ["prompt": prompt, "client_id": .string(node.sid), "prompt_id": .string(job.id),
-                               "extra_data": .object(extra)]
+        let body: JSONValue = [
+            "prompt": prompt, "client_id": .string(node.sid), "prompt_id": .string(job.id),
+            "extra_data": .object(extra)
+        ]
         do {
             let response = try await node.client.send(.POST, "/prompt", json: body, timeout: 30)
             switch response.status {
@@ -67,9 +69,12 @@ extension Coordinator {
             case 400 where await forgetLostCopies(of: job, on: node, rejection: response.body):
                 return .lostCopies
             case 400:
-                logger.info("node rejected the prompt", metadata: [
-                    "prompt.id": "\(job.id)", "node.name": "\(node.config.name)",
-                    "body": "\(String(decoding: response.body.prefix(500), as: UTF8.self))"])
+                logger.info(
+                    "node rejected the prompt",
+                    metadata: [
+                        "prompt.id": "\(job.id)", "node.name": "\(node.config.name)",
+                        "body": "\(String(decoding: response.body.prefix(500), as: UTF8.self))"
+                    ])
                 return .refused(response.json ?? .null)
             default:
                 return .failed(status: response.status)

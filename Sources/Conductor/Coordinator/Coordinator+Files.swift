@@ -125,8 +125,9 @@ extension Coordinator {
     /// Applies the store's retention (age, then size), keeping what unfinished jobs read.
     public func enforceStoreRetention() async {
         do {
-            let deleted = try await files.evict(maxBytes: config.files.storeMaxBytes, maxAge: config.files.storeMaxAgeSeconds,
-                                                keep: referencedHashes())
+            let deleted = try await files.evict(
+                maxBytes: config.files.storeMaxBytes, maxAge: config.files.storeMaxAgeSeconds,
+                keep: referencedHashes())
             if !deleted.isEmpty { logger.info("evicted files from the store", metadata: ["files.count": "\(deleted.count)"]) }
         } catch {
             logger.error("store retention failed", metadata: ["error": "\(error)"])
@@ -208,16 +209,18 @@ extension Coordinator {
         let folder = UploadNaming.normalizedSubfolder(subfolder) ?? ""
         let answer: NodeClient.Response
         do {
-            answer = try await node.client.upload(fileAt: files.blobURL(blob.hash), size: blob.size, filename: copyName,
-                                                  fields: [("type", "input"), ("subfolder", folder), ("overwrite", "true")])
+            answer = try await node.client.upload(
+                fileAt: files.blobURL(blob.hash), size: blob.size, filename: copyName,
+                fields: [("type", "input"), ("subfolder", folder), ("overwrite", "true")])
         } catch {
             throw .node("could not send \(name) to \(nodeName): \(error)")
         }
         guard answer.status == 200, let stored = answer.json, let storedName = stored["name"]?.stringValue else {
             throw .node("\(nodeName) answered \(answer.status) to an upload of \(name)")
         }
-        let copy = NodeCopy(node: nodeName, hash: blob.hash, subfolder: stored["subfolder"]?.stringValue ?? folder,
-                            name: storedName, size: blob.size)
+        let copy = NodeCopy(
+            node: nodeName, hash: blob.hash, subfolder: stored["subfolder"]?.stringValue ?? folder,
+            name: storedName, size: blob.size)
         do { try await files.record(copy) } catch { throw .node("could not record a copy: \(error)") }
         bytesMoved += blob.size
         logger.debug("delivered a file", metadata: ["node.name": "\(nodeName)", "file.hash": "\(blob.hash)", "file.bytes": "\(blob.size)"])
@@ -248,8 +251,9 @@ extension Coordinator {
         guard FileManager.default.createFile(atPath: placeholder.path, contents: Data([0])) else { return }
         defer { try? FileManager.default.removeItem(at: placeholder) }
         for copy in excess {
-            let answer = try? await node.client.upload(fileAt: placeholder, size: 1, filename: copy.name,
-                                                       fields: [("type", "input"), ("subfolder", copy.subfolder), ("overwrite", "true")])
+            let answer = try? await node.client.upload(
+                fileAt: placeholder, size: 1, filename: copy.name,
+                fields: [("type", "input"), ("subfolder", copy.subfolder), ("overwrite", "true")])
             guard answer?.status == 200 else { continue }
             try? await files.forget(copy)
         }
@@ -312,20 +316,26 @@ extension Coordinator {
             return .originalMissing
         }
         let up = nodeOrder.filter { fleet.nodes[$0]?.health == .up }.compactMap { nodes[$0] }
-        let preferred: NodeState? = switch source {
-        case .onNode(let node, _, _, _): up.first { $0.config.name == node }
-        case .stored(let file): up.first { files.copy(of: file.hash, on: $0.config.name) != nil }
-        }
+        let preferred: NodeState? =
+            switch source {
+            case .onNode(let node, _, _, _): up.first { $0.config.name == node }
+            case .stored(let file): up.first { files.copy(of: file.hash, on: $0.config.name) != nil }
+            }
         guard let node = preferred ?? up.first else { return .failed("no ComfyUI node is up to compose the mask") }
         do {
-            let onNode = FileReference(parsing: try await deliver(
-                source, as: FileReference(subfolder: subfolder, filename: original.filename, annotation: kind), to: node))
-            let reference: JSONValue = ["filename": .string(onNode.filename), "subfolder": .string(onNode.subfolder),
-                                        "type": .string(onNode.kind(default: .input).rawValue)]
+            let onNode = FileReference(
+                parsing: try await deliver(
+                    source, as: FileReference(subfolder: subfolder, filename: original.filename, annotation: kind), to: node))
+            let reference: JSONValue = [
+                "filename": .string(onNode.filename), "subfolder": .string(onNode.subfolder),
+                "type": .string(onNode.kind(default: .input).rawValue)
+            ]
             let answer = try await node.client.upload(
                 fileAt: files.blobURL(mask.hash), size: mask.size, filename: "conductor-mask-\(UUID().uuidString.lowercased()).png",
-                fields: [("type", "input"), ("subfolder", "conductor-masks"), ("overwrite", "true"),
-                         ("original_ref", reference.jsonString(.compact))], path: "/upload/mask")
+                fields: [
+                    ("type", "input"), ("subfolder", "conductor-masks"), ("overwrite", "true"),
+                    ("original_ref", reference.jsonString(.compact))
+                ], path: "/upload/mask")
             guard answer.status == 200, let json = answer.json, let name = json["name"]?.stringValue else {
                 return .failed("\(node.config.name) answered \(answer.status) to the mask")
             }
@@ -343,13 +353,17 @@ extension Coordinator {
 
     /// A node's file streamed into the store as a blob (not named).
     func download(kind: FileReference.Kind, subfolder: String, filename: String, from client: NodeClient) async throws -> Blob {
-        let path = "/view?" + [("filename", filename), ("subfolder", subfolder), ("type", kind.rawValue)]
+        let path =
+            "/view?"
+            + [("filename", filename), ("subfolder", subfolder), ("type", kind.rawValue)]
             .map { "\(FleetProxy.encode($0.0))=\(FleetProxy.encode($0.1))" }.joined(separator: "&")
         let writer = try files.makeWriter()
         do {
             let response = try await client.stream(.GET, path, timeout: 600)
             guard response.status == .ok else {
-                if response.status == .notFound { throw DeliveryError.missing("\(client.name) has no \(kind.rawValue) file \(subfolder)/\(filename)") }
+                if response.status == .notFound {
+                    throw DeliveryError.missing("\(client.name) has no \(kind.rawValue) file \(subfolder)/\(filename)")
+                }
                 throw DeliveryError.node("\(client.name) answered \(response.status.code) for \(filename)")
             }
             for try await chunk in response.body { try writer.write(chunk) }

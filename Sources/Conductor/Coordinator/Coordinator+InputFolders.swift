@@ -41,8 +41,13 @@ extension Coordinator {
     func uploadExtensions() -> Set<String> {
         var found = Set<String>()
         for ext in files.inputExtensions().sorted() {
-            guard (1...16).contains(ext.utf8.count), ext.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic
-                || ("0"..."9").contains($0) || $0 == "_" || $0 == "-") }) else { continue }
+            guard (1...16).contains(ext.utf8.count),
+                ext.unicodeScalars.allSatisfy({
+                    $0.isASCII
+                        && ($0.properties.isAlphabetic
+                            || ("0"..."9").contains($0) || $0 == "_" || $0 == "-")
+                })
+            else { continue }
             found.insert(ext)
             if found.count == Self.maxProbedExtensions { break }
         }
@@ -157,10 +162,12 @@ extension Coordinator {
             return
         }
         await applyObjectInfo(info, to: name)
-        logger.debug("probed a node's input-folder lists", metadata: [
-            "node.name": "\(name)", "extensions": "\(placed.sorted())",
-            "lists": "\(nodes[name]?.inputFolderCombos.flatMap { c in c.value.keys.map { "\(c.key).\($0)" } }.sorted() ?? [])",
-        ])
+        logger.debug(
+            "probed a node's input-folder lists",
+            metadata: [
+                "node.name": "\(name)", "extensions": "\(placed.sorted())",
+                "lists": "\(nodes[name]?.inputFolderCombos.flatMap { c in c.value.keys.map { "\(c.key).\($0)" } }.sorted() ?? [])"
+            ])
     }
 
     /// A combo declaration (`[[values…], {…}]` or V3's `["COMBO", {"options": […]}]`) with `stored` added to its

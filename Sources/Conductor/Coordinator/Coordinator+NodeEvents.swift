@@ -1,8 +1,8 @@
 import ComfyWire
 import ConductorCore
 import Foundation
-import NIOHTTP1
 import Logging
+import NIOHTTP1
 
 extension Coordinator {
     /// Most events of one node kept while a job of its is finalized; beyond it the node's events are dropped (and
@@ -78,7 +78,13 @@ extension Coordinator {
                 queueWrite(write)
             case .send(let id, let node):
                 let written = lastWrite
-                if !sends.submit(node, { await written?.value; await self.send(id, to: node) }) {
+                if !sends.submit(
+                    node,
+                    {
+                        await written?.value
+                        await self.send(id, to: node)
+                    })
+                {
                     // Cannot happen while a node holds at most `maxOutstanding` jobs; if it did, the job waits again.
                     await apply(.posted(job: id, node: node, .notSent))
                 }
@@ -223,7 +229,7 @@ extension Coordinator {
             let graphNode = active.executingNode.map(JSONValue.string) ?? .null
             let metadata: JSONObject = [
                 "node_id": graphNode, "prompt_id": .string(active.job.id), "display_node_id": graphNode, "parent_node_id": .null,
-                "real_node_id": graphNode, "image_type": format == .png ? "image/png" : "image/jpeg",
+                "real_node_id": graphNode, "image_type": format == .png ? "image/png" : "image/jpeg"
             ]
             await hub.sendPreview(image: image, metadata: metadata, owner: active.job.clientID)
         case .text:

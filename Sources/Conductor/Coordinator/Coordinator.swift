@@ -2,8 +2,8 @@ import AsyncHTTPClient
 import ComfyWire
 import ConductorCore
 import Foundation
-import NIOHTTP1
 import Logging
+import NIOHTTP1
 
 /// The coordinator: the shell around the fleet's state machine (`FleetStateMachine`). It accepts prompts into the
 /// durable queue, feeds the state machine the fleet's events with their time, and runs the actions it returns: store
@@ -156,8 +156,10 @@ public actor Coordinator {
     public func queueJSON() -> JSONValue {
         let running = ordered(jobs.values.filter { $0.job.state == .running })
         let pending = ordered(jobs.values.filter { $0.job.state != .running })
-        return ["queue_running": .array(running.map(\.job.queueItem.json)),
-                "queue_pending": .array(pending.map(\.job.queueItem.json))]
+        return [
+            "queue_running": .array(running.map(\.job.queueItem.json)),
+            "queue_pending": .array(pending.map(\.job.queueItem.json))
+        ]
     }
 
     /// Tells every client the queue's new length, soon: see `runStatusBroadcasts`.
@@ -201,26 +203,39 @@ public actor Coordinator {
         // Python's json reads NaN and Infinity, and ComfyUI would echo them bare in /queue and /history, where no
         // strict JSON parser reads them: refused here, in ComfyUI's 400 shape.
         if Self.containsNonFiniteLiteral(body) {
-            throw .invalid(["error": .object(PromptValidator.error(
-                "invalid_prompt", "Cannot execute because the prompt contains NaN or Infinity",
-                "NaN, Infinity and -Infinity are not JSON numbers")), "node_errors": [:]])
+            throw .invalid([
+                "error": .object(
+                    PromptValidator.error(
+                        "invalid_prompt", "Cannot execute because the prompt contains NaN or Infinity",
+                        "NaN, Infinity and -Infinity are not JSON numbers")), "node_errors": [:]
+            ])
         }
         guard let prompt = request["prompt"] else {
-            throw .invalid(["error": .object(PromptValidator.error("no_prompt", "No prompt provided", "No prompt provided")),
-                          "node_errors": [:]])
+            throw .invalid([
+                "error": .object(PromptValidator.error("no_prompt", "No prompt provided", "No prompt provided")),
+                "node_errors": [:]
+            ])
         }
         let promptID: String
         switch request["prompt_id"] {
         case .string(let s)? where !s.isEmpty: promptID = s
         case nil, .null?: promptID = UUID().uuidString.lowercased()
         default:
-            throw .invalid(["error": .object(PromptValidator.error("invalid_prompt_id", "Invalid prompt_id",
-                                                                 "prompt_id must be a string")), "node_errors": [:]])
+            throw .invalid([
+                "error": .object(
+                    PromptValidator.error(
+                        "invalid_prompt_id", "Invalid prompt_id",
+                        "prompt_id must be a string")), "node_errors": [:]
+            ])
         }
         let known = (try? await store.contains(id: promptID)) ?? false
         if jobs[promptID] != nil || known {
-            throw .invalid(["error": .object(PromptValidator.error("invalid_prompt_id", "Invalid prompt_id",
-                                                                 "prompt_id \(promptID) already exists")), "node_errors": [:]])
+            throw .invalid([
+                "error": .object(
+                    PromptValidator.error(
+                        "invalid_prompt_id", "Invalid prompt_id",
+                        "prompt_id \(promptID) already exists")), "node_errors": [:]
+            ])
         }
         let targets = request["partial_execution_targets"]?.arrayValue?.compactMap(\.stringValue)
         var outputs: [String] = []
@@ -228,7 +243,10 @@ public actor Coordinator {
         if fleetCatalog().isEmpty {
             // No node has ever described itself: accept, and let the node validate at dispatch.
             guard let graph = try? PromptGraph(json: prompt) else {
-                throw .invalid(["error": .object(PromptValidator.error("invalid_prompt", "Cannot execute because the prompt is not an object.", "")), "node_errors": [:]])
+                throw .invalid([
+                    "error": .object(PromptValidator.error("invalid_prompt", "Cannot execute because the prompt is not an object.", "")),
+                    "node_errors": [:]
+                ])
             }
             outputs = graph.nodes.map(\.id)
         } else {
@@ -259,9 +277,12 @@ public actor Coordinator {
         let described = fleet.capabilitySnapshots().filter { !$0.classTypes.isEmpty }
         if !described.isEmpty, !described.contains(where: { Scheduler.canRun(requirements, on: $0) }) {
             let reasons = Scheduler.place(requirements, on: described, knobs: dispatcher.knobs).candidates.map { "\($0.node): \($0.reason)" }
-            throw .invalid(["error": .object(PromptValidator.error(
-                "prompt_outputs_failed_validation", "Prompt outputs failed validation",
-                "No node of the fleet can run this prompt (\(reasons.joined(separator: "; ")))")), "node_errors": [:]])
+            throw .invalid([
+                "error": .object(
+                    PromptValidator.error(
+                        "prompt_outputs_failed_validation", "Prompt outputs failed validation",
+                        "No node of the fleet can run this prompt (\(reasons.joined(separator: "; ")))")), "node_errors": [:]
+            ])
         }
         var extra = request["extra_data"]?.objectValue ?? JSONObject()
         let clientID = request["client_id"]?.stringValue
@@ -271,21 +292,30 @@ public actor Coordinator {
         extra["create_time"] = .number(JSONNumber(epochMilliseconds()))
         let job: Job
         do {
-            job = try await store.insert(id: promptID, number: number, clientID: clientID, principal: principal, prompt: prompt, extraData: extra,
-                                         outputs: outputs, createdAt: epochMilliseconds())
+            job = try await store.insert(
+                id: promptID, number: number, clientID: clientID, principal: principal, prompt: prompt, extraData: extra,
+                outputs: outputs, createdAt: epochMilliseconds())
         } catch {
             // Two submits of one prompt_id at once both pass the check above; the store keeps the first.
             let stored = (try? await store.contains(id: promptID)) ?? false
             if jobs[promptID] != nil || stored {
-                throw .invalid(["error": .object(PromptValidator.error("invalid_prompt_id", "Invalid prompt_id",
-                                                                     "prompt_id \(promptID) already exists")), "node_errors": [:]])
+                throw .invalid([
+                    "error": .object(
+                        PromptValidator.error(
+                            "invalid_prompt_id", "Invalid prompt_id",
+                            "prompt_id \(promptID) already exists")), "node_errors": [:]
+                ])
             }
             logger.error("could not store a job", metadata: ["prompt.id": "\(promptID)", "error": "\(error)"])
             guard JobStore.isOutOfSpace(error) else { throw .internal }
             storeWriteFailure = "\(error)"
-            throw .unavailable(["error": .object(PromptValidator.error(
-                "storage_full", "Conductor cannot store the prompt: its data directory is full",
-                "Retry after \(config.limits.retryAfterSeconds) s")), "node_errors": [:]], retryAfterSeconds: config.limits.retryAfterSeconds)
+            throw .unavailable(
+                [
+                    "error": .object(
+                        PromptValidator.error(
+                            "storage_full", "Conductor cannot store the prompt: its data directory is full",
+                            "Retry after \(config.limits.retryAfterSeconds) s")), "node_errors": [:]
+                ], retryAfterSeconds: config.limits.retryAfterSeconds)
         }
         storeWriteFailure = nil
         await apply(.submitted(job, requirements, principal: principal))
@@ -318,8 +348,11 @@ public actor Coordinator {
     func overload(client: String?) -> SubmitRefusal? {
         let limits = config.limits
         guard let problem = fleet.overload(client: client) else { return nil }
-        return .unavailable(["error": .object(PromptValidator.error("queue_full", problem, "Retry after \(limits.retryAfterSeconds) s")),
-                             "node_errors": [:]], retryAfterSeconds: limits.retryAfterSeconds)
+        return .unavailable(
+            [
+                "error": .object(PromptValidator.error("queue_full", problem, "Retry after \(limits.retryAfterSeconds) s")),
+                "node_errors": [:]
+            ], retryAfterSeconds: limits.retryAfterSeconds)
     }
 
     /// The union of what the fleet's nodes offer, with combo lists merged; nodes that went down

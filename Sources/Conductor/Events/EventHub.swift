@@ -99,9 +99,11 @@ actor EventHub {
         client.outbox.finish(cutOff: true)
         if clients[client.sid]?.id == client.id { clients[client.sid] = nil }
         metrics.recordWebSocketCutOff()
-        logger.warning("client socket cut off: it stopped reading", metadata: [
-            "client.id": "\(client.sid)", "client.queued_bytes": "\(client.outbox.queuedBytes)",
-        ])
+        logger.warning(
+            "client socket cut off: it stopped reading",
+            metadata: [
+                "client.id": "\(client.sid)", "client.queued_bytes": "\(client.outbox.queuedBytes)"
+            ])
     }
 
     func setFeatureFlags(_ flags: JSONObject, sid: String, id: UUID) {
@@ -133,7 +135,8 @@ actor EventHub {
         let targets = owner.map { sid in clients[sid].map { [$0] } ?? [] } ?? Array(clients.values)
         let format: BinaryFrame.ImageFormat = metadata["image_type"]?.stringValue == "image/png" ? .png : .jpeg
         for client in targets {
-            let frame: BinaryFrame = owner != nil && client.supportsPreviewMetadata
+            let frame: BinaryFrame =
+                owner != nil && client.supportsPreviewMetadata
                 ? .previewImageWithMetadata(metadata: metadata, image: image)
                 : .previewImage(format: format, image: image)
             deliver(.binary(frame.bytes), to: client)

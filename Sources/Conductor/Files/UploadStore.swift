@@ -66,7 +66,6 @@ public final class UploadStore: Sendable {
         copies = Mutex(byNode)
     }
 
-
     // MARK: Blobs
 
     public func blobURL(_ hash: String) -> URL {

@@ -36,8 +36,9 @@ struct FleetLinks: Service {
                 stops.removeValue(forKey: link.client.name)?.finish()
                 let (stopped, stop) = AsyncStream<Void>.makeStream()
                 stops[link.client.name] = stop
-                let nodeLink = NodeLink(client: link.client, sid: link.sid, pollInterval: pollInterval,
-                                        objectInfoInterval: objectInfoInterval, events: events, logger: logger)
+                let nodeLink = NodeLink(
+                    client: link.client, sid: link.sid, pollInterval: pollInterval,
+                    objectInfoInterval: objectInfoInterval, events: events, logger: logger)
                 group.addTask {
                     // The link runs until the fleet stops or its node is removed, whichever comes first.
                     await withTaskGroup(of: Void.self) { link in

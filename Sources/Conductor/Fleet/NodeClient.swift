@@ -47,8 +47,10 @@ public struct NodeClient: Sendable {
     public func get(_ path: String, timeout: Double = 10) async throws -> Response { try await send(.GET, path, timeout: timeout) }
 
     /// A streamed request: the caller reads the body as it arrives (e.g. `/view`).
-    public func stream(_ method: HTTPMethod, _ path: String, headers extra: HTTPHeaders = [:], body: HTTPClientRequest.Body? = nil,
-                       timeout: Double = 300) async throws -> HTTPClientResponse {
+    public func stream(
+        _ method: HTTPMethod, _ path: String, headers extra: HTTPHeaders = [:], body: HTTPClientRequest.Body? = nil,
+        timeout: Double = 300
+    ) async throws -> HTTPClientResponse {
         var request = makeRequest(method, path)
         for header in extra { request.headers.replaceOrAdd(name: header.name, value: header.value) }
         if let body { request.body = body }
@@ -57,8 +59,10 @@ public struct NodeClient: Sendable {
 
     /// `POST /upload/image` of a file on disk, streamed: the multipart body is the fields, then the file's bytes
     /// read in chunks, so a large file is never held in memory.
-    public func upload(fileAt url: URL, size: Int64, filename: String, fields: [(String, String)], path: String = "/upload/image",
-                       timeout: Double = 600) async throws -> Response {
+    public func upload(
+        fileAt url: URL, size: Int64, filename: String, fields: [(String, String)], path: String = "/upload/image",
+        timeout: Double = 600
+    ) async throws -> Response {
         let boundary = "conductor-\(UUID().uuidString)"
         var head = ""
         for (name, value) in fields {

@@ -64,15 +64,18 @@ public struct NodeLink: Service {
     /// largest message read, not the library's 16 KB default, which would drop the socket on the first real preview.
     /// A ping every 5 s, and the socket closed when one goes unanswered for a period: a connection half-closed or
     /// dropped by something in between (a proxy, a load balancer, a NAT) is noticed even when no FIN arrives.
-    static let webSocket = WebSocketClientConfiguration(maxFrameSize: 64 << 20, closeTimeout: .seconds(2),
-                                                        autoPing: .enabled(timePeriod: .seconds(5)))
+    static let webSocket = WebSocketClientConfiguration(
+        maxFrameSize: 64 << 20, closeTimeout: .seconds(2),
+        autoPing: .enabled(timePeriod: .seconds(5)))
     /// A socket that has not said its first message this long after the connect began is given up and tried again
     /// (a relay that accepts the TCP connection, or half-closes it, but never completes the upgrade): ten poll
     /// intervals, at least 5 s (a loaded machine may take seconds to complete a healthy one).
     var handshakeTimeout: Duration { .milliseconds(Int64(max(5, pollInterval * 10) * 1000)) }
 
-    public init(client: NodeClient, sid: String, pollInterval: Double, objectInfoInterval: Double,
-                events: NodeEventSink, logger: Logger) {
+    public init(
+        client: NodeClient, sid: String, pollInterval: Double, objectInfoInterval: Double,
+        events: NodeEventSink, logger: Logger
+    ) {
         self.client = client
         self.sid = sid
         self.pollInterval = pollInterval
@@ -104,35 +107,37 @@ public struct NodeLink: Service {
             do {
                 let (url, configuration, logger, events) = (client.webSocketURL(clientID: sid), Self.webSocket, logger, events)
                 try await Self.withDeadline(handshakeTimeout, unless: opened) {
-                try await Self.untilCancelled {
-                try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) {
-                    inbound, outbound, _ in
-                    // Ask for previews with metadata: they carry the prompt_id (comfyui-api.md §3.7).
-                    let flags: JSONValue = ["type": "feature_flags", "data": ["supports_preview_metadata": true]]
-                    try await outbound.write(.text(flags.jsonString(.compact)))
-                    // Cancelled (Conductor stopping, the node removed): close the socket, so reading ends even when
-                    // the node does not.
-                    try await withTaskCancellationHandler {
-                    for try await message in inbound.messages(maxSize: 64 << 20) {
-                        // Connected means the node has registered this socket, which it has once it sends its first
-                        // message (the initial `status`); a prompt dispatched earlier would run unheard.
-                        if !opened.value {
-                            opened.set()
-                            events.yield(.webSocket(node: name, connected: true))
-                        }
-                        switch message {
-                        case .text(let text):
-                            guard let value = try? JSONValue(parsing: text), let parsed = try? ServerMessage(json: value) else { continue }
-                            events.yield(.message(node: name, parsed))
-                        case .binary(let buffer):
-                            events.yield(.binary(node: name, Array(buffer.readableBytesView)))
+                    try await Self.untilCancelled {
+                        try await WebSocketClient.connect(url: url, configuration: configuration, logger: logger) {
+                            inbound, outbound, _ in
+                            // Ask for previews with metadata: they carry the prompt_id (comfyui-api.md §3.7).
+                            let flags: JSONValue = ["type": "feature_flags", "data": ["supports_preview_metadata": true]]
+                            try await outbound.write(.text(flags.jsonString(.compact)))
+                            // Cancelled (Conductor stopping, the node removed): close the socket, so reading ends even when
+                            // the node does not.
+                            try await withTaskCancellationHandler {
+                                for try await message in inbound.messages(maxSize: 64 << 20) {
+                                    // Connected means the node has registered this socket, which it has once it sends its first
+                                    // message (the initial `status`); a prompt dispatched earlier would run unheard.
+                                    if !opened.value {
+                                        opened.set()
+                                        events.yield(.webSocket(node: name, connected: true))
+                                    }
+                                    switch message {
+                                    case .text(let text):
+                                        guard let value = try? JSONValue(parsing: text), let parsed = try? ServerMessage(json: value) else {
+                                            continue
+                                        }
+                                        events.yield(.message(node: name, parsed))
+                                    case .binary(let buffer):
+                                        events.yield(.binary(node: name, Array(buffer.readableBytesView)))
+                                    }
+                                }
+                            } onCancel: {
+                                Task { try? await outbound.close(.goingAway, reason: "Conductor is stopping") }
+                            }
                         }
                     }
-                    } onCancel: {
-                        Task { try? await outbound.close(.goingAway, reason: "Conductor is stopping") }
-                    }
-                }
-                }
                 }
             } catch {
                 logger.debug("node websocket failed", metadata: ["error": "\(error)"])

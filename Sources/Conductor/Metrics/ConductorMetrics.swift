@@ -20,12 +20,12 @@ public final class ConductorMetrics: Sendable {
     static let longBuckets: [Duration] = [
         .milliseconds(5), .milliseconds(25), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
         .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60), .seconds(120), .seconds(300), .seconds(600),
-        .seconds(1800), .seconds(3600), .seconds(7200),
+        .seconds(1800), .seconds(3600), .seconds(7200)
     ]
     /// Microseconds to a second: a scheduling decision or an HTTP answer.
     static let shortBuckets: [Duration] = [
         .microseconds(10), .microseconds(50), .microseconds(100), .microseconds(500), .milliseconds(1), .milliseconds(5),
-        .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5),
+        .milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5)
     ]
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
@@ -37,15 +37,19 @@ public final class ConductorMetrics: Sendable {
             descriptor: Self.name("dispatch_decision", "seconds", "Time the scheduler took to place the waiting jobs in one dispatch pass."),
             buckets: Self.shortBuckets)
         bytesMoved = registry.makeCounter(
-            descriptor: Self.name("bytes_moved", "total", "Bytes Conductor moved between itself and nodes for jobs (outputs fetched, copies delivered)."))
+            descriptor: Self.name(
+                "bytes_moved", "total", "Bytes Conductor moved between itself and nodes for jobs (outputs fetched, copies delivered)."))
         webSocketClients = registry.makeGauge(descriptor: Self.name("websocket_clients", "", "Client WebSockets connected to Conductor."))
-        webSocketsCutOff = registry.makeCounter(descriptor: Self.name(
-            "websocket_cut_off", "total", "Client WebSockets closed because they stopped reading (limits.clientBufferBytes)."))
+        webSocketsCutOff = registry.makeCounter(
+            descriptor: Self.name(
+                "websocket_cut_off", "total", "Client WebSockets closed because they stopped reading (limits.clientBufferBytes)."))
         httpConnections = registry.makeGauge(descriptor: Self.name("http_connections", "", "Client connections open to Conductor."))
-        connectionLimitReached = registry.makeCounter(descriptor: Self.name(
-            "connection_limit_reached", "total", "Times the open connections reached limits.maxConnections (new ones then wait)."))
-        connectionsTimedOut = registry.makeCounter(descriptor: Self.name(
-            "connections_timed_out", "total", "Connections closed for not sending a whole request head in limits.headerTimeoutSeconds."))
+        connectionLimitReached = registry.makeCounter(
+            descriptor: Self.name(
+                "connection_limit_reached", "total", "Times the open connections reached limits.maxConnections (new ones then wait)."))
+        connectionsTimedOut = registry.makeCounter(
+            descriptor: Self.name(
+                "connections_timed_out", "total", "Connections closed for not sending a whole request head in limits.headerTimeoutSeconds."))
     }
 
     static func name(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
@@ -77,16 +81,18 @@ public final class ConductorMetrics: Sendable {
     /// deleted from its queue (`waiting`) or interrupted (`running`).
     func recordDroppedNodeEvent(node: String) {
         registry.makeCounter(
-            descriptor: Self.name("node_events_dropped", "total",
-                                  "Events of a node dropped while too many waited behind a finalize on it, by node."),
+            descriptor: Self.name(
+                "node_events_dropped", "total",
+                "Events of a node dropped while too many waited behind a finalize on it, by node."),
             labels: [("node", node)]
         ).increment()
     }
 
     func recordRemovedPrompt(node: String, state: String) {
         registry.makeCounter(
-            descriptor: Self.name("node_prompts_removed", "total",
-                                  "Prompts removed from a node that Conductor no longer expected there, by node and state."),
+            descriptor: Self.name(
+                "node_prompts_removed", "total",
+                "Prompts removed from a node that Conductor no longer expected there, by node and state."),
             labels: [("node", node), ("state", state)]
         ).increment()
     }
@@ -110,9 +116,11 @@ public final class ConductorMetrics: Sendable {
     /// One node's state as seen now: health (1 for its current state, 0 for the others), drain and VRAM.
     func setNode(_ name: String, health: String, draining: Bool, vramUsed: Int64, vramTotal: Int64, outstanding: Int) {
         for state in ["up", "suspect", "down"] {
-            registry.makeGauge(descriptor: Self.name("node_health", "", "1 for the node's health state, 0 for the others."),
-                               labels: [("node", name), ("state", state)])
-                .set(to: state == health ? 1 : 0)
+            registry.makeGauge(
+                descriptor: Self.name("node_health", "", "1 for the node's health state, 0 for the others."),
+                labels: [("node", name), ("state", state)]
+            )
+            .set(to: state == health ? 1 : 0)
         }
         registry.makeGauge(descriptor: Self.name("node_draining", "", "1 while the node is drained (takes no new jobs)."), labels: [("node", name)])
             .set(to: draining ? 1 : 0)
@@ -120,8 +128,10 @@ public final class ConductorMetrics: Sendable {
             .set(to: Double(vramUsed))
         registry.makeGauge(descriptor: Self.name("node_vram_total", "bytes", "VRAM of the node's first device."), labels: [("node", name)])
             .set(to: Double(vramTotal))
-        registry.makeGauge(descriptor: Self.name("node_outstanding_jobs", "", "Jobs on the node (waiting there or running)."), labels: [("node", name)])
-            .set(to: Double(outstanding))
+        registry.makeGauge(
+            descriptor: Self.name("node_outstanding_jobs", "", "Jobs on the node (waiting there or running)."), labels: [("node", name)]
+        )
+        .set(to: Double(outstanding))
     }
 
     func recordWebSocketCutOff() { webSocketsCutOff.increment() }
@@ -140,7 +150,8 @@ public final class ConductorMetrics: Sendable {
     /// An HTTP request answered: its route pattern, method, status and time to the end of its body.
     func recordRequest(route: String, method: String, status: Int, duration: Duration) {
         registry.makeDurationHistogram(
-            descriptor: Self.name("http_request_duration", "seconds", "HTTP requests by route, method and status, timed to the end of the response body."),
+            descriptor: Self.name(
+                "http_request_duration", "seconds", "HTTP requests by route, method and status, timed to the end of the response body."),
             labels: [("route", route), ("method", method), ("status", String(status))], buckets: Self.shortBuckets
         ).record(duration)
     }

@@ -14,15 +14,18 @@ public struct FinishedJob: Sendable {
 
 extension JobStore {
     static func finishedJob(_ row: Row) throws -> FinishedJob {
-        FinishedJob(id: row["id"], node: row["node"], placement: row["placement"], completedAt: row["completed_at"],
-                    entry: try HistoryEntry(json: JSONValue(parsing: (row["entry"] as String))))
+        FinishedJob(
+            id: row["id"], node: row["node"], placement: row["placement"], completedAt: row["completed_at"],
+            entry: try HistoryEntry(json: JSONValue(parsing: (row["entry"] as String))))
     }
 
     /// The newest finished jobs, newest first.
     public func recentlyFinished(limit: Int) async throws -> [FinishedJob] {
         try await database.read { db in
-            try Row.fetchAll(db, sql: "SELECT id, node, placement, completed_at, entry FROM history ORDER BY sequence DESC LIMIT ?",
-                             arguments: [limit]).map(Self.finishedJob)
+            try Row.fetchAll(
+                db, sql: "SELECT id, node, placement, completed_at, entry FROM history ORDER BY sequence DESC LIMIT ?",
+                arguments: [limit]
+            ).map(Self.finishedJob)
         }
     }
 

@@ -8,8 +8,10 @@ extension JobStore {
     /// Every name and every copy, to load the file store's index.
     func filesAndCopies() throws -> (files: [StoredFile], copies: [NodeCopy]) {
         try database.read { db in
-            (try Row.fetchAll(db, sql: "SELECT * FROM file").compactMap(Self.storedFile),
-             try Row.fetchAll(db, sql: "SELECT * FROM node_file").map(Self.nodeCopy))
+            (
+                try Row.fetchAll(db, sql: "SELECT * FROM file").compactMap(Self.storedFile),
+                try Row.fetchAll(db, sql: "SELECT * FROM node_file").map(Self.nodeCopy)
+            )
         }
     }
 
@@ -61,9 +63,11 @@ extension JobStore {
         return try await database.write { db in
             var removed: [StoredFile] = []
             // Least recently used blob first; a blob's age is its newest name's.
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT hash, MAX(size) AS size, MAX(used_at) AS used FROM file GROUP BY hash ORDER BY used
-                """)
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT hash, MAX(size) AS size, MAX(used_at) AS used FROM file GROUP BY hash ORDER BY used
+                    """)
             var total = rows.reduce(Int64(0)) { $0 + ($1["size"] as Int64) }
             var victims: [String] = []
             for row in rows {

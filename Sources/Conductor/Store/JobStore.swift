@@ -29,58 +29,60 @@ public final class JobStore: Sendable {
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
-            try db.execute(sql: """
-                CREATE TABLE job (
-                    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
-                    id TEXT NOT NULL UNIQUE,
-                    number TEXT NOT NULL,
-                    number_value REAL NOT NULL,
-                    client_id TEXT,
-                    prompt TEXT NOT NULL,
-                    extra_data TEXT NOT NULL,
-                    outputs TEXT NOT NULL,
-                    state TEXT NOT NULL,
-                    node TEXT,
-                    placement TEXT,
-                    created_at INTEGER NOT NULL
-                );
-                CREATE INDEX job_order ON job(number_value, sequence);
-                CREATE TABLE history (
-                    sequence INTEGER PRIMARY KEY AUTOINCREMENT,
-                    id TEXT NOT NULL UNIQUE,
-                    node TEXT,
-                    entry TEXT NOT NULL,
-                    completed_at INTEGER NOT NULL
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE job (
+                        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        number TEXT NOT NULL,
+                        number_value REAL NOT NULL,
+                        client_id TEXT,
+                        prompt TEXT NOT NULL,
+                        extra_data TEXT NOT NULL,
+                        outputs TEXT NOT NULL,
+                        state TEXT NOT NULL,
+                        node TEXT,
+                        placement TEXT,
+                        created_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX job_order ON job(number_value, sequence);
+                    CREATE TABLE history (
+                        sequence INTEGER PRIMARY KEY AUTOINCREMENT,
+                        id TEXT NOT NULL UNIQUE,
+                        node TEXT,
+                        entry TEXT NOT NULL,
+                        completed_at INTEGER NOT NULL
+                    );
+                    """)
         }
         migrator.registerMigration("v2-meta") { db in
             try db.execute(sql: "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         }
         migrator.registerMigration("v3-files") { db in
             // Client-visible names of uploads (one namespace for the fleet) and the copies delivered to nodes.
-            try db.execute(sql: """
-                CREATE TABLE file (
-                    kind TEXT NOT NULL,
-                    subfolder TEXT NOT NULL,
-                    name TEXT NOT NULL,
-                    hash TEXT NOT NULL,
-                    size INTEGER NOT NULL,
-                    created_at INTEGER NOT NULL,
-                    used_at INTEGER NOT NULL,
-                    PRIMARY KEY (kind, subfolder, name)
-                );
-                CREATE INDEX file_hash ON file(hash);
-                CREATE TABLE node_file (
-                    node TEXT NOT NULL,
-                    hash TEXT NOT NULL,
-                    subfolder TEXT NOT NULL,
-                    name TEXT NOT NULL,
-                    size INTEGER NOT NULL,
-                    used_at INTEGER NOT NULL,
-                    PRIMARY KEY (node, hash)
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE file (
+                        kind TEXT NOT NULL,
+                        subfolder TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        hash TEXT NOT NULL,
+                        size INTEGER NOT NULL,
+                        created_at INTEGER NOT NULL,
+                        used_at INTEGER NOT NULL,
+                        PRIMARY KEY (kind, subfolder, name)
+                    );
+                    CREATE INDEX file_hash ON file(hash);
+                    CREATE TABLE node_file (
+                        node TEXT NOT NULL,
+                        hash TEXT NOT NULL,
+                        subfolder TEXT NOT NULL,
+                        name TEXT NOT NULL,
+                        size INTEGER NOT NULL,
+                        used_at INTEGER NOT NULL,
+                        PRIMARY KEY (node, hash)
+                    );
+                    """)
         }
         migrator.registerMigration("v4-history-placement") { db in
             // A finished job keeps the scheduler's explanation of where it ran, for operators.
@@ -89,15 +91,16 @@ public final class JobStore: Sendable {
         migrator.registerMigration("v5-fleet") { db in
             // An operator's changes to the fleet, over cluster.json: a node added or removed at run time, a drain.
             // A row with a config replaces (or adds) the node of that name; `removed` hides it.
-            try db.execute(sql: """
-                CREATE TABLE fleet_node (
-                    name TEXT PRIMARY KEY,
-                    config TEXT,
-                    removed INTEGER NOT NULL DEFAULT 0,
-                    draining INTEGER NOT NULL DEFAULT 0,
-                    changed_at INTEGER NOT NULL
-                );
-                """)
+            try db.execute(
+                sql: """
+                    CREATE TABLE fleet_node (
+                        name TEXT PRIMARY KEY,
+                        config TEXT,
+                        removed INTEGER NOT NULL DEFAULT 0,
+                        draining INTEGER NOT NULL DEFAULT 0,
+                        changed_at INTEGER NOT NULL
+                    );
+                    """)
         }
         migrator.registerMigration("v6-principal") { db in
             // The API key's name a job was submitted with, so a restart keeps its per-client limit and fair share.
@@ -121,8 +124,9 @@ public final class JobStore: Sendable {
     public func setVRAMNeeds(_ needs: [String: Int64]) async throws {
         let object = JSONObject(needs.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.number(JSONNumber($0.value))) })
         try await database.write { db in
-            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('vram_needs', ?)",
-                           arguments: [JSONValue.object(object).jsonString(.compact)])
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('vram_needs', ?)",
+                arguments: [JSONValue.object(object).jsonString(.compact)])
         }
     }
 
@@ -149,10 +153,14 @@ public final class JobStore: Sendable {
     }
 
     /// Commits a new job; returns it with its sequence number.
-    public func insert(id: String, number: JSONNumber, clientID: String?, principal: String? = nil, prompt: JSONValue,
-                       extraData: JSONObject, outputs: [String], createdAt: Int64) async throws -> ConductorCore.Job {
-        try await inserts.insert(NewJob(id: id, number: number, clientID: clientID, principal: principal, prompt: prompt,
-                                         extraData: extraData, outputs: outputs, createdAt: createdAt), into: self)
+    public func insert(
+        id: String, number: JSONNumber, clientID: String?, principal: String? = nil, prompt: JSONValue,
+        extraData: JSONObject, outputs: [String], createdAt: Int64
+    ) async throws -> ConductorCore.Job {
+        try await inserts.insert(
+            NewJob(
+                id: id, number: number, clientID: clientID, principal: principal, prompt: prompt,
+                extraData: extraData, outputs: outputs, createdAt: createdAt), into: self)
     }
 
     /// Inserts jobs in one transaction (one fsync for all), each in its own savepoint so one that fails (a duplicate
@@ -168,10 +176,12 @@ public final class JobStore: Sendable {
                                     INSERT INTO job (id, number, number_value, client_id, principal, prompt, extra_data, outputs, state, created_at)
                                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)
                                     """,
-                                arguments: [new.id, new.number.literal, new.number.double ?? 0, new.clientID, new.principal,
-                                            new.prompt.jsonString(.compact),
-                                            JSONValue.object(new.extraData).jsonString(.compact),
-                                            JSONValue.array(new.outputs.map(JSONValue.string)).jsonString(.compact), new.createdAt])
+                                arguments: [
+                                    new.id, new.number.literal, new.number.double ?? 0, new.clientID, new.principal,
+                                    new.prompt.jsonString(.compact),
+                                    JSONValue.object(new.extraData).jsonString(.compact),
+                                    JSONValue.array(new.outputs.map(JSONValue.string)).jsonString(.compact), new.createdAt
+                                ])
                             return .commit
                         }
                         guard let row = try Row.fetchOne(db, sql: "SELECT * FROM job WHERE id = ?", arguments: [new.id]) else {
@@ -188,8 +198,9 @@ public final class JobStore: Sendable {
 
     public func contains(id: String) async throws -> Bool {
         try await database.read { db in
-            try Bool.fetchOne(db, sql: "SELECT EXISTS(SELECT 1 FROM job WHERE id = ?) OR EXISTS(SELECT 1 FROM history WHERE id = ?)",
-                              arguments: [id, id]) ?? false
+            try Bool.fetchOne(
+                db, sql: "SELECT EXISTS(SELECT 1 FROM job WHERE id = ?) OR EXISTS(SELECT 1 FROM history WHERE id = ?)",
+                arguments: [id, id]) ?? false
         }
     }
 
@@ -209,8 +220,9 @@ public final class JobStore: Sendable {
     public func update(id: String, state: ConductorCore.Job.State, node: String?, placement: String? = nil) async throws {
         try await database.write { db in
             if let placement {
-                try db.execute(sql: "UPDATE job SET state = ?, node = ?, placement = ? WHERE id = ?",
-                               arguments: [state.rawValue, node, placement, id])
+                try db.execute(
+                    sql: "UPDATE job SET state = ?, node = ?, placement = ? WHERE id = ?",
+                    arguments: [state.rawValue, node, placement, id])
             } else {
                 try db.execute(sql: "UPDATE job SET state = ?, node = ? WHERE id = ?", arguments: [state.rawValue, node, id])
             }
@@ -239,8 +251,9 @@ public final class JobStore: Sendable {
             let placement = try String.fetchOne(db, sql: "SELECT placement FROM job WHERE id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM job WHERE id = ?", arguments: [id])
             try db.execute(sql: "DELETE FROM history WHERE id = ?", arguments: [id])
-            try db.execute(sql: "INSERT INTO history (id, node, entry, completed_at, placement) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [id, node, entry.json.jsonString(.python), completedAt, placement])
+            try db.execute(
+                sql: "INSERT INTO history (id, node, entry, completed_at, placement) VALUES (?, ?, ?, ?, ?)",
+                arguments: [id, node, entry.json.jsonString(.python), completedAt, placement])
         }
     }
 

@@ -46,7 +46,7 @@ public struct BenchReport: Sendable {
             "scenario": .string(scenario), "title": .string(title), "tables": .array(tables.map(\.json)),
             "checks": .array(
                 checks.map { ["goal": .string($0.goal), "met": .bool($0.met), "measured": .string($0.measured)] }),
-            "notes": .array(notes.map { .string($0) }),
+            "notes": .array(notes.map { .string($0) })
         ]
     }
 }
@@ -95,7 +95,7 @@ public struct Table: Sendable {
                                         }
                                     }))
                         })
-                ),
+                )
             ]))
     }
 

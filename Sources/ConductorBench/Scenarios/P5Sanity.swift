@@ -59,7 +59,7 @@ public struct P5Sanity: Sendable {
                 .text(policy.name + (policy.name == "Conductor" ? " (fleet queue, 2 per node)" : "")),
                 .number(summary.mean, digits: 3), .number(summary.median, digits: 3), .number(summary.p99, digits: 2),
                 known.map { .number($0, digits: 2) } ?? .text("–"),
-                known.map { .text(signedPercent(summary.mean / $0 - 1)) } ?? .text("–"),
+                known.map { .text(signedPercent(summary.mean / $0 - 1)) } ?? .text("–")
             ])
             if let known {
                 let deviation = summary.mean / known - 1

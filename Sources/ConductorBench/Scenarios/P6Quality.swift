@@ -26,7 +26,7 @@ public struct P6Quality: Sendable {
     public init(jobs: Int = 4_000, seeds: Int = 3, trace: Trace? = nil, knobs: SchedulerKnobs = .recommended) {
         self.knobs = knobs
         policies = [
-            .roundRobin, .shortestQueue, .random, .powerOfTwo, .reference, .conductorAffinityOff(knobs), .conductor(knobs),
+            .roundRobin, .shortestQueue, .random, .powerOfTwo, .reference, .conductorAffinityOff(knobs), .conductor(knobs)
         ]
         self.jobs = jobs
         self.seeds = seeds
@@ -123,7 +123,7 @@ public struct P6Quality: Sendable {
                 table.rows.append([
                     .text(cell.policy), .number(cell.completion.mean, digits: 2), .ratio(cell.ratioToBound),
                     .number(cell.completion.median, digits: 2), .number(cell.completion.p99, digits: 1),
-                    .number(cell.swapsPerJob, digits: 3),
+                    .number(cell.swapsPerJob, digits: 3)
                 ])
             }
             if let stated = Self.statedReference[factor] {
@@ -135,7 +135,7 @@ public struct P6Quality: Sendable {
                 .text("every job on a fastest node, no waiting (the looser reading of the bound used until session 5)"),
                 .number(loose.reduce(0, +) / Double(max(1, loose.count)), digits: 2),
                 .ratio(zip(loose, outcome.bounds).reduce(0) { $0 + $1.0 / $1.1 } / Double(max(1, outcome.bounds.count))),
-                .text("–"), .text("–"), .text("–"),
+                .text("–"), .text("–"), .text("–")
             ])
             report.tables.append(table)
         }

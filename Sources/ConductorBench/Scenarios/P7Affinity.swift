@@ -20,7 +20,7 @@ public struct P7Affinity: Sendable {
             "Conductor (.recommended knobs) with affinity on vs off (scheduler told no checkpoints); completion seconds:",
             headers: [
                 "swap × mean job", "mean on", "mean off", "mean gain", "p99 on", "p99 off", "p99 gain", "swaps/job on",
-                "swaps/job off",
+                "swaps/job off"
             ])
         var waits = Table(
             "Affinity on: p99 wait before start per checkpoint (most popular first), and jobs sent to a slower node while a faster idle node held their checkpoint:",
@@ -32,7 +32,7 @@ public struct P7Affinity: Sendable {
             table.rows.append([
                 .number(factor, digits: 1), .number(a.completion.mean, digits: 2), .number(b.completion.mean, digits: 2),
                 .text(signedPercent(meanGain)), .number(a.completion.p99, digits: 1), .number(b.completion.p99, digits: 1),
-                .text(signedPercent(p99Gain)), .number(a.swapsPerJob, digits: 3), .number(b.swapsPerJob, digits: 3),
+                .text(signedPercent(p99Gain)), .number(a.swapsPerJob, digits: 3), .number(b.swapsPerJob, digits: 3)
             ])
             let popular = a.p99Wait.first?.seconds ?? 0
             let rare = a.p99Wait.last?.seconds ?? 0
@@ -93,12 +93,15 @@ public struct P7Affinity: Sendable {
         for label in ["no flood", "flood, fair shares", "flood, arrival order"] {
             let summary = Summary(waits[label] ?? [])
             let done = floodDone[label].map { $0.reduce(0, +) / Double($0.count) }
-            table.rows.append([.text(label), .number(summary.mean, digits: 1), .number(summary.p99, digits: 1), done.map { .number($0, digits: 0) } ?? .text("–")])
+            table.rows.append([
+                .text(label), .number(summary.mean, digits: 1), .number(summary.p99, digits: 1), done.map { .number($0, digits: 0) } ?? .text("–")
+            ])
         }
         let normal = Summary(waits["no flood"] ?? []).p99
         let fair = Summary(waits["flood, fair shares"] ?? []).p99
-        report.check("a client's \(floodJobs)-job burst does not starve the others: their p99 wait ≤ 2× without it (fair shares)",
-                     fair <= 2 * max(normal, 1), "\(fixed(fair, 1)) s vs \(fixed(normal, 1)) s without the burst")
+        report.check(
+            "a client's \(floodJobs)-job burst does not starve the others: their p99 wait ≤ 2× without it (fair shares)",
+            fair <= 2 * max(normal, 1), "\(fixed(fair, 1)) s vs \(fixed(normal, 1)) s without the burst")
         return table
     }
 }

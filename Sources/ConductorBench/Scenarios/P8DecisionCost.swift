@@ -102,7 +102,7 @@ public struct P8DecisionCost: Sendable {
         func row(_ name: String, _ count: Int, _ summary: Summary, _ placed: String = "–") {
             table.rows.append([
                 .text(name), .number(Double(count), digits: 0), .number(summary.median * 1e6, digits: 1),
-                .number(summary.p99 * 1e6, digits: 1), .text(placed),
+                .number(summary.p99 * 1e6, digits: 1), .text(placed)
             ])
         }
         row("baseline: least-committed node with room (no scheduler)", decisions, baseline)

@@ -65,7 +65,7 @@ public struct Robustness: Sendable {
             },
             make("a speed-1 node joins at a third of the trace") { quality in
                 quality.outageShares = [.init(node: 0, from: 0, until: 1.0 / 3)]
-            },
+            }
         ]
     }
 
@@ -86,10 +86,12 @@ public struct Robustness: Sendable {
                 let rare = ours.p99Wait.last?.seconds ?? 0
                 // A policy that leaves jobs unstarted for good (the reference never loads a rare checkpoint whose
                 // queued work is below the load time) has no mean.
-                func ratio(_ cell: P6Quality.Cell) -> Table.Cell { cell.ratioToBound.isFinite ? .ratio(cell.ratioToBound) : .text("jobs never start") }
+                func ratio(_ cell: P6Quality.Cell) -> Table.Cell {
+                    cell.ratioToBound.isFinite ? .ratio(cell.ratioToBound) : .text("jobs never start")
+                }
                 table.rows.append([
                     .text(item.name), .number(factor, digits: 1), ratio(ours), ratio(reference), ratio(queue),
-                    .number(ours.swapsPerJob, digits: 3), popular > 0 ? .ratio(rare / popular) : .text("–"),
+                    .number(ours.swapsPerJob, digits: 3), popular > 0 ? .ratio(rare / popular) : .text("–")
                 ])
                 let better = ours.ratioToBound.isFinite && !(ours.ratioToBound >= reference.ratioToBound)
                 report.check(

@@ -93,9 +93,11 @@ extension FleetSimulation {
             nodes = fleet.speeds.map(VirtualNode.init(speed:))
             random = SplitMix64(seed: seed &* 0x2545_F491_4F6C_DD1D &+ 1)
             completions = Array(repeating: 0, count: trace.jobs.count)
-            var config = ClusterConfig(nodes: fleet.speeds.indices.map {
-                ClusterConfig.Node(name: Self.name(of: $0), url: "http://node-\($0)", maxOutstanding: fleet.maxOutstanding, speed: fleet.speeds[$0])
-            })
+            var config = ClusterConfig(
+                nodes: fleet.speeds.indices.map {
+                    ClusterConfig.Node(
+                        name: Self.name(of: $0), url: "http://node-\($0)", maxOutstanding: fleet.maxOutstanding, speed: fleet.speeds[$0])
+                })
             config.checkpointLoadSeconds = agnostic ? 0 : fleet.swapSeconds
             switch policy {
             case .conductor(let knobs), .conductorAffinityOff(let knobs): config.scheduler = knobs
@@ -178,9 +180,10 @@ extension FleetSimulation {
                 waiting.append(job)
             case .conductor, .conductorAffinityOff:
                 // Without fair shares every job is one client's: the shares then keep arrival order.
-                let submitted = Job(id: "\(job)", sequence: Int64(job), number: JSONNumber(Double(job)),
-                                    clientID: fairShares ? jobs[job].client : nil, principal: nil, prompt: [:], extraData: [:],
-                                    outputsToExecute: [], state: .queued, node: nil, placement: nil, createdAt: 0)
+                let submitted = Job(
+                    id: "\(job)", sequence: Int64(job), number: JSONNumber(Double(job)),
+                    clientID: fairShares ? jobs[job].client : nil, principal: nil, prompt: [:], extraData: [:],
+                    outputsToExecute: [], state: .queued, node: nil, placement: nil, createdAt: 0)
                 handle(.submitted(submitted, requirements[job], principal: nil))
             }
         }
@@ -271,10 +274,14 @@ extension FleetSimulation {
             let id = "\(job)", name = Self.name(of: node)
             history[id] = HistoryEntry(
                 prompt: QueueItem(number: JSONNumber(Double(job)), promptID: id, prompt: [:], extraData: [:], outputsToExecute: []),
-                status: HistoryStatus(statusStr: "success", completed: true, messages: [
-                    StatusMessage(event: "execution_start", data: ["prompt_id": .string(id), "timestamp": .number(JSONNumber(Self.milliseconds(start[job])))]),
-                    StatusMessage(event: "execution_success", data: ["prompt_id": .string(id), "timestamp": .number(JSONNumber(milliseconds))]),
-                ]))
+                status: HistoryStatus(
+                    statusStr: "success", completed: true,
+                    messages: [
+                        StatusMessage(
+                            event: "execution_start",
+                            data: ["prompt_id": .string(id), "timestamp": .number(JSONNumber(Self.milliseconds(start[job])))]),
+                        StatusMessage(event: "execution_success", data: ["prompt_id": .string(id), "timestamp": .number(JSONNumber(milliseconds))])
+                    ]))
             handle(.message(node: name, .executionSuccess(promptID: id, timestamp: milliseconds)))
             handle(.message(node: name, .executing(node: nil, displayNode: nil, promptID: id)))
             history[id] = nil

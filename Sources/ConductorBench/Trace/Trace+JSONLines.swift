@@ -17,7 +17,7 @@ extension Trace {
         for job in jobs {
             var object: JSONObject = [
                 "id": .int(job.id), "arrival": .double(job.arrival), "checkpoint": .string(orNull: job.checkpoint),
-                "work": .double(job.work), "client": .string(job.client),
+                "work": .double(job.work), "client": .string(job.client)
             ]
             if let lora = job.lora { object["lora"] = .string(lora) }
             out += JSONValue.object(object).jsonString(.compact) + "\n"

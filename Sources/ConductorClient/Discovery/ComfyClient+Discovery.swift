@@ -14,8 +14,9 @@ extension ComfyClient {
         let answer = try await send(.GET, "/models/" + ServerAddress.encode(folder))
         if answer.status == 404 {
             let known = (try? await modelFolders().folders) ?? []
-            throw .notFound("\(server) has no model folder \"\(folder)\"."
-                + (known.isEmpty ? "" : " Its folders: \(known.joined(separator: ", "))"))
+            throw .notFound(
+                "\(server) has no model folder \"\(folder)\"."
+                    + (known.isEmpty ? "" : " Its folders: \(known.joined(separator: ", "))"))
         }
         try expectOK(answer, "GET /models/\(folder)")
         guard let json = try? JSONValue(parsing: answer.body), let files = json.arrayValue else {
@@ -38,7 +39,8 @@ extension ComfyClient {
         if let info = json[name] { return (info, json) }
         let all = (try? await nodeClasses().keys) ?? []
         let near = all.filter { $0.localizedCaseInsensitiveContains(name) || name.localizedCaseInsensitiveContains($0) }
-        throw .notFound("\(server) has no node class \"\(name)\"."
-            + (near.isEmpty ? " `conductor nodes` lists the classes it has." : " Did you mean: \(near.prefix(8).joined(separator: ", "))?"))
+        throw .notFound(
+            "\(server) has no node class \"\(name)\"."
+                + (near.isEmpty ? " `conductor nodes` lists the classes it has." : " Did you mean: \(near.prefix(8).joined(separator: ", "))?"))
     }
 }

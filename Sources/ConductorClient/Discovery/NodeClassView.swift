@@ -16,7 +16,9 @@ public enum NodeClassView {
             count += 1
         }
         if count == 0 { return [search.map { "No node class matches \"\($0)\"." } ?? "The server has no node classes."] }
-        return table.render(width: width) + ["\(count) node \(count == 1 ? "class" : "classes"); `conductor nodes CLASS` shows one's inputs and outputs."]
+        return table.render(width: width) + [
+            "\(count) node \(count == 1 ? "class" : "classes"); `conductor nodes CLASS` shows one's inputs and outputs."
+        ]
     }
 
     /// A class's description, inputs (type, whether required, default and range or options) and outputs.

@@ -1,7 +1,7 @@
 import ComfyWire
 import HummingbirdWSClient
-import NIOCore
 import Logging
+import NIOCore
 import Synchronization
 
 extension ComfyClient {

@@ -64,7 +64,9 @@ public struct EventFeed: Sendable {
             let quarter = total > 0 ? Int((current / total * 4).rounded(.down)) : 0
             guard quarter > (quarters[key] ?? 0) else { return [] }
             quarters[key] = quarter
-            return [.permanent(text + "\(ProgressBar.percent(value: current, max: total))  \(ProgressBar.count(current))/\(ProgressBar.count(total))")]
+            return [
+                .permanent(text + "\(ProgressBar.percent(value: current, max: total))  \(ProgressBar.count(current))/\(ProgressBar.count(total))")
+            ]
         case .executed(let node, _, let output, _):
             let files = OutputFile.all(in: output, nodeID: node)
             guard !files.isEmpty else { return [] }

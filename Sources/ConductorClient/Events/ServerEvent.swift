@@ -16,7 +16,9 @@ public enum ServerEvent: Sendable, Hashable {
     }
 
     init(bytes: [UInt8]) {
-        if let frame = try? BinaryFrame(bytes: bytes) { self = .binary(frame) } else {
+        if let frame = try? BinaryFrame(bytes: bytes) {
+            self = .binary(frame)
+        } else {
             self = .unreadable(["type": "binary", "size": .int(bytes.count)])
         }
     }

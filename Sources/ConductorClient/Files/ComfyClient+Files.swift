@@ -1,7 +1,7 @@
 import ComfyWire
-import NIOHTTP1
 import Foundation
 import NIOCore
+import NIOHTTP1
 
 extension ComfyClient {
     /// The `/view` URL of a file.
@@ -15,12 +15,14 @@ extension ComfyClient {
 
     /// `GET /view`: the file's bytes.
     public func download(_ file: OutputFile) async throws(ClientError) -> [UInt8] {
-        let answer = try await send(.GET, "/view", query: [("filename", file.filename), ("subfolder", file.subfolder), ("type", file.type)],
-                                    timeout: .seconds(600))
+        let answer = try await send(
+            .GET, "/view", query: [("filename", file.filename), ("subfolder", file.subfolder), ("type", file.type)],
+            timeout: .seconds(600))
         switch answer.status {
         case 200: return answer.body
         case 404:
-            throw .notFound("""
+            throw .notFound(
+                """
                 \(server) has no \(file.type) file \(file.path).
                 `conductor history ID` lists a prompt's outputs; an input file needs --type input.
                 """)
@@ -34,7 +36,9 @@ extension ComfyClient {
         var fields = [("type", request.type), ("subfolder", request.subfolder)]
         if request.overwrite { fields.append(("overwrite", "true")) }
         if let original = request.maskFor {
-            let reference: JSONValue = ["filename": .string(original.filename), "subfolder": .string(original.subfolder), "type": .string(original.type)]
+            let reference: JSONValue = [
+                "filename": .string(original.filename), "subfolder": .string(original.subfolder), "type": .string(original.type)
+            ]
             fields.append(("original_ref", reference.jsonString(.compact)))
         }
         let boundary = "conductor-\(UUID().uuidString)"
@@ -43,7 +47,9 @@ extension ComfyClient {
             body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
         }
         let quoted = request.filename.replacingOccurrences(of: "\"", with: "%22")
-        body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"image\"; filename=\"\(quoted)\"\r\nContent-Type: \(MediaType.of(filename: request.filename))\r\n\r\n".utf8)
+        body += Array(
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"image\"; filename=\"\(quoted)\"\r\nContent-Type: \(MediaType.of(filename: request.filename))\r\n\r\n"
+                .utf8)
         body += request.bytes
         body += Array("\r\n--\(boundary)--\r\n".utf8)
         let route = request.maskFor == nil ? "/upload/image" : "/upload/mask"

@@ -26,9 +26,10 @@ public struct OutputFile: Sendable, Hashable {
             switch value {
             case .object(let object):
                 if let filename = object["filename"]?.stringValue {
-                    files.append(OutputFile(
-                        nodeID: nodeID, filename: filename, subfolder: object["subfolder"]?.stringValue ?? "",
-                        type: object["type"]?.stringValue ?? "output"))
+                    files.append(
+                        OutputFile(
+                            nodeID: nodeID, filename: filename, subfolder: object["subfolder"]?.stringValue ?? "",
+                            type: object["type"]?.stringValue ?? "output"))
                 } else {
                     object.values.forEach(walk)
                 }

@@ -10,7 +10,8 @@ public struct UploadRequest: Sendable {
     /// For a mask: the image whose alpha channel it replaces (`original_ref`).
     public var maskFor: OutputFile?
 
-    public init(filename: String, bytes: [UInt8], type: String = "input", subfolder: String = "", overwrite: Bool = false, maskFor: OutputFile? = nil) {
+    public init(filename: String, bytes: [UInt8], type: String = "input", subfolder: String = "", overwrite: Bool = false, maskFor: OutputFile? = nil)
+    {
         self.filename = filename
         self.bytes = bytes
         self.type = type

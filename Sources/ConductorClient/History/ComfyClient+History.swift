@@ -27,7 +27,8 @@ extension ComfyClient {
     public func historyEntry(_ id: String) async throws(ClientError) -> (entry: HistoryEntry, json: JSONValue) {
         let json = try await json(.GET, "/history/" + ServerAddress.encode(id))
         guard let value = json[id] else {
-            throw .notFound("""
+            throw .notFound(
+                """
                 \(server) has no finished prompt \(id).
                 It may still be queued or running (`conductor queue`), or the id is wrong (`conductor history` lists finished ones).
                 """)

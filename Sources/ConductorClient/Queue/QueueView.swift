@@ -7,7 +7,7 @@ public enum QueueView {
         if status.running.isEmpty && status.pending.isEmpty { return ["The queue is empty."] }
         var table = Table([
             .init("STATE"), .init("#", alignRight: true), .init("PROMPT ID"), .init("CLIENT ID", flexible: true),
-            .init("NUMBER", alignRight: true), .init("QUEUED", alignRight: true), .init("OUTPUT NODES", flexible: true),
+            .init("NUMBER", alignRight: true), .init("QUEUED", alignRight: true), .init("OUTPUT NODES", flexible: true)
         ])
         for item in status.running {
             table.append(row(item, state: "running", position: "-", now: now))
@@ -22,7 +22,7 @@ public enum QueueView {
         [
             state, position, item.promptID, item.clientID ?? "-", item.number.literal,
             item.createTime.map { Durations.ago(milliseconds: $0, now: now) } ?? "-",
-            item.outputsToExecute.sorted(by: Durations.nodeIDOrder).joined(separator: ","),
+            item.outputsToExecute.sorted(by: Durations.nodeIDOrder).joined(separator: ",")
         ]
     }
 }

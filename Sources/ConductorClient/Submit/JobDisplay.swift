@@ -45,8 +45,9 @@ public struct JobDisplay {
                 let quarter = bar.max > 0 ? Int((bar.value / bar.max * 4).rounded(.down)) : 0
                 if quarter > (quarters[key] ?? 0) {
                     quarters[key] = quarter
-                    lines.append("\(job.shortName)  \(bar.label)  \(ProgressBar.percent(value: bar.value, max: bar.max))  "
-                        + "\(ProgressBar.count(bar.value))/\(ProgressBar.count(bar.max))")
+                    lines.append(
+                        "\(job.shortName)  \(bar.label)  \(ProgressBar.percent(value: bar.value, max: bar.max))  "
+                            + "\(ProgressBar.count(bar.value))/\(ProgressBar.count(bar.max))")
                 }
             }
         }

@@ -149,7 +149,8 @@ public struct JobTracker: Sendable {
         let messages = entry.status?.messages ?? []
         jobs[index].startedAt = jobs[index].startedAt ?? messages.first { $0.event == "execution_start" }?.data["timestamp"]?.numberValue?.int64
         if let error = messages.first(where: { $0.event == "execution_error" })?.data {
-            jobs[index].state = .failed("node \(workflow.label(of: error["node_id"]?.stringValue ?? "?")): \(error["exception_message"]?.stringValue ?? "failed")")
+            jobs[index].state = .failed(
+                "node \(workflow.label(of: error["node_id"]?.stringValue ?? "?")): \(error["exception_message"]?.stringValue ?? "failed")")
             jobs[index].endedAt = error["timestamp"]?.numberValue?.int64
         } else if let interrupted = messages.first(where: { $0.event == "execution_interrupted" })?.data {
             jobs[index].state = .interrupted("node \(workflow.label(of: interrupted["node_id"]?.stringValue ?? "?"))")

@@ -35,10 +35,11 @@ public struct PromptRejection: Sendable, CustomStringConvertible {
             let classType = entry["class_type"]?.stringValue ?? workflow?.classType(of: id)
             let label = Workflow.label(id: id, title: workflow?.title(of: id), classType: classType)
             for problem in entry["errors"]?.arrayValue ?? [] {
-                problems.append(Problem(
-                    nodeID: id, nodeLabel: label, input: problem["extra_info"]?["input_name"]?.stringValue,
-                    message: problem["message"]?.stringValue ?? "invalid",
-                    details: problem["details"]?.stringValue ?? ""))
+                problems.append(
+                    Problem(
+                        nodeID: id, nodeLabel: label, input: problem["extra_info"]?["input_name"]?.stringValue,
+                        message: problem["message"]?.stringValue ?? "invalid",
+                        details: problem["details"]?.stringValue ?? ""))
             }
         }
         self.problems = problems
@@ -68,8 +69,9 @@ public struct PromptRejection: Sendable, CustomStringConvertible {
             lines.append(line)
         }
         if let first = problems.first(where: { $0.input != nil }), let input = first.input {
-            lines.append("Fix the input in the workflow file or with --set \(first.nodeID).\(input)=VALUE; "
-                + "`conductor nodes CLASS` shows what an input accepts, `conductor models checkpoints` the checkpoints.")
+            lines.append(
+                "Fix the input in the workflow file or with --set \(first.nodeID).\(input)=VALUE; "
+                    + "`conductor nodes CLASS` shows what an input accepts, `conductor models checkpoints` the checkpoints.")
         }
         return lines.joined(separator: "\n")
     }

@@ -60,7 +60,9 @@ public struct Submission: Sendable {
                 let result = try await client.submit(request, workflow: variants[index].workflow)
                 report(result, seeds: variants[index].seeds, variant: variantName(index), output: output, errors: errors)
             }
-            if !json && count == 1 { output.line("Follow it with `conductor watch --client-id \(clientID)`; see the result with `conductor history`.") }
+            if !json && count == 1 {
+                output.line("Follow it with `conductor watch --client-id \(clientID)`; see the result with `conductor history`.")
+            }
             return true
         }
         return try await client.withEvents(clientID: clientID) { session in
@@ -127,7 +129,9 @@ public struct Submission: Sendable {
                 let good = tracker.jobs.filter { $0.state == .succeeded }.count
                 var parts: [String] = []
                 if tracker.jobs.count > 1 { parts.append("\(good) of \(tracker.jobs.count) prompts succeeded") }
-                if let outputDirectory { parts.append("\(saved.count) \(saved.count == 1 ? "file" : "files") saved in \(Self.relative(outputDirectory))") }
+                if let outputDirectory {
+                    parts.append("\(saved.count) \(saved.count == 1 ? "file" : "files") saved in \(Self.relative(outputDirectory))")
+                }
                 display.note([parts.joined(separator: "; ")])
             }
             return tracker.succeeded
@@ -149,12 +153,14 @@ public struct Submission: Sendable {
     /// ComfyUI answers 200 when some outputs validate; the others are dropped silently unless told.
     func warnAboutSkippedOutputs(_ result: SubmitResult, workflow: Workflow, errors: Output) {
         guard !result.nodeErrors.isEmpty else { return }
-        let rejection = PromptRejection(json: ["error": ["message": "some outputs failed validation"], "node_errors": .object(result.nodeErrors)],
-                                        workflow: workflow, server: "")
+        let rejection = PromptRejection(
+            json: ["error": ["message": "some outputs failed validation"], "node_errors": .object(result.nodeErrors)],
+            workflow: workflow, server: "")
         errors.line("warning: the server runs this prompt without the outputs that failed validation:")
         for problem in rejection.problems {
-            errors.line("  node \(problem.nodeLabel): " + (problem.input.map { "\($0): " } ?? "") + problem.message
-                + (problem.details.isEmpty ? "" : " — \(problem.details)"))
+            errors.line(
+                "  node \(problem.nodeLabel): " + (problem.input.map { "\($0): " } ?? "") + problem.message
+                    + (problem.details.isEmpty ? "" : " — \(problem.details)"))
         }
     }
 
@@ -176,15 +182,22 @@ public struct Submission: Sendable {
         var object: JSONObject = ["prompt_id": .string(job.promptID)]
         switch job.state {
         case .succeeded: status = "success"
-        case .failed(let reason): status = "failed"; object["error"] = .string(reason)
-        case .interrupted(let node): status = "interrupted"; object["error"] = .string("interrupted at \(node)")
+        case .failed(let reason):
+            status = "failed"
+            object["error"] = .string(reason)
+        case .interrupted(let node):
+            status = "interrupted"
+            object["error"] = .string("interrupted at \(node)")
         case .queued, .running: status = "unknown"
         }
         object["status"] = .string(status)
-        object["outputs"] = .array(job.files.map { file in
-            ["node": .string(file.nodeID), "filename": .string(file.filename), "subfolder": .string(file.subfolder),
-             "type": .string(file.type), "url": .string(client.viewURL(file))]
-        })
+        object["outputs"] = .array(
+            job.files.map { file in
+                [
+                    "node": .string(file.nodeID), "filename": .string(file.filename), "subfolder": .string(file.subfolder),
+                    "type": .string(file.type), "url": .string(client.viewURL(file))
+                ]
+            })
         return .object(object)
     }
 }

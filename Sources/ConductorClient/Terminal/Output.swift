@@ -2,11 +2,11 @@ import ComfyWire
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Where a command writes, and what it may draw there: tables cut to the width and redrawn progress

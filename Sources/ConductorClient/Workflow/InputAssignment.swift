@@ -1,5 +1,5 @@
-import Foundation
 import ComfyWire
+import Foundation
 
 /// One `--set NODE.INPUT=VALUE`: a node named by id, `_meta.title` or class, one of its inputs, and the new value.
 public struct InputAssignment: Sendable, Hashable {
@@ -24,8 +24,9 @@ public struct InputAssignment: Sendable, Hashable {
         guard let dot = path.lastIndex(of: "."), dot != path.startIndex, path.index(after: dot) != path.endIndex else {
             throw .usage("--set \(text): name the node and the input as NODE.INPUT, e.g. 6.text or \"Positive Prompt.text\"")
         }
-        self.init(target: String(path[..<dot]), input: String(path[path.index(after: dot)...]),
-                  value: String(text[text.index(after: equals)...]))
+        self.init(
+            target: String(path[..<dot]), input: String(path[path.index(after: dot)...]),
+            value: String(text[text.index(after: equals)...]))
     }
 }
 

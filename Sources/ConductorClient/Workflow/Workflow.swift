@@ -22,7 +22,8 @@ public struct Workflow: Sendable, Hashable {
             clientID = object["client_id"]?.stringValue
             extraData = object["extra_data"]?.objectValue ?? [:]
         } else if object["nodes"]?.arrayValue != nil, object["links"] != nil {
-            throw .usage("""
+            throw .usage(
+                """
                 \(source) is a workflow in ComfyUI's UI format (it has "nodes" and "links").
                 The API needs the API format: in ComfyUI, use Workflow → Export (API) and pass that file.
                 """)

@@ -31,8 +31,10 @@ public struct ClusterConfig: Sendable, Hashable {
         /// Free-form labels for operators.
         public var labels: [String: String] = [:]
 
-        public init(name: String, url: String, headers: [String: String] = [:], maxOutstanding: Int = 2, speed: Double = 1.0,
-                    labels: [String: String] = [:]) {
+        public init(
+            name: String, url: String, headers: [String: String] = [:], maxOutstanding: Int = 2, speed: Double = 1.0,
+            labels: [String: String] = [:]
+        ) {
             self.name = name
             self.url = url
             self.headers = headers
@@ -183,8 +185,10 @@ extension ClusterConfig {
 
     public init(json: JSONValue) throws(ClusterConfigError) {
         guard case .object(let root) = json else { throw ClusterConfigError(key: "(file)", problem: "must be a JSON object") }
-        let known = ["listen", "dataDirectory", "nodes", "pollIntervalSeconds", "objectInfoRefreshSeconds",
-                     "checkpointLoadSeconds", "scheduler", "files", "limits", "auth"]
+        let known = [
+            "listen", "dataDirectory", "nodes", "pollIntervalSeconds", "objectInfoRefreshSeconds",
+            "checkpointLoadSeconds", "scheduler", "files", "limits", "auth"
+        ]
         if let unknown = root.keys.first(where: { !known.contains($0) }) {
             throw ClusterConfigError(key: unknown, problem: "unknown key (known: \(known.joined(separator: ", ")))")
         }
@@ -222,10 +226,12 @@ extension ClusterConfig {
 
     static func limits(_ value: JSONValue) throws(ClusterConfigError) -> Limits {
         guard case .object(let object) = value else { throw ClusterConfigError(key: "limits", problem: "must be an object") }
-        let known = ["maxQueuedJobs", "maxQueuedPerClient", "retryAfterSeconds", "runTimeMultiple", "runTimeFloorSeconds",
-                     "maxNodeFailures", "ejectAfterFailures", "ejectBaseSeconds", "ejectMaxSeconds", "maxEjectedFraction",
-                     "retryBudgetFraction", "minRetryConcurrency", "clientBufferBytes", "maxJsonBytes", "maxConnections",
-                     "headerTimeoutSeconds", "idleTimeoutSeconds", "nodeWebSocketGraceSeconds"]
+        let known = [
+            "maxQueuedJobs", "maxQueuedPerClient", "retryAfterSeconds", "runTimeMultiple", "runTimeFloorSeconds",
+            "maxNodeFailures", "ejectAfterFailures", "ejectBaseSeconds", "ejectMaxSeconds", "maxEjectedFraction",
+            "retryBudgetFraction", "minRetryConcurrency", "clientBufferBytes", "maxJsonBytes", "maxConnections",
+            "headerTimeoutSeconds", "idleTimeoutSeconds", "nodeWebSocketGraceSeconds"
+        ]
         if let unknown = object.keys.first(where: { !known.contains($0) }) {
             throw ClusterConfigError(key: "limits.\(unknown)", problem: "unknown key (known: \(known.joined(separator: ", ")))")
         }
@@ -263,7 +269,9 @@ extension ClusterConfig {
         }
         var auth = Auth()
         if let keys = object["keys"] {
-            guard case .array(let list) = keys else { throw ClusterConfigError(key: "auth.keys", problem: "must be a list of {\"name\", \"key\", \"role\"}") }
+            guard case .array(let list) = keys else {
+                throw ClusterConfigError(key: "auth.keys", problem: "must be a list of {\"name\", \"key\", \"role\"}")
+            }
             for (index, entry) in list.enumerated() {
                 let path = "auth.keys[\(index)]"
                 guard case .object(let fields) = entry else { throw ClusterConfigError(key: path, problem: "must be an object") }
@@ -275,7 +283,9 @@ extension ClusterConfig {
                 let secret = try string(key, key: "\(path).key")
                 guard secret.utf8.count >= 16 else { throw ClusterConfigError(key: "\(path).key", problem: "must be at least 16 characters") }
                 let roleName = try fields["role"].map { v throws(ClusterConfigError) in try string(v, key: "\(path).role") } ?? "user"
-                guard let role = Auth.Role(rawValue: roleName) else { throw ClusterConfigError(key: "\(path).role", problem: "must be user or admin") }
+                guard let role = Auth.Role(rawValue: roleName) else {
+                    throw ClusterConfigError(key: "\(path).role", problem: "must be user or admin")
+                }
                 let weight = try fields["weight"].map { v throws(ClusterConfigError) in try positive(v, key: "\(path).weight") } ?? 1
                 auth.keys.append(Auth.Key(name: try string(name, key: "\(path).name"), key: secret, role: role, weight: weight))
             }
@@ -354,8 +364,10 @@ extension ClusterConfig.Node {
         func map(_ strings: [String: String]) -> JSONValue {
             .object(JSONObject(strings.sorted { $0.key < $1.key }.map { ($0.key, JSONValue.string($0.value)) }))
         }
-        return ["name": .string(name), "url": .string(url), "headers": map(headers), "maxOutstanding": .int(maxOutstanding),
-                "speed": .double(speed), "labels": map(labels)]
+        return [
+            "name": .string(name), "url": .string(url), "headers": map(headers), "maxOutstanding": .int(maxOutstanding),
+            "speed": .double(speed), "labels": map(labels)
+        ]
     }
 }
 

@@ -177,8 +177,10 @@ extension FleetStateMachine {
     /// One dispatch round: places waiting jobs in queue order on nodes with room (late binding: nothing goes to a node
     /// before it can take it) and hands each to its node's lane. `holders` names the nodes holding each file id asked.
     /// nil when no round was needed (no job waits, or no node takes work).
-    public mutating func dispatch(at now: Moment, holders: (Set<String>) -> [String: Set<String>] = { _ in [:] },
-                                  transferBytesPerSecond: Double = 0) -> [Action]? {
+    public mutating func dispatch(
+        at now: Moment, holders: (Set<String>) -> [String: Set<String>] = { _ in [:] },
+        transferBytesPerSecond: Double = 0
+    ) -> [Action]? {
         placed = placed.filter { jobs[$0]?.job.node != nil }
         var views = nodeViews(at: now.seconds)
         // With every node full (or down, or drained) nothing can be placed: do not even order the queue.
@@ -198,7 +200,8 @@ extension FleetStateMachine {
         for (position, decision) in round.holds where explains {
             let id = queued[position].job.id
             guard let full = decision.waitingFor, let idle = decision.passedOver, jobs[id] != nil else { continue }
-            let why = "held for \(snapshots[full].name) (measured \(Self.rounded(snapshots[full].speed)) units/s), predicted to finish "
+            let why =
+                "held for \(snapshots[full].name) (measured \(Self.rounded(snapshots[full].speed)) units/s), predicted to finish "
                 + "\(Self.rounded(decision.predictedGain ?? 0)) s sooner there than on \(snapshots[idle].name), which had room"
             let since = jobs[id]?.heldBack?.since ?? now.seconds
             jobs[id]?.heldBack = (why, since)
@@ -269,8 +272,11 @@ extension FleetStateMachine {
         let verdict = JobWatch.reconcile(queue, jobs: onNode, askedAt: askedAt, clientPrefix: clientPrefix) { jobs[$0]?.job.node == name }
         let running = verdict.unexpectedRunning, waiting = verdict.unexpectedWaiting
         if !running.isEmpty || !waiting.isEmpty {
-            actions.append(.log(Log(.warning, "node holds prompts Conductor no longer expects there: removing them",
-                                    ["node.name": name, "running": "\(running)", "waiting": "\(waiting)"])))
+            actions.append(
+                .log(
+                    Log(
+                        .warning, "node holds prompts Conductor no longer expects there: removing them",
+                        ["node.name": name, "running": "\(running)", "waiting": "\(waiting)"])))
             if !waiting.isEmpty { actions.append(.removeFromQueue(waiting, node: name)) }
             for id in running { actions.append(.interrupt(job: id, node: name)) }
             actions.append(.removedPrompts(node: name, waiting: waiting.count, running: running.count))

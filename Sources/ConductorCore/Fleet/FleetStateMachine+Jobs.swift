@@ -37,8 +37,11 @@ extension FleetStateMachine {
             actions.append(.tellProgress(message, owner: owner))
         case .executed(let graphNode, let display, let output, let id):
             if let owner {
-                actions.append(.tell(.executed(node: graphNode, displayNode: display, output: OutputNames.present(output, node: node),
-                                               promptID: id), client: owner))
+                actions.append(
+                    .tell(
+                        .executed(
+                            node: graphNode, displayNode: display, output: OutputNames.present(output, node: node),
+                            promptID: id), client: owner))
             }
         case .executionError(let error) where error.timestamp == nil:
             actions.append(.tellProgress(message, owner: owner))  // the "blocked" form, broadcast without an owner
@@ -76,8 +79,9 @@ extension FleetStateMachine {
     /// history is gone (the node died or restarted before Conductor read it); nil for any other run.
     func relayedEntry(_ id: String) -> HistoryEntry? {
         guard let active = jobs[id], active.relayedMessages.last?.event == "execution_success" else { return nil }
-        return HistoryEntry(prompt: active.job.queueItem, outputs: active.relayedOutputs,
-                            status: HistoryStatus(statusStr: "success", completed: true, messages: active.relayedMessages), meta: [:])
+        return HistoryEntry(
+            prompt: active.job.queueItem, outputs: active.relayedOutputs,
+            status: HistoryStatus(statusStr: "success", completed: true, messages: active.relayedMessages), meta: [:])
     }
 
     /// A job ran out of VRAM on its node. When a node with more VRAM could run it, its checkpoint is taught to need more
@@ -94,9 +98,14 @@ extension FleetStateMachine {
             actions.append(.persist(.vramNeeds(dispatcher.vramNeeds)))
         }
         jobs[id]?.requirements.vramNeeded = larger.vramNeeded
-        actions.append(.log(Log(.warning, "out of VRAM; requeued for a node with more", [
-            "prompt.id": id, "node.name": node, "checkpoint": active.requirements.checkpoint ?? "none",
-            "vram.needed": "\(larger.vramNeeded ?? 0)"])))
+        actions.append(
+            .log(
+                Log(
+                    .warning, "out of VRAM; requeued for a node with more",
+                    [
+                        "prompt.id": id, "node.name": node, "checkpoint": active.requirements.checkpoint ?? "none",
+                        "vram.needed": "\(larger.vramNeeded ?? 0)"
+                    ])))
         requeue(id, from: node, into: &actions)
         return true
     }
@@ -112,8 +121,10 @@ extension FleetStateMachine {
 
     /// The node's history answered: the end is committed from its entry (or, when it has none, from what the job's
     /// messages told); when neither says the job ended it is requeued, or left on its node.
-    mutating func historyRead(_ id: String, from node: String, _ fetched: HistoryEntry?, requeueIfUnknown: Bool, at now: Moment,
-                              into actions: inout [Action]) {
+    mutating func historyRead(
+        _ id: String, from node: String, _ fetched: HistoryEntry?, requeueIfUnknown: Bool, at now: Moment,
+        into actions: inout [Action]
+    ) {
         guard let active = jobs[id], active.finalizing else { return }
         guard let nodeEntry = fetched ?? relayedEntry(id), active.job.node == node else {
             jobs[id]?.finalizing = false
@@ -123,8 +134,9 @@ extension FleetStateMachine {
             }
             return
         }
-        let entry = HistoryEntry(prompt: active.job.queueItem, outputs: OutputNames.present(nodeEntry.outputs, node: node),
-                                 status: nodeEntry.status, meta: nodeEntry.meta)
+        let entry = HistoryEntry(
+            prompt: active.job.queueItem, outputs: OutputNames.present(nodeEntry.outputs, node: node),
+            status: nodeEntry.status, meta: nodeEntry.meta)
         jobs[id]?.ending = .ran(nodeEntry: nodeEntry)
         actions.append(.commit(job: id, node: node, entry: entry))
     }
@@ -142,8 +154,9 @@ extension FleetStateMachine {
             exceptionType: error?["type"]?.stringValue ?? "prompt_rejected", traceback: [],
             currentInputs: answer["node_errors"] ?? [:], currentOutputs: [], timestamp: now.epochMilliseconds)
         let message = ServerMessage.executionError(failure)
-        let status = HistoryStatus(statusStr: "error", completed: false,
-                                   messages: [StatusMessage(event: "execution_error", data: message.json["data"]?.objectValue ?? [:])])
+        let status = HistoryStatus(
+            statusStr: "error", completed: false,
+            messages: [StatusMessage(event: "execution_error", data: message.json["data"]?.objectValue ?? [:])])
         jobs[id]?.finalizing = true
         jobs[id]?.ending = .refused(message)
         actions.append(.commit(job: id, node: node, entry: HistoryEntry(prompt: active.job.queueItem, outputs: [:], status: status, meta: [:])))
@@ -161,8 +174,9 @@ extension FleetStateMachine {
         let owner = active.job.clientID
         switch ending {
         case .ran(let nodeEntry):
-            let entry = HistoryEntry(prompt: active.job.queueItem, outputs: OutputNames.present(nodeEntry.outputs, node: node),
-                                     status: nodeEntry.status, meta: nodeEntry.meta)
+            let entry = HistoryEntry(
+                prompt: active.job.queueItem, outputs: OutputNames.present(nodeEntry.outputs, node: node),
+                status: nodeEntry.status, meta: nodeEntry.meta)
             actions.append(.finished(active, entry: entry, node: node, loadedBefore: nodes[node]?.loadedCheckpoint))
             nodes[node]?.ejection.succeeded()
             learn(from: nodeEntry, job: active, node: node)
@@ -174,8 +188,9 @@ extension FleetStateMachine {
             }
             actions.append(.dispatch)
         case .refused(let message):
-            let status = HistoryStatus(statusStr: "error", completed: false,
-                                       messages: [StatusMessage(event: "execution_error", data: message.json["data"]?.objectValue ?? [:])])
+            let status = HistoryStatus(
+                statusStr: "error", completed: false,
+                messages: [StatusMessage(event: "execution_error", data: message.json["data"]?.objectValue ?? [:])])
             let entry = HistoryEntry(prompt: active.job.queueItem, outputs: [:], status: status, meta: [:])
             actions.append(.finished(active, entry: entry, node: node, loadedBefore: nodes[node]?.loadedCheckpoint))
             if let owner { actions.append(.tell(message, client: owner)) }
@@ -204,8 +219,11 @@ extension FleetStateMachine {
         else { return }
         if active.relayedOutputs.isEmpty {
             for (graphNode, output) in entry.outputs {
-                actions.append(.tell(.executed(node: graphNode, displayNode: graphNode, output: OutputNames.present(output, node: node),
-                                               promptID: active.job.id), client: owner))
+                actions.append(
+                    .tell(
+                        .executed(
+                            node: graphNode, displayNode: graphNode, output: OutputNames.present(output, node: node),
+                            promptID: active.job.id), client: owner))
             }
         }
         if let message = try? ServerMessage(json: ["type": .string(last.event), "data": .object(last.data)]) {
@@ -223,18 +241,25 @@ extension FleetStateMachine {
             jobs[id]?.postedAt = now.seconds
         case .missingFile(let problem):
             actions.append(.log(Log(.info, "a file the prompt reads is gone", ["prompt.id": id, "node.name": node, "problem": problem])))
-            refuse(id, node: node, answer: [
-                "error": ["type": "missing_file", "message": "A file the prompt reads is no longer available", "details": .string(problem)],
-                "node_errors": [:]], at: now, into: &actions)
+            refuse(
+                id, node: node,
+                answer: [
+                    "error": ["type": "missing_file", "message": "A file the prompt reads is no longer available", "details": .string(problem)],
+                    "node_errors": [:]
+                ], at: now, into: &actions)
         case .deliveryFailed(let problem):
             // The node is held back until its next good poll, so a failing node does not spin the dispatcher.
-            actions.append(.log(Log(.warning, "could not deliver the prompt's files; requeued", ["prompt.id": id, "node.name": node, "problem": problem])))
+            actions.append(
+                .log(Log(.warning, "could not deliver the prompt's files; requeued", ["prompt.id": id, "node.name": node, "problem": problem])))
             nodeFailed(node, at: now, into: &actions)
             suspect(node)
             requeue(id, from: node, into: &actions)
         case .lostCopies:
-            actions.append(.log(Log(.warning, "the node lost copies Conductor had delivered; requeued to send them again",
-                                    ["prompt.id": id, "node.name": node])))
+            actions.append(
+                .log(
+                    Log(
+                        .warning, "the node lost copies Conductor had delivered; requeued to send them again",
+                        ["prompt.id": id, "node.name": node])))
             jobs[id]?.lostCopyRetries += 1
             requeue(id, from: node, into: &actions)
         case .refused(let answer):
@@ -275,11 +300,16 @@ extension FleetStateMachine {
         jobs[id] = active
         if active.nodeFailures >= limits.maxNodeFailures {
             actions.append(.log(Log(.warning, "job quarantined", ["prompt.id": id, "nodes": "\(failed)"])))
-            refuse(id, node: node, answer: [
-                "error": ["type": "job_quarantined",
-                          "message": .string("The job was lost \(active.nodeFailures) times with its node and is not retried"),
-                          "details": .string("\(why); lost on \(failed.joined(separator: ", "))")],
-                "node_errors": [:]], at: now, into: &actions)
+            refuse(
+                id, node: node,
+                answer: [
+                    "error": [
+                        "type": "job_quarantined",
+                        "message": .string("The job was lost \(active.nodeFailures) times with its node and is not retried"),
+                        "details": .string("\(why); lost on \(failed.joined(separator: ", "))")
+                    ],
+                    "node_errors": [:]
+                ], at: now, into: &actions)
             return
         }
         actions.append(.log(Log(.warning, "job lost to its node; requeued", ["prompt.id": id, "node.name": node, "why": why])))
@@ -289,8 +319,14 @@ extension FleetStateMachine {
     /// Counts a failure of the node (not of a workflow); see `Ejection` for when it is ejected, and for how long.
     mutating func nodeFailed(_ name: String, at now: Moment, into actions: inout [Action]) {
         guard let seconds = nodes[name]?.ejection.failed(at: now.seconds, limits: limits) else { return }
-        actions.append(.log(Log(.warning, "node ejected", ["node.name": name, "failures": "\(nodes[name]?.ejection.consecutiveFailures ?? 0)",
-                                                            "seconds": "\(seconds)"])))
+        actions.append(
+            .log(
+                Log(
+                    .warning, "node ejected",
+                    [
+                        "node.name": name, "failures": "\(nodes[name]?.ejection.consecutiveFailures ?? 0)",
+                        "seconds": "\(seconds)"
+                    ])))
     }
 
     /// Interrupts and requeues elsewhere every job running far past its prediction (`limits.runTimeMultiple` ×
@@ -315,8 +351,11 @@ extension FleetStateMachine {
         for name in nodeOrder where isUnlinked(name, at: now.seconds) {
             let waiting = jobs(on: name).filter { !$0.finalizing && $0.job.state == .dispatched }.map(\.job.id)
             guard !waiting.isEmpty else { continue }
-            actions.append(.log(Log(.warning, "node without its websocket: its waiting jobs go back to the queue",
-                                    ["node.name": name, "jobs": "\(waiting.count)"])))
+            actions.append(
+                .log(
+                    Log(
+                        .warning, "node without its websocket: its waiting jobs go back to the queue",
+                        ["node.name": name, "jobs": "\(waiting.count)"])))
             for id in waiting { requeue(id, from: name, into: &actions) }
             actions.append(.removeFromQueue(waiting, node: name))
         }

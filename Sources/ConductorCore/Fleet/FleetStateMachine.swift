@@ -43,8 +43,9 @@ public struct FleetStateMachine: Sendable {
         checkpointLoadSeconds = config.checkpointLoadSeconds
         clientPrefix = "conductor-\(instanceID)-"
         weights = config.auth.keys.reduce(into: [:]) { $0[$1.name] = max($0[$1.name] ?? 0, $1.weight) }
-        dispatcher = FleetDispatcher(knobs: config.scheduler, retryBudgetFraction: config.limits.retryBudgetFraction,
-                                     minRetryConcurrency: config.limits.minRetryConcurrency)
+        dispatcher = FleetDispatcher(
+            knobs: config.scheduler, retryBudgetFraction: config.limits.retryBudgetFraction,
+            minRetryConcurrency: config.limits.minRetryConcurrency)
         for node in fleet ?? config.nodes { add(node, at: 0) }
     }
 
@@ -69,15 +70,18 @@ public struct FleetStateMachine: Sendable {
 
     /// Jobs the store kept from an earlier run: queued ones wait again, stamped among the shares in queue order; ones
     /// that were on nodes are attached to them (the node's queue and history say later whether they run or ended).
-    public mutating func restore(_ restored: [(job: Job, requirements: JobRequirements)], draining: Set<String>,
-                                 vramNeeds: [String: Int64], at now: Double) {
+    public mutating func restore(
+        _ restored: [(job: Job, requirements: JobRequirements)], draining: Set<String>,
+        vramNeeds: [String: Int64], at now: Double
+    ) {
         dispatcher.vramNeeds = vramNeeds
         for name in draining { nodes[name]?.draining = true }
         for (job, requirements) in restored {
             let onNode = job.state != .queued
             if job.node != nil { placed.insert(job.id) }
-            jobs[job.id] = FleetJob(job: job, requirements: requirements, principal: job.principal ?? job.clientID,
-                                    dispatchedAt: onNode ? now : nil, postedAt: onNode ? now : nil)
+            jobs[job.id] = FleetJob(
+                job: job, requirements: requirements, principal: job.principal ?? job.clientID,
+                dispatchedAt: onNode ? now : nil, postedAt: onNode ? now : nil)
         }
         for active in Self.ordered(jobs.values.filter { $0.job.state == .queued }) {
             let weight = shareWeight(of: active.principal)
@@ -158,9 +162,11 @@ public struct FleetStateMachine: Sendable {
                 if (a.job.state == .running) != (b.job.state == .running) { return a.job.state == .running }
                 return (a.dispatchedAt ?? now) < (b.dispatchedAt ?? now)
             }
-            return FleetDispatcher.NodeView(snapshot: snapshot, outstanding: mine.map { active in
-                FleetDispatcher.Outstanding(requirements: active.requirements, startedAt: active.startedAt, nodeFailures: active.nodeFailures)
-            })
+            return FleetDispatcher.NodeView(
+                snapshot: snapshot,
+                outstanding: mine.map { active in
+                    FleetDispatcher.Outstanding(requirements: active.requirements, startedAt: active.startedAt, nodeFailures: active.nodeFailures)
+                })
         }
     }
 

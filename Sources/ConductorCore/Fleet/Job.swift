@@ -27,8 +27,10 @@ public struct Job: Sendable, Hashable {
     public var placement: String?
     public var createdAt: Int64
 
-    public init(id: String, sequence: Int64, number: JSONNumber, clientID: String?, principal: String?, prompt: JSONValue,
-                extraData: JSONObject, outputsToExecute: [String], state: State, node: String?, placement: String?, createdAt: Int64) {
+    public init(
+        id: String, sequence: Int64, number: JSONNumber, clientID: String?, principal: String?, prompt: JSONValue,
+        extraData: JSONObject, outputsToExecute: [String], state: State, node: String?, placement: String?, createdAt: Int64
+    ) {
         self.id = id
         self.sequence = sequence
         self.number = number

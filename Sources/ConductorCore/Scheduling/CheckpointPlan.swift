@@ -1,7 +1,7 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// Which checkpoint each node should hold for the demand the fleet sees: the release valve's other half.
@@ -97,8 +97,14 @@ public enum CheckpointPlan {
         var count = 0
         var speed = 0.0
 
-        mutating func add(_ s: Double) { count += 1; speed += s }
-        mutating func remove(_ s: Double) { count -= 1; speed -= s }
+        mutating func add(_ s: Double) {
+            count += 1
+            speed += s
+        }
+        mutating func remove(_ s: Double) {
+            count -= 1
+            speed -= s
+        }
         func adding(_ s: Double) -> Pool { Pool(count: count + 1, speed: speed + s) }
         func removing(_ s: Double) -> Pool { Pool(count: count - 1, speed: speed - s) }
     }

@@ -6,7 +6,7 @@ extension JobRequirements {
         "CheckpointLoaderSimple": "ckpt_name",
         "CheckpointLoader": "ckpt_name",
         "ImageOnlyCheckpointLoader": "ckpt_name",
-        "UNETLoader": "unet_name",
+        "UNETLoader": "unet_name"
     ]
     static let samplerClasses: Set<String> = ["KSampler", "KSamplerAdvanced"]
     /// Inputs followed upstream when looking for the latent a sampler starts from.

@@ -29,8 +29,9 @@ extension Scheduler {
                 let margin = max(nonNegative(gain), nonNegative(job.runTimeError ?? 0) * assessments[fullBest].finish)
                 let trusted = nodes[fullBest].speedMeasured && nodes[pick].speedMeasured
                 if trusted, assessments[fullBest].score + margin < assessments[pick].score {
-                    return Decision(node: nil, waitingFor: fullBest, passedOver: pick,
-                                    predictedGain: assessments[pick].score - assessments[fullBest].score)
+                    return Decision(
+                        node: nil, waitingFor: fullBest, passedOver: pick,
+                        predictedGain: assessments[pick].score - assessments[fullBest].score)
                 }
             } else {
                 waitingFor = fullBest

@@ -100,10 +100,9 @@ extension Scheduler {
         assessments.reserveCapacity(nodes.count)
         for index in nodes.indices {
             let status: Status =
-                if nodes[index].health != .up { .unhealthy }
-                else if nodes[index].draining { .draining }
-                else if nodes[index].outstanding >= nodes[index].maxOutstanding { .full }
-                else { .room }
+                if nodes[index].health != .up { .unhealthy } else if nodes[index].draining {
+                    .draining
+                } else if nodes[index].outstanding >= nodes[index].maxOutstanding { .full } else { .room }
             let resident = view.residentIDs[index]
             let holds = checkpoint != -1 && resident == checkpoint
             guard status == .room || status == .full else {

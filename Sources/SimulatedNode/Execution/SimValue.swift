@@ -24,4 +24,3 @@ struct CachedNode: Sendable {
     var outputs: [SimValue]
     var ui: JSONValue?
 }
-

@@ -68,8 +68,9 @@ extension SimulatedNode {
         if failFirst { faults.failNext -= 1 }
 
         func progressState(_ id: String, value: JSONNumber, max: JSONNumber, state: String) {
-            let entry = NodeProgress(nodeID: id, value: value, max: max, state: state, promptID: promptID,
-                                     displayNodeID: id, parentNodeID: nil, realNodeID: id)
+            let entry = NodeProgress(
+                nodeID: id, value: value, max: max, state: state, promptID: promptID,
+                displayNodeID: id, parentNodeID: nil, realNodeID: id)
             if let index = states.firstIndex(where: { $0.id == id }) { states[index].progress = entry } else { states.append((id, entry)) }
             sendProgress(.progressState(promptID: promptID, nodes: states.map(\.progress)), owner: owner)
         }
@@ -102,8 +103,10 @@ extension SimulatedNode {
                     failFirst = false
                     throw NodeStop.failed(type: "RuntimeError", message: faults.failMessage)
                 }
-                let result = try await run(nodeClass, node: node, graph: graph, values: values, item: item,
-                                           generation: generation) { step, total, withPreview in
+                let result = try await run(
+                    nodeClass, node: node, graph: graph, values: values, item: item,
+                    generation: generation
+                ) { step, total, withPreview in
                     progressState(id, value: JSONNumber(step), max: JSONNumber(total), state: "running")
                     if owner != nil, self.sockets[owner!]?.featureFlags["supports_preview_metadata"]?.boolValue == true {
                         if self.profile.previews, withPreview { self.sendPreview(promptID: promptID, node: id, owner: owner) }
@@ -153,16 +156,19 @@ extension SimulatedNode {
             status = HistoryStatus(statusStr: "error", completed: false, messages: messages)
         case .interrupted?, .abandoned?:
             let failing = failingNode!
-            lifecycle(.executionInterrupted(ExecutionInterrupted(
-                promptID: promptID, nodeID: failing.id, nodeType: failing.type, executed: executed,
-                timestamp: Self.nowMilliseconds())), broadcastWithoutOwner: true)
+            lifecycle(
+                .executionInterrupted(
+                    ExecutionInterrupted(
+                        promptID: promptID, nodeID: failing.id, nodeType: failing.type, executed: executed,
+                        timestamp: Self.nowMilliseconds())), broadcastWithoutOwner: true)
             status = HistoryStatus(statusStr: "error", completed: false, messages: messages)
         }
         for (sig, node) in usedCache { cache[sig] = node }
         cachedNodeIDs = order.filter { usedCache[signatures[$0]!] != nil }
         if cache.count > usedCache.count * 4 + 64 { cache = usedCache }  // classic cache: roughly the last prompts
-        history.insert(HistoryEntry(prompt: item, outputs: outputs, status: status, meta: meta), id: promptID,
-                       cap: Self.maximumHistory)
+        history.insert(
+            HistoryEntry(prompt: item, outputs: outputs, status: status, meta: meta), id: promptID,
+            cap: Self.maximumHistory)
         executionCount += 1
         running = nil
         broadcastStatus()

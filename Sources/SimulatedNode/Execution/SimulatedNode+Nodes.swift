@@ -56,8 +56,11 @@ extension SimulatedNode {
         case .encodeText:
             return NodeResult(outputs: [.conditioning(literal("text")?.stringValue ?? "")])
         case .emptyLatent:
-            return NodeResult(outputs: [.latent(width: int("width", 512), height: int("height", 512),
-                                                batch: int("batch_size", 1), seed: 0)])
+            return NodeResult(outputs: [
+                .latent(
+                    width: int("width", 512), height: int("height", 512),
+                    batch: int("batch_size", 1), seed: 0)
+            ])
         case .sample:
             guard case .model(let checkpoint, let loras)? = input("model"),
                 case .latent(let width, let height, let batch, _)? = input("latent_image")
@@ -87,8 +90,11 @@ extension SimulatedNode {
             guard case .latent(let width, let height, let batch, let seed)? = input("samples") else {
                 throw NodeStop.failed(type: "TypeError", message: "VAEDecode needs a LATENT")
             }
-            guard await pause(simulatedSeconds: 0.05 * Double(width * height) / Double(512 * 512) / profile.speed,
-                              generation: generation) else { throw NodeStop.abandoned }
+            guard
+                await pause(
+                    simulatedSeconds: 0.05 * Double(width * height) / Double(512 * 512) / profile.speed,
+                    generation: generation)
+            else { throw NodeStop.abandoned }
             let decoded = (0..<batch).map { RasterImage.pattern(width: width, height: height, seed: seed &+ UInt64($0)) }
             return NodeResult(outputs: [.images(decoded)])
         case .saveImage:
@@ -104,8 +110,11 @@ extension SimulatedNode {
             } catch {
                 throw NodeStop.failed(type: "PIL.UnidentifiedImageError", message: "cannot identify image file '\(name)'")
             }
-            let alpha = image.channels == 4 ? image.channel(3).inverted() : RasterImage(
-                width: image.width, height: image.height, channels: 1, pixels: [UInt8](repeating: 0, count: image.width * image.height))
+            let alpha =
+                image.channels == 4
+                ? image.channel(3).inverted()
+                : RasterImage(
+                    width: image.width, height: image.height, channels: 1, pixels: [UInt8](repeating: 0, count: image.width * image.height))
             if nodeClass.name == "LoadImage" { return NodeResult(outputs: [.images([image.rgb]), .mask(alpha)]) }
             let channel = ["red": 0, "green": 1, "blue": 2, "alpha": 3][literal("channel")?.stringValue ?? "alpha"] ?? 3
             return NodeResult(outputs: [.mask(channel == 3 ? alpha : image.channel(channel))])
@@ -113,8 +122,9 @@ extension SimulatedNode {
             guard case .latent(let width, let height, let batch, let seed)? = input("samples") else {
                 throw NodeStop.failed(type: "TypeError", message: "SaveLatent needs a LATENT")
             }
-            return try saveLatent(LatentFile(width: width, height: height, batch: batch, seed: seed),
-                                  prefix: literal("filename_prefix")?.stringValue ?? "ComfyUI", item: item)
+            return try saveLatent(
+                LatentFile(width: width, height: height, batch: batch, seed: seed),
+                prefix: literal("filename_prefix")?.stringValue ?? "ComfyUI", item: item)
         case .loadLatent:
             let name = literal("latent")?.stringValue ?? ""
             let latent: LatentFile
@@ -182,8 +192,10 @@ extension SimulatedNode {
                 .replacingOccurrences(of: "%height%", with: String(first.height))
         }
         let now = Calendar(identifier: .gregorian).dateComponents(in: TimeZone.current, from: Date())
-        for (token, value) in [("%year%", now.year ?? 0), ("%month%", now.month ?? 0), ("%day%", now.day ?? 0),
-                               ("%hour%", now.hour ?? 0), ("%minute%", now.minute ?? 0), ("%second%", now.second ?? 0)] {
+        for (token, value) in [
+            ("%year%", now.year ?? 0), ("%month%", now.month ?? 0), ("%day%", now.day ?? 0),
+            ("%hour%", now.hour ?? 0), ("%minute%", now.minute ?? 0), ("%second%", now.second ?? 0)
+        ] {
             prefix = prefix.replacingOccurrences(of: token, with: token == "%year%" ? String(value) : String(format: "%02d", value))
         }
         // os.path.dirname / basename (Foundation's deletingLastPathComponent traps on a one-character string).

@@ -88,8 +88,9 @@ extension Fault {
     public init?(json: JSONValue) {
         switch json["fault"]?.stringValue {
         case "fail_next_prompts"?:
-            self = .failNextPrompts(count: json["count"]?.intValue ?? 1,
-                                    message: json["message"]?.stringValue ?? "Simulated node failure")
+            self = .failNextPrompts(
+                count: json["count"]?.intValue ?? 1,
+                message: json["message"]?.stringValue ?? "Simulated node failure")
         case "hang"?: self = .hang(json["on"]?.boolValue ?? true)
         case "crash_and_restart"?: self = .crashAndRestart(downSeconds: json["down_seconds"]?.doubleValue ?? 1)
         case "drop_websockets"?: self = .dropWebSockets

@@ -27,7 +27,7 @@ struct LatentFile {
         let header: JSONValue = [
             "__metadata__": .object(meta),
             "latent_format_version_0": ["dtype": "F32", "shape": [0], "data_offsets": [.int(bytes), .int(bytes)]],
-            "latent_tensor": ["dtype": "F32", "shape": .array(shape), "data_offsets": [0, .int(bytes)]],
+            "latent_tensor": ["dtype": "F32", "shape": .array(shape), "data_offsets": [0, .int(bytes)]]
         ]
         var text = Array(header.jsonString(.compact).utf8)
         while text.count % 8 != 0 { text.append(0x20) }  // safetensors pads its header with spaces
@@ -53,7 +53,8 @@ struct LatentFile {
         guard let header = try? JSONValue(parsing: String(decoding: data.dropFirst(8).prefix(Int(length)), as: UTF8.self)),
             let shape = header["latent_tensor"]?["shape"]?.arrayValue?.compactMap(\.intValue), shape.count == 4
         else { throw .header("InvalidHeaderDeserialization") }
-        self.init(width: shape[3] * 8, height: shape[2] * 8, batch: shape[0],
-                  seed: header["__metadata__"]?["simulated_seed"]?.stringValue.flatMap { UInt64($0) } ?? 0)
+        self.init(
+            width: shape[3] * 8, height: shape[2] * 8, batch: shape[0],
+            seed: header["__metadata__"]?["simulated_seed"]?.stringValue.flatMap { UInt64($0) } ?? 0)
     }
 }

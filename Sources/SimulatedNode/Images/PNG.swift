@@ -11,11 +11,12 @@ public enum PNG {
 
     /// Encodes 8-bit gray, RGB or RGBA pixels, with optional `tEXt` chunks (ComfyUI stores `prompt`/`workflow`).
     public static func encode(_ image: RasterImage, text: [(String, String)] = []) -> [UInt8] {
-        let colorType: UInt8 = switch image.channels {
-        case 1: 0
-        case 4: 6
-        default: 2
-        }
+        let colorType: UInt8 =
+            switch image.channels {
+            case 1: 0
+            case 4: 6
+            default: 2
+            }
         var out = signature
         var header: [UInt8] = []
         header.appendBigEndian(UInt32(image.width))

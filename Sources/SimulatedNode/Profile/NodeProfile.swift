@@ -94,7 +94,7 @@ public struct NodeProfile: Codable, Sendable, Hashable {
         profile.checkpoints = [
             ModelFile(name: "sdxl-动漫二次元_2.0.safetensors", sizeBytes: 6_938_078_334),
             ModelFile(name: "juggernautXL_v9Rundiffusionphoto2.safetensors", sizeBytes: 7_105_350_536),
-            ModelFile(name: "v1-5-pruned-emaonly.safetensors", sizeBytes: 4_265_146_304),
+            ModelFile(name: "v1-5-pruned-emaonly.safetensors", sizeBytes: 4_265_146_304)
         ]
         profile.loras = [ModelFile(name: "add-detail-xl.safetensors", sizeBytes: 228_454_200)]
         return profile

@@ -6,7 +6,7 @@ extension SimulatedNode {
     static let modelFolders = [
         "checkpoints", "configs", "loras", "vae", "text_encoders", "diffusion_models", "clip_vision", "style_models",
         "embeddings", "diffusers", "vae_approx", "controlnet", "gligen", "upscale_models", "latent_upscale_models",
-        "custom_nodes", "hypernetworks", "photomaker", "classifiers", "model_patches", "audio_encoders",
+        "custom_nodes", "hypernetworks", "photomaker", "classifiers", "model_patches", "audio_encoders"
     ]
 
     public func historyJSON(maxItems: Int?, offset: Int) -> JSONValue {
@@ -53,9 +53,10 @@ extension SimulatedNode {
 
     /// `/experiment/models`: each model folder with its directories, except `configs` and `custom_nodes`.
     public nonisolated func experimentModelFolders() -> JSONValue {
-        .array(Self.modelFolders.filter { !["configs", "custom_nodes"].contains($0) }.map { folder in
-            ["name": .string(folder), "folders": modelDirectories(folder)]
-        })
+        .array(
+            Self.modelFolders.filter { !["configs", "custom_nodes"].contains($0) }.map { folder in
+                ["name": .string(folder), "folders": modelDirectories(folder)]
+            })
     }
 
     /// `/experiment/models/{folder}`: the folder's files with sizes; nil for an unknown folder (404).
@@ -69,10 +70,13 @@ extension SimulatedNode {
             guard Self.modelFolders.contains(folder) else { return nil }
             listed = []
         }
-        return .array(listed.sorted { $0.name < $1.name }.map { file in
-            ["name": .string(file.name), "pathIndex": 0, "modified": 1_700_000_000.0, "created": 1_700_000_000.0,
-             "size": .number(JSONNumber(file.sizeBytes))]
-        })
+        return .array(
+            listed.sorted { $0.name < $1.name }.map { file in
+                [
+                    "name": .string(file.name), "pathIndex": 0, "modified": 1_700_000_000.0, "created": 1_700_000_000.0,
+                    "size": .number(JSONNumber(file.sizeBytes))
+                ]
+            })
     }
 
     /// `/internal/files/{type}`: top-level files, newest first (v0.8.0 lists bare names).
@@ -99,8 +103,9 @@ extension SimulatedNode {
     // MARK: Jobs API
 
     func jobsListing() -> JobsListing {
-        JobsListing(pending: pending.items, running: running.map { [$0] } ?? [],
-                    history: history.order.compactMap { id in history[id].map { (id, $0) } })
+        JobsListing(
+            pending: pending.items, running: running.map { [$0] } ?? [],
+            history: history.order.compactMap { id in history[id].map { (id, $0) } })
     }
 
     func jobsJSON(query: Parameters) -> (status: Int, body: JSONValue) {
@@ -111,4 +116,3 @@ extension SimulatedNode {
 
     func jobJSON(id: String) -> JSONValue? { jobsListing().job(id: id) }
 }
-

@@ -14,21 +14,24 @@ public struct SimulatedNodeRoutes: Sendable {
     public typealias Context = SimulatedNodeContext
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
-        Response(status: status, headers: [.contentType: "application/json; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(bytes: value.serialized(.python))))
+        Response(
+            status: status, headers: [.contentType: "application/json; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: value.serialized(.python))))
     }
 
     static func empty(_ status: HTTPResponse.Status = .ok) -> Response { Response(status: status) }
 
     /// aiohttp's answer to an exception in a handler.
     static func internalError() -> Response {
-        Response(status: .internalServerError, headers: [.contentType: "text/plain; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(string: "500 Internal Server Error\n\nServer got itself in trouble")))
+        Response(
+            status: .internalServerError, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: "500 Internal Server Error\n\nServer got itself in trouble")))
     }
 
     static func tooLarge(_ limit: Int) -> Response {
-        Response(status: .contentTooLarge, headers: [.contentType: "text/plain; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(string: "Maximum request body size \(limit) exceeded, actual body size unknown")))
+        Response(
+            status: .contentTooLarge, headers: [.contentType: "text/plain; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(string: "Maximum request body size \(limit) exceeded, actual body size unknown")))
     }
 
     /// Reads a JSON body as ComfyUI does: invalid JSON is a 500, an oversize body a 413.
@@ -56,14 +59,18 @@ public struct SimulatedNodeRoutes: Sendable {
         router.middlewares.add(FaultMiddleware(node: node))
         router.middlewares.add(OriginCheckMiddleware())
 
-        func both(_ path: String, _ method: HTTPRequest.Method,
-                  _ handler: @escaping @Sendable (Request, Context) async throws -> Response) {
+        func both(
+            _ path: String, _ method: HTTPRequest.Method,
+            _ handler: @escaping @Sendable (Request, Context) async throws -> Response
+        ) {
             router.on(RouterPath(path), method: method, use: handler)
             router.on(RouterPath("/api" + path), method: method, use: handler)
         }
 
         for path in ["/ws", "/api/ws"] {
-            router.ws(RouterPath(path)) { _, _ in await node.acceptsWebSockets ? .upgrade([:]) : .dontUpgrade } onUpgrade: { inbound, outbound, context in
+            router.ws(RouterPath(path)) { _, _ in
+                await node.acceptsWebSockets ? .upgrade([:]) : .dontUpgrade
+            } onUpgrade: { inbound, outbound, context in
                 try await WebSocketSession(node: node).run(inbound: inbound, outbound: outbound, request: context.request)
             }
         }
@@ -98,8 +105,9 @@ public struct SimulatedNodeRoutes: Sendable {
             switch await Self.readJSON(request, limit: limit) {
             case .failure(let response): return response
             case .success(let body):
-                await node.free(unloadModels: body["unload_models"]?.isTruthy ?? false,
-                                freeMemory: body["free_memory"]?.isTruthy ?? false)
+                await node.free(
+                    unloadModels: body["unload_models"]?.isTruthy ?? false,
+                    freeMemory: body["free_memory"]?.isTruthy ?? false)
                 return Self.empty()
             }
         }
@@ -117,8 +125,9 @@ public struct SimulatedNodeRoutes: Sendable {
             switch await Self.readJSON(request, limit: limit) {
             case .failure(let response): return response
             case .success(let body):
-                await node.editHistory(clear: body["clear"]?.isTruthy ?? false,
-                                       delete: body["delete"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+                await node.editHistory(
+                    clear: body["clear"]?.isTruthy ?? false,
+                    delete: body["delete"]?.arrayValue?.compactMap(\.stringValue) ?? [])
                 return Self.empty()
             }
         }

@@ -94,10 +94,13 @@ public actor SimulatedNode {
             counter += 1
         }
         guard let prompt = request["prompt"] else {
-            return (400, [
-                "error": .object(PromptValidator.error("no_prompt", "No prompt provided", "No prompt provided")),
-                "node_errors": [:],
-            ])
+            return (
+                400,
+                [
+                    "error": .object(PromptValidator.error("no_prompt", "No prompt provided", "No prompt provided")),
+                    "node_errors": [:]
+                ]
+            )
         }
         // v0.8.0: str(json_data.get("prompt_id", uuid4())); an explicit null becomes "None".
         let promptID: String
@@ -120,8 +123,10 @@ public actor SimulatedNode {
             extra.removeValue(forKey: "auth_token_comfy_org")
             extra.removeValue(forKey: "api_key_comfy_org")
             extra["create_time"] = .number(JSONNumber(Self.nowMilliseconds()))
-            pending.push(QueueItem(number: number, promptID: promptID, prompt: validated, extraData: extra,
-                                   outputsToExecute: outputs))
+            pending.push(
+                QueueItem(
+                    number: number, promptID: promptID, prompt: validated, extraData: extra,
+                    outputsToExecute: outputs))
             broadcastStatus()
             workSignal?.yield()
             return (200, ["prompt_id": .string(promptID), "number": .number(number), "node_errors": .object(nodeErrors)])
@@ -227,8 +232,10 @@ public actor SimulatedNode {
             // A prompt without client_id broadcasts type 1 to every socket, whatever it negotiated.
             if owner != nil, socket.featureFlags["supports_preview_metadata"]?.boolValue == true {
                 frame = .previewImageWithMetadata(
-                    metadata: ["node_id": .string(node), "prompt_id": .string(promptID), "display_node_id": .string(node),
-                               "parent_node_id": .null, "real_node_id": .string(node), "image_type": "image/jpeg"],
+                    metadata: [
+                        "node_id": .string(node), "prompt_id": .string(promptID), "display_node_id": .string(node),
+                        "parent_node_id": .null, "real_node_id": .string(node), "image_type": "image/jpeg"
+                    ],
                     image: previewImage)
             } else {
                 frame = .previewImage(format: .jpeg, image: previewImage)
@@ -241,8 +248,10 @@ public actor SimulatedNode {
     // MARK: Features and stats
 
     static func features(_ profile: NodeProfile) -> JSONObject {
-        ["supports_preview_metadata": true, "max_upload_size": .int(profile.maxUploadBytes),
-         "extension": ["manager": ["supports_v4": true]]]
+        [
+            "supports_preview_metadata": true, "max_upload_size": .int(profile.maxUploadBytes),
+            "extension": ["manager": ["supports_v4": true]]
+        ]
     }
 
     public func systemStats() -> JSONValue {
@@ -253,13 +262,13 @@ public actor SimulatedNode {
             "installed_templates_version": "0.7.67", "required_templates_version": "0.7.67",
             "python_version": "3.11.7 (main, May  9 2026, 07:35:25) [GCC 12.2.0]",
             "pytorch_version": "2.11.0+cu130", "embedded_python": false,
-            "argv": ["main.py", "--listen", "127.0.0.1", "--simulated", .string(profile.name)],
+            "argv": ["main.py", "--listen", "127.0.0.1", "--simulated", .string(profile.name)]
         ]
         let device: JSONObject = [
             "name": .string(profile.deviceName), "type": "cuda", "index": 0,
             "vram_total": .number(JSONNumber(gpu.vramTotal)), "vram_free": .number(JSONNumber(gpu.vramFree)),
             "torch_vram_total": .number(JSONNumber(gpu.vramUsed)),
-            "torch_vram_free": .number(JSONNumber(max(0, gpu.vramUsed - gpu.reserved))),
+            "torch_vram_free": .number(JSONNumber(max(0, gpu.vramUsed - gpu.reserved)))
         ]
         return ["system": .object(system), "devices": [.object(device)]]
     }

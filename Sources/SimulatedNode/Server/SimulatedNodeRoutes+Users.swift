@@ -52,8 +52,10 @@ extension SimulatedNodeRoutes {
             let query = request.uri.queryParameters
             guard let directory = query.get("dir"), !directory.isEmpty else { return text("Directory not provided", .badRequest) }
             do {
-                return json(try await users.list(directory: directory, recurse: flag(query.get("recurse")),
-                                                 fullInfo: flag(query.get("full_info")), split: flag(query.get("split"))))
+                return json(
+                    try await users.list(
+                        directory: directory, recurse: flag(query.get("recurse")),
+                        fullInfo: flag(query.get("full_info")), split: flag(query.get("split"))))
             } catch {
                 return error as? UserDirectory.Failure == .notFound
                     ? text("Directory not found", .notFound) : text("Invalid directory", .forbidden)
@@ -70,8 +72,9 @@ extension SimulatedNodeRoutes {
             do {
                 let url = try users.file(decoded(context.parameters.get("file")), existing: true)
                 guard let data = try? Data(contentsOf: url) else { return empty(.notFound) }
-                return Response(status: .ok, headers: [.contentType: contentType(url.pathExtension)],
-                                body: .init(byteBuffer: ByteBuffer(bytes: data)))
+                return Response(
+                    status: .ok, headers: [.contentType: contentType(url.pathExtension)],
+                    body: .init(byteBuffer: ByteBuffer(bytes: data)))
             } catch {
                 return failure(error)
             }
@@ -85,8 +88,10 @@ extension SimulatedNodeRoutes {
             }
             let query = request.uri.queryParameters
             do {
-                return json(try await users.write(decoded(context.parameters.get("file")), contents: Data(contents.readableBytesView),
-                                                  overwrite: query.get("overwrite") != "false", fullInfo: flag(query.get("full_info"))))
+                return json(
+                    try await users.write(
+                        decoded(context.parameters.get("file")), contents: Data(contents.readableBytesView),
+                        overwrite: query.get("overwrite") != "false", fullInfo: flag(query.get("full_info"))))
             } catch {
                 return failure(error)
             }
@@ -102,8 +107,10 @@ extension SimulatedNodeRoutes {
         both("/userdata/{file}/move/{dest}", .post) { request, context in
             let query = request.uri.queryParameters
             do {
-                return json(try await users.move(decoded(context.parameters.get("file")), to: decoded(context.parameters.get("dest")),
-                                                 overwrite: query.get("overwrite") != "false", fullInfo: flag(query.get("full_info"))))
+                return json(
+                    try await users.move(
+                        decoded(context.parameters.get("file")), to: decoded(context.parameters.get("dest")),
+                        overwrite: query.get("overwrite") != "false", fullInfo: flag(query.get("full_info"))))
             } catch {
                 return failure(error)
             }

@@ -76,7 +76,7 @@ public actor UserDirectory {
             "path": .string(relativePath(url)),
             "size": .int((attributes[.size] as? Int) ?? 0),
             "modified": .int(Int((modified.timeIntervalSince1970 * 1000).rounded())),
-            "created": .int(Int((created.timeIntervalSince1970 * 1000).rounded())),
+            "created": .int(Int((created.timeIntervalSince1970 * 1000).rounded()))
         ]
     }
 
@@ -102,12 +102,13 @@ public actor UserDirectory {
             found = (try? FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? []
         }
         let files = found.map(\.standardizedFileURL).filter(Self.isFile).sorted { $0.path < $1.path }
-        return .array(files.map { url in
-            if fullInfo { return fileInfo(url) }
-            let relative = String(url.path.dropFirst(folder.path.count + 1))
-            if split { return .array(([relative] + relative.split(separator: "/").map(String.init)).map(JSONValue.string)) }
-            return .string(relative)
-        })
+        return .array(
+            files.map { url in
+                if fullInfo { return fileInfo(url) }
+                let relative = String(url.path.dropFirst(folder.path.count + 1))
+                if split { return .array(([relative] + relative.split(separator: "/").map(String.init)).map(JSONValue.string)) }
+                return .string(relative)
+            })
     }
 
     /// `GET /v2/userdata?path=P`: every directory and file under `P`, directories first at each level.
@@ -129,7 +130,7 @@ public actor UserDirectory {
                 entries.append([
                     "name": .string(child.lastPathComponent), "path": .string(relativePath(child)), "type": "file",
                     "size": .int((attributes[.size] as? Int) ?? 0),
-                    "modified": .double(((attributes[.modificationDate] as? Date) ?? Date()).timeIntervalSince1970),
+                    "modified": .double(((attributes[.modificationDate] as? Date) ?? Date()).timeIntervalSince1970)
                 ])
             }
             directories.forEach(walk)

@@ -7,7 +7,9 @@ struct CancelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cancel",
         abstract: "Cancel prompts: remove waiting ones, interrupt the running one, or clear the queue.",
-        discussion: "Give prompt ids to cancel those: a waiting prompt is removed, the running one is interrupted. Exit status 1 when an id is neither waiting nor running.")
+        discussion:
+            "Give prompt ids to cancel those: a waiting prompt is removed, the running one is interrupted. Exit status 1 when an id is neither waiting nor running."
+    )
 
     @OptionGroup var options: ServerOptions
 
@@ -55,8 +57,9 @@ struct CancelCommand: AsyncParsableCommand {
                 output.line(running.isEmpty ? "Nothing was running." : "Interrupted \(running.joined(separator: ", ")).")
             }
             if !missing.isEmpty {
-                Output.standardError().line("Error: \(missing.joined(separator: ", ")) \(missing.count == 1 ? "is" : "are") neither waiting nor running "
-                    + "(finished already? `conductor history ID` shows it).")
+                Output.standardError().line(
+                    "Error: \(missing.joined(separator: ", ")) \(missing.count == 1 ? "is" : "are") neither waiting nor running "
+                        + "(finished already? `conductor history ID` shows it).")
                 throw ExitCode.failure
             }
         }

@@ -23,7 +23,9 @@ struct SubmitCommand: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The workflow: API-format JSON, or a whole /prompt body (- reads standard input).", valueName: "workflow.json"))
     var file: String
 
-    @Option(name: .customLong("set"), help: ArgumentHelp("Set an input: 6.text=\"a cat\", \"Positive Prompt.text=a cat\", KSampler.steps=20.", valueName: "node.input=value"))
+    @Option(
+        name: .customLong("set"),
+        help: ArgumentHelp("Set an input: 6.text=\"a cat\", \"Positive Prompt.text=a cat\", KSampler.steps=20.", valueName: "node.input=value"))
     var assignments: [String] = []
 
     @Flag(help: "Give every seed and noise_seed input a new random value.")

@@ -8,7 +8,8 @@ struct UploadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "upload",
         abstract: "Upload an image, or a mask for an image already on the server.",
-        discussion: "Prints the name the server stored it under (it may add \" (1)\" when the name is taken) and the value to give a LoadImage input.")
+        discussion: "Prints the name the server stored it under (it may add \" (1)\" when the name is taken) and the value to give a LoadImage input."
+    )
 
     @OptionGroup var options: ServerOptions
 
@@ -27,9 +28,10 @@ struct UploadCommand: AsyncParsableCommand {
     @Flag(help: "Replace a file of the same name instead of storing a renamed copy.")
     var overwrite = false
 
-    @Option(help: ArgumentHelp(
-        "Upload a mask for this image, e.g. \"photo.png\" or \"clipspace/photo.png [input]\" (without a [type], input): its alpha channel becomes the mask's.",
-        valueName: "image"))
+    @Option(
+        help: ArgumentHelp(
+            "Upload a mask for this image, e.g. \"photo.png\" or \"clipspace/photo.png [input]\" (without a [type], input): its alpha channel becomes the mask's.",
+            valueName: "image"))
     var maskFor: String?
 
     @Flag(help: "Print the server's JSON answer.") var json = false
@@ -50,8 +52,9 @@ struct UploadCommand: AsyncParsableCommand {
             var request = UploadRequest(filename: name ?? url.lastPathComponent, bytes: bytes, type: type, subfolder: subfolder, overwrite: overwrite)
             if let maskFor {
                 let reference = FileReference(parsing: maskFor)
-                request.maskFor = OutputFile(nodeID: "", filename: reference.filename, subfolder: reference.subfolder,
-                                             type: reference.kind(default: .input).rawValue)
+                request.maskFor = OutputFile(
+                    nodeID: "", filename: reference.filename, subfolder: reference.subfolder,
+                    type: reference.kind(default: .input).rawValue)
             }
             let result = try await client.upload(request)
             if json { return output.json(result.json) }

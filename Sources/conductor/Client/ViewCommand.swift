@@ -49,7 +49,9 @@ struct ViewCommand: AsyncParsableCommand {
                 let url = client.viewURL(file)
                 guard let destination else {
                     if json {
-                        output.json(["filename": .string(file.filename), "subfolder": .string(file.subfolder), "type": .string(file.type), "url": .string(url)])
+                        output.json([
+                            "filename": .string(file.filename), "subfolder": .string(file.subfolder), "type": .string(file.type), "url": .string(url)
+                        ])
                     } else {
                         output.line(url)
                     }
@@ -64,8 +66,10 @@ struct ViewCommand: AsyncParsableCommand {
                     throw ClientError.usage("Cannot write \(target.path): \((error as NSError).localizedDescription)")
                 }
                 if json {
-                    output.json(["filename": .string(file.filename), "subfolder": .string(file.subfolder), "type": .string(file.type),
-                                 "url": .string(url), "saved": .string(target.path), "bytes": .int(bytes.count)])
+                    output.json([
+                        "filename": .string(file.filename), "subfolder": .string(file.subfolder), "type": .string(file.type),
+                        "url": .string(url), "saved": .string(target.path), "bytes": .int(bytes.count)
+                    ])
                 } else {
                     output.line("Saved \(file.path) (\(bytes.count) bytes) to \(target.path)")
                 }

@@ -1,11 +1,12 @@
 import Foundation
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// The built `conductor` executable run as a user runs it: arguments in, stdout, stderr and exit status out.
 final class CLIProcess: Sendable {

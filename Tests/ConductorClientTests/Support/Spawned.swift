@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Synchronization
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// A child process started with `posix_spawn`, its stdout and stderr on pipes.
 ///
@@ -43,10 +44,16 @@ struct Spawned: Sendable {
             posix_spawn_file_actions_init(&actions)
             defer { posix_spawn_file_actions_destroy(&actions) }
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-            if captureStdout { posix_spawn_file_actions_adddup2(&actions, out[1], 1) }
-            else { posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0) }
-            if captureStderr { posix_spawn_file_actions_adddup2(&actions, err[1], 2) }
-            else { posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0) }
+            if captureStdout {
+                posix_spawn_file_actions_adddup2(&actions, out[1], 1)
+            } else {
+                posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+            }
+            if captureStderr {
+                posix_spawn_file_actions_adddup2(&actions, err[1], 2)
+            } else {
+                posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+            }
             if let closeFrom = Self.addCloseFrom {
                 _ = closeFrom(&actions, 3)
             } else {
@@ -123,11 +130,13 @@ struct Spawned: Sendable {
         }
         var thread = pthread_t()
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        _ = pthread_create(&thread, nil, { pointer in
-            let box = Unmanaged<Box>.fromOpaque(pointer!).takeRetainedValue()
-            box.body()
-            return nil
-        }, box)
+        _ = pthread_create(
+            &thread, nil,
+            { pointer in
+                let box = Unmanaged<Box>.fromOpaque(pointer!).takeRetainedValue()
+                box.body()
+                return nil
+            }, box)
         pthread_detach(thread)
     }
 

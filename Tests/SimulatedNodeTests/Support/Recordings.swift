@@ -1,5 +1,5 @@
-import ConductorTesting
 import ComfyWire
+import ConductorTesting
 import Foundation
 
 /// The real ComfyUI v0.8.0 traffic in `Recordings/` (a copy of shared/comfyui-observed).
@@ -42,7 +42,7 @@ enum Shape {
     static let exactKeys: Set<String> = [
         "type", "message", "details", "status_str", "completed", "status", "name", "subfolder", "mediaType",
         "input_name", "class_type", "dependent_outputs", "error", "output_node", "output", "output_name",
-        "input_order", "category", "display_name",
+        "input_order", "category", "display_name"
     ]
 
     static func isDynamicKey(_ key: String) -> Bool {
