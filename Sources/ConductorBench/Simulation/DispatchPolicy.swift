@@ -13,7 +13,7 @@ public enum DispatchPolicy: Sendable, Hashable {
     /// P6's reference: a freed node takes the oldest job for its resident checkpoint, otherwise switches to the
     /// checkpoint with the most queued work per resident speed, only when that exceeds the swap cost.
     case reference
-    /// Conductor: jobs wait in one fleet queue; every event runs a round of the coordinator's own `FleetDispatcher`.
+    /// Conductor: jobs wait in one fleet queue; every event runs a dispatch round of the coordinator's own `FleetStateMachine`.
     case conductor(SchedulerKnobs)
     /// The same scheduler told nothing about checkpoints (no residency, no load cost): affinity off.
     case conductorAffinityOff(SchedulerKnobs)
