@@ -137,7 +137,7 @@ extension FleetStateMachine {
         let entry = HistoryEntry(
             prompt: active.job.queueItem, outputs: OutputNames.present(nodeEntry.outputs, node: node),
             status: nodeEntry.status, meta: nodeEntry.meta)
-        jobs[id]?.ending = .ran(nodeEntry: nodeEntry)
+        jobs[id]?.ending = (.ran(nodeEntry: nodeEntry), entry)
         actions.append(.commit(job: id, node: node, entry: entry))
     }
 
@@ -157,14 +157,15 @@ extension FleetStateMachine {
         let status = HistoryStatus(
             statusStr: "error", completed: false,
             messages: [StatusMessage(event: "execution_error", data: message.json["data"]?.objectValue ?? [:])])
+        let entry = HistoryEntry(prompt: active.job.queueItem, outputs: [:], status: status, meta: [:])
         jobs[id]?.finalizing = true
-        jobs[id]?.ending = .refused(message)
-        actions.append(.commit(job: id, node: node, entry: HistoryEntry(prompt: active.job.queueItem, outputs: [:], status: status, meta: [:])))
+        jobs[id]?.ending = (.refused(message), entry)
+        actions.append(.commit(job: id, node: node, entry: entry))
     }
 
     /// The store has the job's end (or could not take it: the job stays, and its node's queue says again that it ended).
     mutating func committed(_ id: String, on node: String, ok: Bool, into actions: inout [Action]) {
-        guard let active = jobs[id], let ending = active.ending else { return }
+        guard let active = jobs[id], let (ending, entry) = active.ending else { return }
         guard ok else {
             jobs[id]?.finalizing = false
             jobs[id]?.ending = nil
@@ -174,9 +175,6 @@ extension FleetStateMachine {
         let owner = active.job.clientID
         switch ending {
         case .ran(let nodeEntry):
-            let entry = HistoryEntry(
-                prompt: active.job.queueItem, outputs: OutputNames.present(nodeEntry.outputs, node: node),
-                status: nodeEntry.status, meta: nodeEntry.meta)
             actions.append(.finished(active, entry: entry, node: node, loadedBefore: nodes[node]?.loadedCheckpoint))
             nodes[node]?.ejection.succeeded()
             learn(from: nodeEntry, job: active, node: node)
@@ -188,10 +186,6 @@ extension FleetStateMachine {
             }
             actions.append(.dispatch)
         case .refused(let message):
-            let status = HistoryStatus(
-                statusStr: "error", completed: false,
-                messages: [StatusMessage(event: "execution_error", data: message.json["data"]?.objectValue ?? [:])])
-            let entry = HistoryEntry(prompt: active.job.queueItem, outputs: [:], status: status, meta: [:])
             actions.append(.finished(active, entry: entry, node: node, loadedBefore: nodes[node]?.loadedCheckpoint))
             if let owner { actions.append(.tell(message, client: owner)) }
             actions.append(.queueChanged)

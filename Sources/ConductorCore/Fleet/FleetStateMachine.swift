@@ -170,11 +170,6 @@ public struct FleetStateMachine: Sendable {
         }
     }
 
-    /// Ids of the files the queued jobs need (for the holders a dispatch round is given).
-    public func filesNeeded() -> Set<String> {
-        Set(jobs.values.lazy.filter { $0.job.state == .queued }.flatMap { $0.requirements.files.map(\.id) })
-    }
-
     /// The job a preview without a prompt id belongs to: the node's current prompt, while it is still that node's job.
     public func currentJob(on node: String) -> FleetJob? {
         guard let id = nodes[node]?.currentPrompt, let active = jobs[id], active.job.node == node else { return nil }
@@ -205,8 +200,8 @@ public struct FleetJob: Sendable {
     public var startedAt: Double?
     /// Its end is being read from its node or committed to the store: no other transition touches it meanwhile.
     public var finalizing = false
-    /// How the end being committed is told to the client once the store has it.
-    var ending: Ending?
+    /// The end being committed (its history entry, as the store gets it), told to the client once the store has it.
+    var ending: (kind: Ending, entry: HistoryEntry)?
     /// Times the job was sent back because its node had lost a delivered copy (a wiped input directory).
     public var lostCopyRetries = 0
     /// Its virtual start among the clients' fair shares (`FairShare`); kept when it goes back to the queue.
