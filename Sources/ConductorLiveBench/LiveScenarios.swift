@@ -355,7 +355,7 @@ public struct LiveBench: Sendable {
             // History: seed the store while Conductor is stopped, then restart it on the same data directory.
             setup.conductor.stop()
             let seeded = ContinuousClock.now
-            let store = try JobStore(path: setup.conductorDirectory.appendingPathComponent("conductor.sqlite").path)
+            let store = try SQLiteStore(path: setup.conductorDirectory.appendingPathComponent("conductor.sqlite").path)
             let entry = try Self.sampleEntry()
             var ids: [String] = []
             let batch = 20_000

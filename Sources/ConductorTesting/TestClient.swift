@@ -130,6 +130,7 @@ public struct TimedOut: Error, CustomStringConvertible {
 /// A server answered something a test helper did not expect.
 public struct UnexpectedAnswer: Error, CustomStringConvertible {
     public var description: String
+    public init(description: String) { self.description = description }
 }
 
 /// Polls `condition` until it holds; fails the test after `timeout` seconds.

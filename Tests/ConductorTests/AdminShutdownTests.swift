@@ -25,7 +25,9 @@ struct AdminShutdownTests {
             var served = config
             served.listen.port = 0
             let (ready, readySink) = AsyncStream<(Int, Coordinator)>.makeStream(bufferingPolicy: .bufferingNewest(1))
-            let server = ConductorServer(config: served, logger: logger) { port, coordinator in readySink.yield((port, coordinator)) }
+            let server = ConductorServer(config: served, logger: logger) { port, coordinator in
+                if let coordinator { readySink.yield((port, coordinator)) }
+            }
             let group = ServiceGroup(configuration: .init(services: [server], logger: logger))
             let ids: [String] = try await withThrowingTaskGroup(of: Void.self) { tasks in
                 tasks.addTask { try await group.run() }

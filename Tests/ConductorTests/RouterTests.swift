@@ -24,8 +24,8 @@ struct RouterTests {
             var config = ClusterConfig(nodes: [])
             config.dataDirectory = directory.path
             configure(&config)
-            let store = try JobStore(path: directory.appendingPathComponent("conductor.sqlite").path)
-            let files = try UploadStore(store: store, directory: directory.appendingPathComponent("files"))
+            let store = try SQLiteStore(path: directory.appendingPathComponent("conductor.sqlite").path)
+            let files = try await UploadStore(store: store, directory: directory.appendingPathComponent("files"))
             let http = HTTPClient(eventLoopGroupProvider: .singleton)
             var logger = Logger(label: "test.router")
             logger.logLevel = .critical

@@ -8,10 +8,12 @@ directory, port, probes, sandbox) and that the recipes agree with each other. Wr
 example to OUT_DIR/configs/NAME.json, so the shell script can start a real conductor on them. Prints one
 "ok"/"FAIL" line per check; exits 1 when a check failed.
 """
+import base64
 import json
 import os
 import re
 import sys
+import urllib.parse
 
 try:
     import yaml
@@ -55,8 +57,12 @@ def read(path):
 # ---- cluster.json ---------------------------------------------------------------------------------
 # The keys ConductorCore's ClusterConfig accepts; any other key fails start-up.
 TOP_KEYS = {"listen", "dataDirectory", "nodes", "pollIntervalSeconds", "objectInfoRefreshSeconds",
-            "checkpointLoadSeconds", "scheduler", "files"}
-LISTEN_KEYS = {"host", "port"}
+            "checkpointLoadSeconds", "scheduler", "files", "limits", "auth", "store"}
+LISTEN_KEYS = {"host", "port", "advertiseURL"}
+STORE_KEYS = {"sqlite", "postgres"}
+POSTGRES_KEYS = {"url", "poolSize"}
+SSLMODES = {"disable", "prefer", "require", "verify-ca", "verify-full"}
+MAX_UPLOAD_BYTES = 100 << 20  # files.maxUploadBytes' default
 NODE_KEYS = {"name", "url", "headers", "maxOutstanding", "speed", "labels"}
 SCHEDULER_KEYS = {"affinitySlackSeconds", "startDelayWeight", "evictionWeight", "waitForFullNodeGainSeconds"}
 FILES_KEYS = {"maxUploadBytes", "storeMaxBytes", "storeMaxAgeSeconds", "nodeMaxBytes", "transferBytesPerSecond"}
@@ -78,6 +84,10 @@ def cluster_problems(config):
         port = listen.get("port", PORT)
         if not (isinstance(port, int) and not isinstance(port, bool) and 0 <= port <= 65535):
             problems.append("listen.port: not an integer in 0...65535")
+        if "advertiseURL" in listen and not (isinstance(listen["advertiseURL"], str)
+                                             and re.match(r"https?://", listen["advertiseURL"])):
+            problems.append("listen.advertiseURL: not an http(s):// URL")
+    problems += store_problems(config.get("store", {}))
     if "dataDirectory" in config and not isinstance(config["dataDirectory"], str):
         problems.append("dataDirectory: not a string")
     for key in ("pollIntervalSeconds", "objectInfoRefreshSeconds"):
@@ -86,6 +96,9 @@ def cluster_problems(config):
     if "checkpointLoadSeconds" in config and not (
             isinstance(config["checkpointLoadSeconds"], (int, float)) and config["checkpointLoadSeconds"] >= 0):
         problems.append("checkpointLoadSeconds: not a number >= 0")
+    for key in ("limits", "auth"):  # their keys are not mirrored here: the binary checks them
+        if key in config and not isinstance(config[key], dict):
+            problems.append(f"{key}: not an object")
     for key, known in (("scheduler", SCHEDULER_KEYS), ("files", FILES_KEYS)):
         if key not in config:
             continue
@@ -123,6 +136,40 @@ def cluster_problems(config):
     return problems
 
 
+def store_problems(store):
+    """`store`: absent or {} (SQLite), {"sqlite": …}, or {"postgres": {"url": "postgres://…", "poolSize": N}}."""
+    if not isinstance(store, dict):
+        return ["store: not an object"]
+    problems = [f"unknown key store.{k}" for k in sorted(set(store) - STORE_KEYS)]
+    if "postgres" not in store:
+        return problems
+    postgres = store["postgres"]
+    if not isinstance(postgres, dict):
+        return problems + ["store.postgres: not an object"]
+    problems += [f"unknown key store.postgres.{k}" for k in sorted(set(postgres) - POSTGRES_KEYS)]
+    url = postgres.get("url")
+    if not isinstance(url, str):
+        problems.append("store.postgres.url: missing or not a string")
+    else:
+        parts = urllib.parse.urlsplit(url)
+        sslmode = urllib.parse.parse_qs(parts.query).get("sslmode", ["disable"])[-1]
+        if parts.scheme not in ("postgres", "postgresql") or not parts.hostname:
+            problems.append("store.postgres.url: not postgres://user:password@host:port/database")
+        elif sslmode not in SSLMODES:
+            problems.append(f"store.postgres.url: sslmode={sslmode} is not one of disable, prefer, require")
+    pool = postgres.get("poolSize", 10)
+    if not (isinstance(pool, int) and not isinstance(pool, bool) and 1 <= pool <= 1000):
+        problems.append("store.postgres.poolSize: not an integer in 1...1000")
+    return problems
+
+
+def postgres_url(config):
+    """store.postgres.url, or None for the SQLite store."""
+    store = config.get("store") if isinstance(config, dict) else None
+    postgres = store.get("postgres") if isinstance(store, dict) else None
+    return postgres.get("url") if isinstance(postgres, dict) else None
+
+
 def check_cluster(text, where, name):
     """Parses and checks one cluster.json; keeps a copy for check-deploy.sh's run of conductor."""
     try:
@@ -131,8 +178,9 @@ def check_cluster(text, where, name):
         fail(f"{where}: cluster.json is not valid JSON ({error})")
         return None
     problems = cluster_problems(config)
-    if not check(not problems, f"{where}: cluster.json parses, known keys only, {len(config.get('nodes', []))} node(s)",
-                 "; ".join(problems)):
+    store = "PostgreSQL store" if postgres_url(config) else "SQLite store"
+    if not check(not problems, f"{where}: cluster.json parses, known keys only, {len(config.get('nodes', []))} node(s), "
+                 f"{store}", "; ".join(problems)):
         return None
     os.makedirs(os.path.join(OUT, "configs"), exist_ok=True)
     with open(os.path.join(OUT, "configs", name + ".json"), "w", encoding="utf-8") as f:
@@ -333,6 +381,32 @@ def check_containerfile():
 
 
 # ---- compose --------------------------------------------------------------------------------------
+def environment(service):
+    """A compose service's environment as a dict (it may be written as a list of NAME=VALUE)."""
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(str(e).partition("=")[::2] for e in env)
+    return {str(k): ("" if v is None else str(v)) for k, v in env.items()}
+
+
+def depends_on(service):
+    """{service: condition} (a plain list means service_started)."""
+    deps = service.get("depends_on") or {}
+    if isinstance(deps, list):
+        return {d: "service_started" for d in deps}
+    return {k: (v or {}).get("condition", "service_started") for k, v in deps.items()}
+
+
+def mounts(service):
+    """[(source, target, read_only)] of a service's short-syntax volumes."""
+    out = []
+    for v in service.get("volumes", []):
+        parts = str(v).split(":")
+        if len(parts) >= 2:
+            out.append((parts[0], parts[1], "ro" in parts[2:]))
+    return out
+
+
 def check_compose():
     where = "deploy/compose/compose.yaml"
     docs = yaml_docs.get(where)
@@ -340,27 +414,84 @@ def check_compose():
         return
     compose = docs[0]
     services = compose.get("services", {})
-    check({"conductor", "comfyui-a", "comfyui-b"} <= set(services),
-          f"{where}: services conductor, comfyui-a, comfyui-b", ", ".join(services))
-    conductor = services.get("conductor", {})
-    test = conductor.get("healthcheck", {}).get("test", [])
-    test = " ".join(test) if isinstance(test, list) else str(test)
-    check("/healthz" in test, f"{where}: conductor healthcheck hits /healthz", test)
-    build = conductor.get("build", {})
+    named_volumes = set(compose.get("volumes") or {})
     base = os.path.join(DEPLOY, "compose")
-    context = os.path.normpath(os.path.join(base, build.get("context", ".")))
-    dockerfile = os.path.join(context, build.get("dockerfile", "Dockerfile"))
-    check(context == os.path.normpath(ROOT) and os.path.samefile(dockerfile, os.path.join(DEPLOY, "container", "Containerfile")),
-          f"{where}: conductor is built from the repository root with deploy/container/Containerfile")
-    volumes = [str(v) for v in conductor.get("volumes", [])]
-    config_mounts = [v for v in volumes if v.split(":")[1:2] == [CONFIG_PATH]]
-    check(len(config_mounts) == 1 and config_mounts[0].endswith(":ro")
-          and os.path.isfile(os.path.join(base, config_mounts[0].split(":")[0])),
-          f"{where}: cluster.json mounted read-only at {CONFIG_PATH}", ", ".join(volumes))
-    data = [v.split(":")[0] for v in volumes if v.split(":")[1:2] == ["/data"]]
-    check(len(data) == 1 and data[0] in (compose.get("volumes") or {}), f"{where}: a named volume at /data")
-    ports = [str(p) for p in conductor.get("ports", [])]
-    check(any(p.endswith(f":{PORT}") for p in ports), f"{where}: conductor publishes container port {PORT}", ", ".join(ports))
+    coordinators = ("conductor-a", "conductor-b")
+    check({"nginx", "postgres", *coordinators, "comfyui-a", "comfyui-b"} <= set(services),
+          f"{where}: services nginx, postgres, conductor-a, conductor-b, comfyui-a, comfyui-b", ", ".join(services))
+    config = check_cluster(read(os.path.join(base, "cluster.json")), "deploy/compose/cluster.json", "compose")
+
+    # The coordinators: one image, one cluster.json, one data volume, each its own advertise URL.
+    data_volumes = set()
+    for name in coordinators:
+        conductor = services.get(name, {})
+        test = conductor.get("healthcheck", {}).get("test", [])
+        test = " ".join(test) if isinstance(test, list) else str(test)
+        check("/healthz" in test, f"{where}: {name} healthcheck hits /healthz", test)
+        build = conductor.get("build", {})
+        context = os.path.normpath(os.path.join(base, build.get("context", ".")))
+        dockerfile = os.path.join(context, build.get("dockerfile", "Dockerfile"))
+        check(context == os.path.normpath(ROOT) and os.path.isfile(dockerfile)
+              and os.path.samefile(dockerfile, os.path.join(DEPLOY, "container", "Containerfile")),
+              f"{where}: {name} is built from the repository root with deploy/container/Containerfile")
+        volumes = mounts(conductor)
+        config_mounts = [(src, ro) for src, target, ro in volumes if target == CONFIG_PATH]
+        check(len(config_mounts) == 1 and config_mounts[0][1] and os.path.samefile(
+                  os.path.join(base, config_mounts[0][0]), os.path.join(base, "cluster.json")),
+              f"{where}: {name} mounts ./cluster.json read-only at {CONFIG_PATH}", repr(volumes))
+        data = [src for src, target, _ in volumes if target == "/data"]
+        check(len(data) == 1 and data[0] in named_volumes, f"{where}: {name} has a named volume at /data", repr(data))
+        data_volumes.update(data)
+        advertise = environment(conductor).get("CONDUCTOR_ADVERTISE_URL")
+        port = listen_port(config) if config else PORT
+        check(advertise == f"http://{name}:{port}", f"{where}: {name} CONDUCTOR_ADVERTISE_URL=http://{name}:{port}",
+              repr(advertise))
+        check(depends_on(conductor).get("postgres") == "service_healthy",
+              f"{where}: {name} starts once postgres is healthy", repr(depends_on(conductor)))
+        check(conductor.get("restart") in ("always", "unless-stopped"),
+              f"{where}: {name} restart: always or unless-stopped (a leader without its database exits)",
+              repr(conductor.get("restart")))
+        check(not conductor.get("ports"), f"{where}: {name} publishes no port (nginx does)", repr(conductor.get("ports")))
+    check(len(data_volumes) == 1, f"{where}: the coordinators share one data volume ({', '.join(sorted(data_volumes))})")
+
+    # PostgreSQL, and cluster.json's URL toward it.
+    postgres = services.get("postgres", {})
+    check(str(postgres.get("image", "")).startswith("postgres:16"), f"{where}: postgres image postgres:16",
+          repr(postgres.get("image")))
+    test = postgres.get("healthcheck", {}).get("test", [])
+    test = " ".join(test) if isinstance(test, list) else str(test)
+    check("pg_isready" in test, f"{where}: postgres healthcheck runs pg_isready", test)
+    pg_data = [src for src, target, _ in mounts(postgres) if target == "/var/lib/postgresql/data"]
+    check(len(pg_data) == 1 and pg_data[0] in named_volumes and pg_data[0] not in data_volumes,
+          f"{where}: postgres keeps /var/lib/postgresql/data in a named volume of its own", repr(pg_data))
+    check(not postgres.get("ports"), f"{where}: postgres publishes no port")
+    env = environment(postgres)
+    password = re.fullmatch(r"\$\{POSTGRES_PASSWORD:?-([^}]*)\}", env.get("POSTGRES_PASSWORD", ""))
+    check(password is not None, f"{where}: POSTGRES_PASSWORD comes from the environment, with a placeholder default",
+          repr(env.get("POSTGRES_PASSWORD")))
+    url = postgres_url(config)
+    if config and check(url is not None, "deploy/compose/cluster.json: store.postgres is set"):
+        parts = urllib.parse.urlsplit(url)
+        user, database = env.get("POSTGRES_USER", "postgres"), env.get("POSTGRES_DB") or env.get("POSTGRES_USER", "postgres")
+        wanted = (user, password.group(1) if password else None, "postgres", 5432, "/" + database)
+        got = (parts.username, parts.password, parts.hostname, parts.port or 5432, parts.path)
+        check(got == wanted, f"deploy/compose/cluster.json: store URL is {user}@postgres:5432/{database} with "
+              "compose's default password", repr(got))
+
+    # nginx in front, with its configuration.
+    nginx = services.get("nginx", {})
+    check(str(nginx.get("image", "")).startswith("nginx:1.27"), f"{where}: nginx image nginx:1.27", repr(nginx.get("image")))
+    ports = [str(p) for p in nginx.get("ports", [])]
+    check(any(p.endswith(f":{PORT}") for p in ports), f"{where}: nginx publishes container port {PORT}", ", ".join(ports))
+    conf_mounts = [(src, target, ro) for src, target, ro in mounts(nginx) if target.startswith("/etc/nginx/")]
+    check(len(conf_mounts) == 1 and conf_mounts[0][2] and conf_mounts[0][1].startswith("/etc/nginx/conf.d/")
+          and conf_mounts[0][1].endswith(".conf") and os.path.isfile(os.path.join(base, conf_mounts[0][0])),
+          f"{where}: nginx mounts ./nginx.conf read-only in /etc/nginx/conf.d/", repr(conf_mounts))
+    check(set(coordinators) <= set(depends_on(nginx)), f"{where}: nginx depends on both coordinators")
+    check_nginx(os.path.join(base, "nginx.conf"), [f"{name}:{listen_port(config) if config else PORT}" for name in coordinators],
+                PORT, ((config or {}).get("files") or {}).get("maxUploadBytes", MAX_UPLOAD_BYTES))
+
+    # The GPU nodes.
     node_volumes = {}
     for name in ("comfyui-a", "comfyui-b"):
         node = services.get(name, {})
@@ -368,19 +499,113 @@ def check_compose():
         check(any(d.get("driver") == "nvidia" and "gpu" in d.get("capabilities", []) for d in devices),
               f"{where}: {name} reserves an NVIDIA GPU")
         check(bool(node.get("image")), f"{where}: {name} has an image")
-        node_volumes[name] = {str(v).split(":")[0] for v in node.get("volumes", [])}
-        check(node_volumes[name] and node_volumes[name] <= set(compose.get("volumes") or {}),
+        node_volumes[name] = {src for src, _, _ in mounts(node)}
+        check(node_volumes[name] and node_volumes[name] <= named_volumes,
               f"{where}: {name} has named volumes of its own")
     check(not (node_volumes.get("comfyui-a", set()) & node_volumes.get("comfyui-b", set())),
           f"{where}: the two nodes share no volume")
 
-    config = check_cluster(read(os.path.join(base, "cluster.json")), "deploy/compose/cluster.json", "compose")
     if config:
         nodes = {n["name"]: n["url"] for n in config["nodes"]}
         check(nodes == {"gpu-a": "http://comfyui-a:8188", "gpu-b": "http://comfyui-b:8188"},
               "deploy/compose/cluster.json: gpu-a -> http://comfyui-a:8188, gpu-b -> http://comfyui-b:8188", repr(nodes))
         check(config.get("listen") == {"host": "0.0.0.0", "port": PORT} and config.get("dataDirectory") == "/data",
               f"deploy/compose/cluster.json: listens on 0.0.0.0:{PORT}, dataDirectory /data")
+
+
+# ---- nginx ----------------------------------------------------------------------------------------
+def nginx_parse(text):
+    """[(directive, [args], [children])] of an nginx configuration; raises ValueError when unbalanced."""
+    text = re.sub(r"(?m)(^|\s)#.*$", r"\1", text)
+    tokens = re.findall(r"'[^']*'|\"[^\"]*\"|[{};]|[^\s{};]+", text)
+
+    def block(i, depth):
+        out, words = [], []
+        while i < len(tokens):
+            token = tokens[i]
+            i += 1
+            if token == ";" and words:
+                out.append((words[0], words[1:], []))
+                words = []
+            elif token == "{" and words:
+                children, i = block(i, depth + 1)
+                out.append((words[0], words[1:], children))
+                words = []
+            elif token == "}" and not words and depth > 0:
+                return out, i
+            elif token in ";{}":
+                raise ValueError(f"unexpected {token!r} after {' '.join(words)!r}")
+            else:
+                words.append(token)
+        if words or depth > 0:
+            raise ValueError("unterminated directive or block")
+        return out, i
+
+    return block(0, 0)[0]
+
+
+def nginx_seconds(value):
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+    total = 0.0
+    for number, unit in re.findall(r"(\d+)(ms|s|m|h|d|w)?", value):
+        total += int(number) * units[unit or "s"]
+    return total
+
+
+def nginx_bytes(value):
+    match = re.fullmatch(r"(\d+)([kKmMgG]?)", value)
+    if not match:
+        return 0
+    return int(match.group(1)) << {"": 0, "k": 10, "m": 20, "g": 30}[match.group(2).lower()]
+
+
+def check_nginx(path, backends, port, max_upload):
+    """nginx.conf (an http-context file): an upstream of every coordinator, a server on `port` passing HTTP and
+    WebSocket upgrades to it, unbuffered, with long timeouts and room for the largest upload."""
+    where = rel(path)
+    try:
+        top = nginx_parse(read(path))
+    except (OSError, ValueError) as error:
+        fail(f"{where}: does not parse: {error}")
+        return
+    ok(f"{where}: parses ({len(top)} top-level directive(s))")
+    maps = [c for d, a, c in top if d == "map" and a == ["$http_upgrade", "$connection_upgrade"]]
+    entries = {d.strip("'\""): a for d, a, _ in (maps[0] if maps else [])}
+    check(entries.get("default") == ["upgrade"] and entries.get("") == ["close"],
+          f"{where}: map $http_upgrade $connection_upgrade (default upgrade; '' close)", repr(entries))
+    upstreams = {a[0]: [args[0] for d, args, _ in c if d == "server" and args] for d, a, c in top if d == "upstream" and a}
+    servers = [c for d, _, c in top if d == "server"]
+    listening = [c for c in servers if any(d == "listen" and a and a[0].rsplit(":", 1)[-1] == str(port) for d, a, _ in c)]
+    if not check(len(listening) == 1, f"{where}: one server listening on {port}"):
+        return
+    server = listening[0]
+    locations = [c for d, a, c in server if d == "location" and a == ["/"]]
+    if not check(len(locations) == 1, f"{where}: a location / in that server"):
+        return
+    location = locations[0]
+
+    def effective(name):
+        """The last value of `name` that applies in location / (its own, else the server's, else the file's)."""
+        for scope in (location, server, top):
+            values = [a for d, a, _ in scope if d == name]
+            if values:
+                return values
+        return []
+
+    proxy_pass = (effective("proxy_pass") or [[""]])[-1][0]
+    upstream = proxy_pass.removeprefix("http://")
+    check(proxy_pass.startswith("http://") and sorted(upstreams.get(upstream, [])) == sorted(backends),
+          f"{where}: proxy_pass to an upstream of {', '.join(backends)}", f"{proxy_pass} -> {upstreams.get(upstream)}")
+    check(effective("proxy_http_version")[-1:] == [["1.1"]], f"{where}: proxy_http_version 1.1")
+    headers = {a[0].lower(): a[1:] for a in effective("proxy_set_header") if a}
+    check(headers.get("upgrade") == ["$http_upgrade"] and headers.get("connection") == ["$connection_upgrade"],
+          f"{where}: proxy_set_header Upgrade $http_upgrade, Connection $connection_upgrade", repr(headers))
+    check(effective("proxy_buffering")[-1:] == [["off"]], f"{where}: proxy_buffering off")
+    timeout = nginx_seconds((effective("proxy_read_timeout") or [["60s"]])[-1][0])
+    check(timeout >= 3600, f"{where}: proxy_read_timeout at least 1 h (long-lived WebSockets)", f"{timeout:g} s")
+    body = nginx_bytes((effective("client_max_body_size") or [["1m"]])[-1][0])
+    check(body >= max_upload, f"{where}: client_max_body_size at least files.maxUploadBytes ({max_upload >> 20} MiB)",
+          f"{body} bytes")
 
 
 # ---- Kubernetes -----------------------------------------------------------------------------------
@@ -396,26 +621,50 @@ def check_kubernetes():
     by_kind = {}
     for _, d in objects:
         by_kind.setdefault(d.get("kind"), []).append(d)
-    for kind in ("ConfigMap", "PersistentVolumeClaim", "Deployment", "Service"):
+    kinds = ("Secret", "PersistentVolumeClaim", "Deployment", "Service", "PodDisruptionBudget")
+    for kind in kinds:
         check(len(by_kind.get(kind, [])) == 1, f"deploy/kubernetes: one {kind}")
-    if any(len(by_kind.get(k, [])) != 1 for k in ("ConfigMap", "PersistentVolumeClaim", "Deployment", "Service")):
+    if any(len(by_kind.get(k, [])) != 1 for k in kinds):
         return
-    configmap, pvc, deployment, service = (by_kind[k][0] for k in ("ConfigMap", "PersistentVolumeClaim", "Deployment", "Service"))
-    config = check_cluster((configmap.get("data") or {}).get("cluster.json", ""), "deploy/kubernetes ConfigMap", "kubernetes")
+    secret, pvc, deployment, service, budget = (by_kind[k][0] for k in kinds)
 
     spec = deployment.get("spec", {})
     where = f"Deployment {deployment['metadata']['name']}"
-    check(spec.get("replicas") == 1 and spec.get("strategy", {}).get("type") == "Recreate",
-          f"{where}: replicas 1, strategy Recreate (SQLite is single-writer)")
     pod = spec.get("template", {}).get("spec", {})
     labels = spec.get("template", {}).get("metadata", {}).get("labels", {})
-    check(spec.get("selector", {}).get("matchLabels", {}).items() <= labels.items() and labels,
-          f"{where}: selector matches the pod labels")
-    check(isinstance(pod.get("terminationGracePeriodSeconds"), int), f"{where}: terminationGracePeriodSeconds set")
     containers = pod.get("containers", [])
     if not check(len(containers) == 1, f"{where}: one container"):
         return
     container = containers[0]
+    volumes = {v.get("name"): v for v in pod.get("volumes", [])}
+    mounts = {m.get("mountPath"): m for m in container.get("volumeMounts", [])}
+
+    # cluster.json: the Secret mounted at /etc/conductor (it holds the database password).
+    config_mount = mounts.get(os.path.dirname(CONFIG_PATH), {})
+    config_volume = volumes.get(config_mount.get("name"), {})
+    check(config_volume.get("secret", {}).get("secretName") == secret["metadata"]["name"] and config_mount.get("readOnly"),
+          f"{where}: the Secret is mounted read-only at {os.path.dirname(CONFIG_PATH)}")
+    text = (secret.get("stringData") or {}).get("cluster.json")
+    if text is None and "cluster.json" in (secret.get("data") or {}):
+        text = base64.b64decode(secret["data"]["cluster.json"]).decode("utf-8", "replace")
+    config = check_cluster(text or "", f"Secret {secret['metadata']['name']}", "kubernetes")
+    url = postgres_url(config)
+    check(url is not None, f"Secret {secret['metadata']['name']}: cluster.json's store.postgres.url is set "
+          "(cluster.json reads no environment variables)")
+    shared = url is not None
+
+    replicas = spec.get("replicas", 1)
+    strategy = spec.get("strategy", {}).get("type", "RollingUpdate")
+    if shared:
+        check(replicas == 2 and strategy == "RollingUpdate",
+              f"{where}: replicas 2, strategy RollingUpdate (PostgreSQL store: one leader, one follower)",
+              f"replicas {replicas}, {strategy}")
+    else:
+        check(replicas == 1 and strategy == "Recreate", f"{where}: replicas 1, strategy Recreate (SQLite is single-writer)",
+              f"replicas {replicas}, {strategy}")
+    check(spec.get("selector", {}).get("matchLabels", {}).items() <= labels.items() and labels,
+          f"{where}: selector matches the pod labels")
+    check(isinstance(pod.get("terminationGracePeriodSeconds"), int), f"{where}: terminationGracePeriodSeconds set")
     ports = {p.get("name"): p.get("containerPort") for p in container.get("ports", [])}
     container_ports = set(ports.values())
 
@@ -432,6 +681,18 @@ def check_kubernetes():
     if config:
         check(listen_port(config) == live and config.get("listen", {}).get("host") == "0.0.0.0",
               f"{where}: cluster.json listens on 0.0.0.0 at the container port {live}")
+
+    # Each pod advertises its own address: POD_IP from the downward API, then CONDUCTOR_ADVERTISE_URL from it.
+    env = container.get("env", [])
+    names = [e.get("name") for e in env]
+    pod_ip = next((e for e in env if e.get("name") == "POD_IP"), {})
+    advertise = next((e for e in env if e.get("name") == "CONDUCTOR_ADVERTISE_URL"), {})
+    check(pod_ip.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "status.podIP",
+          f"{where}: POD_IP from the downward API (status.podIP)", repr(pod_ip))
+    check(advertise.get("value") == f"http://$(POD_IP):{live}" and names.index("POD_IP") < names.index("CONDUCTOR_ADVERTISE_URL")
+          if shared and pod_ip and advertise else not shared,
+          f"{where}: CONDUCTOR_ADVERTISE_URL=http://$(POD_IP):{live}, after POD_IP", repr(advertise))
+
     resources = container.get("resources", {})
     check(resources.get("requests") and resources.get("limits"), f"{where}: resources requests and limits")
     pod_security = pod.get("securityContext", {})
@@ -440,16 +701,17 @@ def check_kubernetes():
           and security.get("readOnlyRootFilesystem") is True
           and security.get("allowPrivilegeEscalation") is False,
           f"{where}: runAsNonRoot, readOnlyRootFilesystem, no privilege escalation")
-    volumes = {v.get("name"): v for v in pod.get("volumes", [])}
-    mounts = {m.get("mountPath"): m for m in container.get("volumeMounts", [])}
-    config_mount = mounts.get(os.path.dirname(CONFIG_PATH), {})
-    config_volume = volumes.get(config_mount.get("name"), {})
-    check(config_volume.get("configMap", {}).get("name") == configmap["metadata"]["name"] and config_mount.get("readOnly"),
-          f"{where}: the ConfigMap is mounted read-only at {os.path.dirname(CONFIG_PATH)}")
     data_dir = (config or {}).get("dataDirectory", "/data")
     data_volume = volumes.get(mounts.get(data_dir, {}).get("name"), {})
     check(data_volume.get("persistentVolumeClaim", {}).get("claimName") == pvc["metadata"]["name"],
           f"{where}: the PersistentVolumeClaim is mounted at dataDirectory {data_dir}")
+    modes = pvc.get("spec", {}).get("accessModes", [])
+    if replicas > 1:
+        check(modes == ["ReadWriteMany"], f"PersistentVolumeClaim {pvc['metadata']['name']}: ReadWriteMany "
+              f"({replicas} pods share the uploads)", repr(modes))
+    else:
+        check(modes == ["ReadWriteOnce"], f"PersistentVolumeClaim {pvc['metadata']['name']}: ReadWriteOnce (SQLite)",
+              repr(modes))
     check("/tmp" in mounts, f"{where}: a writable /tmp beside the read-only root")
 
     svc = service.get("spec", {})
@@ -457,6 +719,14 @@ def check_kubernetes():
     targets = [p.get("targetPort") for p in svc.get("ports", [])]
     check(targets and all((ports.get(t) if isinstance(t, str) else t) in container_ports for t in targets),
           f"Service {service['metadata']['name']}: targetPort is the container port", repr(targets))
+
+    pdb = budget.get("spec", {})
+    where = f"PodDisruptionBudget {budget['metadata']['name']}"
+    check(budget.get("apiVersion") == "policy/v1" and pdb.get("minAvailable") == 1 and replicas > 1,
+          f"{where}: policy/v1, minAvailable 1 of {replicas} pods",
+          f"{budget.get('apiVersion')}, minAvailable {pdb.get('minAvailable')!r}")
+    selector = pdb.get("selector", {}).get("matchLabels", {})
+    check(selector and selector.items() <= labels.items(), f"{where}: selects the pod", repr(selector))
 
     kustomization = yaml_docs.get("deploy/kubernetes/kustomization.yaml", [{}])[0] or {}
     resources = kustomization.get("resources", [])

@@ -139,7 +139,25 @@ extension Coordinator {
         if let node = executingNode(of: sid) {
             await hub.send(.executing(node: node, displayNode: nil, promptID: nil), to: sid)
         }
+        await hub.replayEnds(to: sid)
         return connection
+    }
+
+    /// The ends of jobs finished in the last moments before this coordinator started (by another coordinator, or by
+    /// this one before a restart), kept for their clients' next connection: a client whose socket dropped with the
+    /// coordinator that told it still hears them (see `EventHub.recentEnds`).
+    func keepRecentEnds() async {
+        let since = epochMilliseconds() - Int64(EventHub.endsKeptFor.components.seconds * 1000)
+        guard let finished = try? await store.finished(since: since) else { return }
+        for job in finished {
+            guard let owner = job.entry.prompt.extraData["client_id"]?.stringValue else { continue }
+            if let last = job.entry.status?.messages.last(where: {
+                ["execution_success", "execution_error", "execution_interrupted"].contains($0.event)
+            }) {
+                await hub.keepEnd(.other(type: last.event, data: .object(last.data)), for: owner)
+            }
+            await hub.keepEnd(.executing(node: nil, displayNode: nil, promptID: job.id), for: owner)
+        }
     }
 
     /// A client's first frame: a `feature_flags` message is stored and answered with Conductor's features.

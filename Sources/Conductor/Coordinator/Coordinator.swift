@@ -34,13 +34,13 @@ public actor Coordinator {
     typealias ActiveJob = FleetJob
 
     let config: ClusterConfig
-    let store: JobStore
+    let store: any JobStore
     /// Uploads and the books of copies on nodes.
     public nonisolated let files: UploadStore
     /// Bytes Conductor moved between itself and nodes for jobs (fetched outputs and delivered copies).
     public internal(set) var bytesMoved: Int64 = 0
     /// Prometheus metrics, in this coordinator's own registry.
-    public nonisolated let metrics = ConductorMetrics()
+    public nonisolated let metrics: ConductorMetrics
     let hub: EventHub
     let logger: Logger
     var nodes: [String: NodeState] = [:]
@@ -78,8 +78,12 @@ public actor Coordinator {
 
     /// - Parameter http: the client toward nodes; it should not retry refused connections, so a dead
     ///   node is noticed at once rather than after a timeout.
-    public init(config: ClusterConfig, store: JobStore, files: UploadStore, http: HTTPClient, instanceID: String, logger: Logger) {
+    public init(
+        config: ClusterConfig, store: any JobStore, files: UploadStore, http: HTTPClient, instanceID: String,
+        metrics: ConductorMetrics = ConductorMetrics(), logger: Logger
+    ) {
         self.config = config
+        self.metrics = metrics
         self.store = store
         self.files = files
         self.logger = logger
@@ -307,13 +311,13 @@ public actor Coordinator {
                 ])
             }
             logger.error("could not store a job", metadata: ["prompt.id": "\(promptID)", "error": "\(error)"])
-            guard JobStore.isOutOfSpace(error) else { throw .internal }
+            guard let failure = store.temporaryFailure(error) else { throw .internal }
             storeWriteFailure = "\(error)"
             throw .unavailable(
                 [
                     "error": .object(
                         PromptValidator.error(
-                            "storage_full", "Conductor cannot store the prompt: its data directory is full",
+                            failure.type, "Conductor cannot store the prompt: \(failure.message)",
                             "Retry after \(config.limits.retryAfterSeconds) s")), "node_errors": [:]
                 ], retryAfterSeconds: config.limits.retryAfterSeconds)
         }

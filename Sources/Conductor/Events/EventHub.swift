@@ -71,7 +71,14 @@ actor EventHub {
     let metrics: ConductorMetrics
     let logger: Logger
     private var clients: [String: Client] = [:]
-
+    /// The ends of each client's jobs (`execution_success`/`_error`/`_interrupted`, `executing` null) from the last
+    /// `endsKeptFor`, sent again when a socket with that clientId connects: an end that was written to a socket that
+    /// then dropped (a coordinator killed, a network blip), or that came while the client had no socket, still
+    /// reaches a client that reconnects. At least once: a client that did hear it hears it again.
+    private var recentEnds: [String: [(frame: Frame, at: ContinuousClock.Instant)]] = [:]
+    static let endsPerClient = 64
+    static let endsClients = 10_000
+    static let endsKeptFor: Duration = .seconds(30)
     init(bufferLimitBytes: Int, metrics: ConductorMetrics, logger: Logger) {
         self.bufferLimitBytes = bufferLimitBytes
         self.metrics = metrics
@@ -114,10 +121,45 @@ actor EventHub {
 
     func isConnected(_ sid: String) -> Bool { clients[sid] != nil }
 
-    /// To one client, if connected (owner-only messages are dropped otherwise, as ComfyUI does).
+    /// To one client, if connected (owner-only messages are dropped otherwise, as ComfyUI does; ends are kept, see
+    /// `recentEnds`).
     func send(_ message: ServerMessage, to sid: String) {
+        let frame = Frame.text(message.json.jsonString())
+        if Self.isEnd(message) { keepEnd(frame, for: sid) }
         guard let client = clients[sid] else { return }
-        deliver(.text(message.json.jsonString()), to: client)
+        deliver(frame, to: client)
+    }
+
+    static func isEnd(_ message: ServerMessage) -> Bool {
+        switch message {
+        case .executing(let node, _, let promptID): node == nil && promptID != nil
+        case .executionSuccess, .executionError, .executionInterrupted: true
+        default: false
+        }
+    }
+
+    /// Keeps an end for the client's next connection (also ends this coordinator did not send itself: a new leader
+    /// learns those of the last moments from the store).
+    func keepEnd(_ frame: Frame, for sid: String) {
+        let now = ContinuousClock.now
+        if recentEnds[sid] == nil, recentEnds.count >= Self.endsClients {
+            recentEnds = recentEnds.filter { now - ($0.value.last?.at ?? now) < Self.endsKeptFor }
+            if recentEnds.count >= Self.endsClients, let oldest = recentEnds.min(by: { ($0.value.last?.at ?? now) < ($1.value.last?.at ?? now) })?.key {
+                recentEnds[oldest] = nil
+            }
+        }
+        var frames = recentEnds[sid, default: []].filter { now - $0.at < Self.endsKeptFor }
+        frames.append((frame, now))
+        recentEnds[sid] = Array(frames.suffix(Self.endsPerClient))
+    }
+
+    func keepEnd(_ message: ServerMessage, for sid: String) { keepEnd(.text(message.json.jsonString()), for: sid) }
+
+    /// Sends a client that just connected the ends of its jobs from the last moments, oldest first.
+    func replayEnds(to sid: String) {
+        guard let frames = recentEnds[sid], let client = clients[sid] else { return }
+        let now = ContinuousClock.now
+        for entry in frames where now - entry.at < Self.endsKeptFor { deliver(entry.frame, to: client) }
     }
 
     func broadcast(_ message: ServerMessage) {

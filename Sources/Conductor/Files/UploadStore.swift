@@ -18,6 +18,10 @@ public struct StoredFile: Sendable, Hashable {
 public struct Blob: Sendable, Hashable {
     public var hash: String
     public var size: Int64
+    public init(hash: String, size: Int64) {
+        self.hash = hash
+        self.size = size
+    }
 }
 
 /// A copy of a blob Conductor delivered to a node, and the node's name for it (input root).
@@ -27,6 +31,13 @@ public struct NodeCopy: Sendable, Hashable {
     public var subfolder: String
     public var name: String
     public var size: Int64
+    public init(node: String, hash: String, subfolder: String, name: String, size: Int64) {
+        self.node = node
+        self.hash = hash
+        self.subfolder = subfolder
+        self.name = name
+        self.size = size
+    }
 }
 
 /// Conductor's file store, one namespace for the whole fleet as if it were one ComfyUI server: blobs
@@ -44,20 +55,20 @@ public final class UploadStore: Sendable {
     }
 
     /// The database that keeps the names and the books of copies (`JobStore+Files`).
-    let store: JobStore
+    let store: any JobStore
     public let directory: URL
     /// The index rows in memory, so a prompt is checked against the store without a query.
     private let index: Mutex<[Key: StoredFile]>
     private let copies: Mutex<[String: [String: NodeCopy]]>
 
-    public init(store: JobStore, directory: URL) throws {
+    public init(store: any JobStore, directory: URL) async throws {
         self.store = store
         self.directory = directory.standardizedFileURL
         let incoming = self.directory.appendingPathComponent(".incoming", isDirectory: true)
         // Whatever is in .incoming was cut off by a crash: never part of the store.
         try? FileManager.default.removeItem(at: incoming)
         try FileManager.default.createDirectory(at: incoming, withIntermediateDirectories: true)
-        let (files, nodeCopies) = try store.filesAndCopies()
+        let (files, nodeCopies) = try await store.filesAndCopies()
         var byKey: [Key: StoredFile] = [:]
         for file in files { byKey[Key(kind: file.kind, subfolder: file.subfolder, name: file.name)] = file }
         index = Mutex(byKey)

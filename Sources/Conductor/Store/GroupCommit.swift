@@ -1,26 +1,29 @@
 import ComfyWire
+import ConductorCore
 import Foundation
 
 /// A job to insert: what `JobStore.insert` was given.
-struct NewJob: Sendable {
-    var id: String
-    var number: JSONNumber
-    var clientID: String?
-    var principal: String?
-    var prompt: JSONValue
-    var extraData: JSONObject
-    var outputs: [String]
-    var createdAt: Int64
+public struct NewJob: Sendable {
+    public var id: String
+    public var number: JSONNumber
+    public var clientID: String?
+    public var principal: String?
+    public var prompt: JSONValue
+    public var extraData: JSONObject
+    public var outputs: [String]
+    public var createdAt: Int64
 }
 
 /// Group commit for submits: every insert that arrives while a commit is being written waits for the next one, which
 /// writes them all in one transaction. Each caller still returns only after its own row is durable, but the fsync
 /// of `synchronous=FULL` is paid once per batch instead of once per submit.
-actor GroupCommit {
+public actor GroupCommit {
+    public init() {}
+
     private var waiting: [(job: NewJob, continuation: CheckedContinuation<Job, any Error>)] = []
     private var writing = false
 
-    func insert(_ job: NewJob, into store: JobStore) async throws -> Job {
+    public func insert(_ job: NewJob, into store: any JobStore) async throws -> ConductorCore.Job {
         try await withCheckedThrowingContinuation { continuation in
             waiting.append((job, continuation))
             if !writing {
@@ -30,7 +33,7 @@ actor GroupCommit {
         }
     }
 
-    private func drain(into store: JobStore) async {
+    private func drain(into store: any JobStore) async {
         while !waiting.isEmpty {
             let batch = waiting
             waiting = []

@@ -10,6 +10,10 @@ public struct ClusterConfig: Sendable, Hashable {
         public var host: String = "127.0.0.1"
         /// Default 8188, ComfyUI's own port, so clients need no change.
         public var port: Int = 8188
+        /// Where other coordinators sharing the store reach this one (its followers forward to it while it leads).
+        /// Default `http://<host>:<port>`, with the machine's host name for a wildcard host; the environment's
+        /// `CONDUCTOR_ADVERTISE_URL` overrides it (one config file for every replica).
+        public var advertiseURL: String?
         public init(host: String = "127.0.0.1", port: Int = 8188) {
             self.host = host
             self.port = port
@@ -62,6 +66,26 @@ public struct ClusterConfig: Sendable, Hashable {
     public var limits = Limits()
     /// API keys and allowed hosts (`"auth": {...}`); off by default.
     public var auth = Auth()
+    /// Where the queue, history and file books live.
+    public var store: Store = .sqlite
+
+    public enum Store: Sendable, Hashable {
+        /// `conductor.sqlite` under `dataDirectory`: one coordinator (the default).
+        case sqlite
+        /// A PostgreSQL database that one or several coordinators share.
+        case postgres(Postgres)
+    }
+
+    public struct Postgres: Sendable, Hashable {
+        /// `postgres://user:password@host:port/database?sslmode=disable|prefer|require`.
+        public var url: String
+        /// Most connections each coordinator opens. Default 10.
+        public var poolSize: Int = 10
+        public init(url: String, poolSize: Int = 10) {
+            self.url = url
+            self.poolSize = poolSize
+        }
+    }
 
     /// Bounds of the fleet queue.
     public struct Limits: Sendable, Hashable {
@@ -169,6 +193,10 @@ public struct ClusterConfigError: Error, Sendable, Equatable, CustomStringConver
     public let key: String
     public let problem: String
     public var description: String { "cluster.json: \(key): \(problem)" }
+    public init(key: String, problem: String) {
+        self.key = key
+        self.problem = problem
+    }
 }
 
 extension ClusterConfig {
@@ -187,7 +215,7 @@ extension ClusterConfig {
         guard case .object(let root) = json else { throw ClusterConfigError(key: "(file)", problem: "must be a JSON object") }
         let known = [
             "listen", "dataDirectory", "nodes", "pollIntervalSeconds", "objectInfoRefreshSeconds",
-            "checkpointLoadSeconds", "scheduler", "files", "limits", "auth"
+            "checkpointLoadSeconds", "scheduler", "files", "limits", "auth", "store"
         ]
         if let unknown = root.keys.first(where: { !known.contains($0) }) {
             throw ClusterConfigError(key: unknown, problem: "unknown key (known: \(known.joined(separator: ", ")))")
@@ -206,12 +234,19 @@ extension ClusterConfig {
         self.init(nodes: nodes)
         if let listen = root["listen"] {
             guard case .object(let object) = listen else { throw ClusterConfigError(key: "listen", problem: "must be an object") }
-            if let unknown = object.keys.first(where: { !["host", "port"].contains($0) }) {
+            if let unknown = object.keys.first(where: { !["host", "port", "advertiseURL"].contains($0) }) {
                 throw ClusterConfigError(key: "listen.\(unknown)", problem: "unknown key")
             }
             if let host = object["host"] { self.listen.host = try Self.string(host, key: "listen.host") }
             if let port = object["port"] {
                 self.listen.port = try Self.int(port, key: "listen.port", range: 0...65535)
+            }
+            if let url = object["advertiseURL"] {
+                let text = try Self.string(url, key: "listen.advertiseURL")
+                guard text.hasPrefix("http://") || text.hasPrefix("https://") else {
+                    throw ClusterConfigError(key: "listen.advertiseURL", problem: "must be an http:// or https:// URL")
+                }
+                self.listen.advertiseURL = text
             }
         }
         if let dir = root["dataDirectory"] { dataDirectory = try Self.string(dir, key: "dataDirectory") }
@@ -222,6 +257,30 @@ extension ClusterConfig {
         if let value = root["files"] { files = try Self.files(value) }
         if let value = root["limits"] { limits = try Self.limits(value) }
         if let value = root["auth"] { auth = try Self.auth(value) }
+        if let value = root["store"] { store = try Self.store(value) }
+    }
+
+    static func store(_ value: JSONValue) throws(ClusterConfigError) -> Store {
+        guard case .object(let object) = value else { throw ClusterConfigError(key: "store", problem: "must be an object") }
+        if object.isEmpty { return .sqlite }
+        if let unknown = object.keys.first(where: { !["sqlite", "postgres"].contains($0) }) {
+            throw ClusterConfigError(key: "store.\(unknown)", problem: "unknown key (known: sqlite, postgres)")
+        }
+        guard let postgres = object["postgres"] else { return .sqlite }
+        guard case .object(let fields) = postgres else {
+            throw ClusterConfigError(key: "store.postgres", problem: "must be an object: {\"url\": \"postgres://…\"}")
+        }
+        if let unknown = fields.keys.first(where: { !["url", "poolSize"].contains($0) }) {
+            throw ClusterConfigError(key: "store.postgres.\(unknown)", problem: "unknown key (known: url, poolSize)")
+        }
+        guard let url = fields["url"] else { throw ClusterConfigError(key: "store.postgres.url", problem: "required") }
+        let text = try string(url, key: "store.postgres.url")
+        guard text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") else {
+            throw ClusterConfigError(key: "store.postgres.url", problem: "must be a postgres:// URL")
+        }
+        var settings = Postgres(url: text)
+        if let v = fields["poolSize"] { settings.poolSize = try int(v, key: "store.postgres.poolSize", range: 1...1000) }
+        return .postgres(settings)
     }
 
     static func limits(_ value: JSONValue) throws(ClusterConfigError) -> Limits {

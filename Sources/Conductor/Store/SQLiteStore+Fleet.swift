@@ -3,19 +3,15 @@ import ConductorCore
 import Foundation
 import GRDB
 
-extension JobStore {
-    /// The operator's changes to the fleet, oldest first.
+extension SQLiteStore {
     public func fleetChanges() async throws -> [FleetChange] {
         try await database.read { db in
             try Row.fetchAll(db, sql: "SELECT name, config, removed, draining FROM fleet_node ORDER BY changed_at, rowid").map { row in
-                let text: String? = row["config"]
-                let config = text.flatMap { try? JSONValue(parsing: $0) }.flatMap { try? ClusterConfig.Node(json: $0) }
-                return FleetChange(name: row["name"], config: config, removed: row["removed"] != 0, draining: row["draining"] != 0)
+                StoredJSON.fleetChange(name: row["name"], config: row["config"], removed: row["removed"] != 0, draining: row["draining"] != 0)
             }
         }
     }
 
-    /// Records a node added (or re-added) at run time.
     public func saveAddedNode(_ node: ClusterConfig.Node) async throws {
         let text = node.json.jsonString(.compact)
         try await database.write { db in
@@ -27,7 +23,6 @@ extension JobStore {
         }
     }
 
-    /// Records a node removed at run time.
     public func saveRemovedNode(_ name: String) async throws {
         try await database.write { db in
             try db.execute(
@@ -38,7 +33,6 @@ extension JobStore {
         }
     }
 
-    /// Records whether a node is drained.
     public func saveDraining(_ name: String, _ draining: Bool) async throws {
         try await database.write { db in
             try db.execute(

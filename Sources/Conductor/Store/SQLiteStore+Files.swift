@@ -4,10 +4,9 @@ import GRDB
 
 /// The file store's tables: client-visible names of blobs (`file`) and the books of copies on nodes (`node_file`).
 /// `UploadStore` keeps the blobs and an index of these rows in memory; the rows are this database's.
-extension JobStore {
-    /// Every name and every copy, to load the file store's index.
-    func filesAndCopies() throws -> (files: [StoredFile], copies: [NodeCopy]) {
-        try database.read { db in
+extension SQLiteStore {
+    public func filesAndCopies() async throws -> (files: [StoredFile], copies: [NodeCopy]) {
+        try await database.read { db in
             (
                 try Row.fetchAll(db, sql: "SELECT * FROM file").compactMap(Self.storedFile),
                 try Row.fetchAll(db, sql: "SELECT * FROM node_file").map(Self.nodeCopy)
@@ -24,8 +23,7 @@ extension JobStore {
         NodeCopy(node: row["node"], hash: row["hash"], subfolder: row["subfolder"], name: row["name"], size: row["size"])
     }
 
-    /// Gives a blob a name with ComfyUI's upload rules (see `UploadStore.claim`), in one transaction.
-    func claimName(_ blob: Blob, filename: String, subfolder: String, kind: FileReference.Kind, overwrite: Bool) async throws -> StoredFile {
+    public func claimName(_ blob: Blob, filename: String, subfolder: String, kind: FileReference.Kind, overwrite: Bool) async throws -> StoredFile {
         let now = epochMilliseconds()
         return try await database.write { db -> StoredFile in
             var n = 0
@@ -48,17 +46,14 @@ extension JobStore {
         }
     }
 
-    /// Marks blobs as used now, for retention.
-    func touchFiles(_ hashes: Set<String>) async throws {
+    public func touchFiles(_ hashes: Set<String>) async throws {
         let now = epochMilliseconds()
         try await database.write { db in
             for hash in hashes { try db.execute(sql: "UPDATE file SET used_at = ? WHERE hash = ?", arguments: [now, hash]) }
         }
     }
 
-    /// Drops the names of blobs unused for `maxAge` seconds, then of the least recently used until the blobs fit in
-    /// `maxBytes`, never of a blob in `keep`. Returns the names dropped and the blobs no name refers to any more.
-    func evictFiles(maxBytes: Int64, maxAge: Double, keep: Set<String>) async throws -> (names: [StoredFile], blobs: [String]) {
+    public func evictFiles(maxBytes: Int64, maxAge: Double, keep: Set<String>) async throws -> (names: [StoredFile], blobs: [String]) {
         let cutoff = epochMilliseconds() - Int64(maxAge * 1000)
         return try await database.write { db in
             var removed: [StoredFile] = []
@@ -68,16 +63,8 @@ extension JobStore {
                 sql: """
                     SELECT hash, MAX(size) AS size, MAX(used_at) AS used FROM file GROUP BY hash ORDER BY used
                     """)
-            var total = rows.reduce(Int64(0)) { $0 + ($1["size"] as Int64) }
-            var victims: [String] = []
-            for row in rows {
-                let hash: String = row["hash"]
-                guard !keep.contains(hash) else { continue }
-                let used: Int64 = row["used"]
-                guard used < cutoff || total > maxBytes else { break }
-                victims.append(hash)
-                total -= row["size"] as Int64
-            }
+            let victims = FileRetention.victims(
+                rows.map { (hash: $0["hash"], size: $0["size"], used: $0["used"]) }, cutoff: cutoff, maxBytes: maxBytes, keep: keep)
             for hash in victims {
                 removed += try Row.fetchAll(db, sql: "SELECT * FROM file WHERE hash = ?", arguments: [hash]).compactMap(Self.storedFile)
                 try db.execute(sql: "DELETE FROM file WHERE hash = ?", arguments: [hash])
@@ -86,7 +73,7 @@ extension JobStore {
         }
     }
 
-    func recordCopy(_ copy: NodeCopy) async throws {
+    public func recordCopy(_ copy: NodeCopy) async throws {
         let now = epochMilliseconds()
         try await database.write { db in
             try db.execute(
@@ -98,7 +85,7 @@ extension JobStore {
         }
     }
 
-    func touchCopies(_ hashes: Set<String>, on node: String) async throws {
+    public func touchCopies(_ hashes: Set<String>, on node: String) async throws {
         let now = epochMilliseconds()
         try await database.write { db in
             for hash in hashes {
@@ -107,30 +94,50 @@ extension JobStore {
         }
     }
 
-    /// The copies on a node beyond `maxBytes`, least recently used first, skipping `keep`.
-    func excessCopies(on node: String, maxBytes: Int64, keep: Set<String>) async throws -> [NodeCopy] {
+    public func excessCopies(on node: String, maxBytes: Int64, keep: Set<String>) async throws -> [NodeCopy] {
         try await database.read { db in
-            let rows = try Row.fetchAll(db, sql: "SELECT * FROM node_file WHERE node = ? ORDER BY used_at", arguments: [node])
-            var total = rows.reduce(Int64(0)) { $0 + ($1["size"] as Int64) }
-            var excess: [NodeCopy] = []
-            for row in rows where total > maxBytes {
-                let copy = Self.nodeCopy(row)
-                guard !keep.contains(copy.hash) else { continue }
-                excess.append(copy)
-                total -= copy.size
-            }
-            return excess
+            let copies = try Row.fetchAll(db, sql: "SELECT * FROM node_file WHERE node = ? ORDER BY used_at", arguments: [node])
+                .map(Self.nodeCopy)
+            return FileRetention.excess(copies, maxBytes: maxBytes, keep: keep)
         }
     }
 
-    func forgetCopy(_ copy: NodeCopy) async throws {
+    public func forgetCopy(_ copy: NodeCopy) async throws {
         try await database.write { db in
             try db.execute(sql: "DELETE FROM node_file WHERE node = ? AND hash = ?", arguments: [copy.node, copy.hash])
         }
     }
 
-    /// Forgets every copy on a node (it left the fleet).
-    func forgetCopies(on node: String) async throws {
+    public func forgetCopies(on node: String) async throws {
         try await database.write { db in try db.execute(sql: "DELETE FROM node_file WHERE node = ?", arguments: [node]) }
+    }
+}
+
+/// Which blobs and copies retention lets go, from the rows either store reads.
+enum FileRetention {
+    /// Blobs (least recently used first) to forget: those unused since `cutoff`, then the oldest until the rest fit in
+    /// `maxBytes`; never one in `keep`.
+    static func victims(_ blobs: [(hash: String, size: Int64, used: Int64)], cutoff: Int64, maxBytes: Int64, keep: Set<String>) -> [String] {
+        var total = blobs.reduce(Int64(0)) { $0 + $1.size }
+        var victims: [String] = []
+        for blob in blobs {
+            guard !keep.contains(blob.hash) else { continue }
+            guard blob.used < cutoff || total > maxBytes else { break }
+            victims.append(blob.hash)
+            total -= blob.size
+        }
+        return victims
+    }
+
+    /// Copies (least recently used first) beyond `maxBytes`, skipping `keep`.
+    static func excess(_ copies: [NodeCopy], maxBytes: Int64, keep: Set<String>) -> [NodeCopy] {
+        var total = copies.reduce(Int64(0)) { $0 + $1.size }
+        var excess: [NodeCopy] = []
+        for copy in copies where total > maxBytes {
+            guard !keep.contains(copy.hash) else { continue }
+            excess.append(copy)
+            total -= copy.size
+        }
+        return excess
     }
 }
