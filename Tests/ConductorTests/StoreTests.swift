@@ -190,4 +190,38 @@ struct StoreTests {
         #expect(!settings.redacted.contains("secret"))
         await #expect(throws: (any Error).self) { _ = try await PostgresStore(settings, logger: Logger(label: "test.store")) }
     }
+
+    @Test("conductor store copy: a SQLite store's queue, history, numbering, files and fleet changes read the same from PostgreSQL")
+    func copy() async throws {
+        try #require(TestPostgres.available, "\(TestPostgres.server.reason)")
+        try await withTemporaryDirectory { directory in
+            let source = try SQLiteStore(path: directory.appendingPathComponent("conductor.sqlite").path)
+            let id = try await source.instanceID()
+            for index in 0..<3 { _ = try await Self.insert(source, "done\(index)") }
+            try await source.update(id: "done1", state: .running, node: "gpu-1", placement: "{}")
+            for index in 0..<3 { try await source.complete(id: "done\(index)", node: index == 0 ? nil : "gpu-1", entry: Self.entry("done\(index)"), completedAt: Int64(index)) }
+            let waiting = try await Self.insert(source, "waiting")
+            let blob = Blob(hash: String(repeating: "c", count: 64), size: 3)
+            _ = try await source.claimName(blob, filename: "in.png", subfolder: "", kind: .input, overwrite: false)
+            try await source.recordCopy(NodeCopy(node: "gpu-1", hash: blob.hash, subfolder: "conductor", name: "in.png", size: 3))
+            try await source.saveDraining("gpu-1", true)
+
+            let settings = try PostgresSettings(ClusterConfig.Postgres(url: try TestPostgres.freshDatabase(), poolSize: 2))
+            let target = try await PostgresStore(settings, logger: Logger(label: "test.store"))
+            defer { target.close() }
+            let counts = try await target.copy(from: source)
+            #expect(counts.jobs == 1 && counts.history == 3 && counts.files == 1 && counts.copies == 1 && counts.fleetChanges == 1)
+            #expect(try await target.instanceID() == id)
+            #expect(try await target.activeJobs().map(\.sequence) == [waiting.sequence])
+            #expect(try await target.historyPage(maxItems: nil, offset: 0).map(\.0) == ["done0", "done1", "done2"])
+            let nodes = [try await target.historyNode(id: "done0"), try await target.historyNode(id: "done1")]
+            #expect(nodes == [nil, "gpu-1"])
+            #expect(try await target.finishedJob(id: "done1")?.placement == "{}")
+            #expect(try await target.filesAndCopies().files.map(\.name) == ["in.png"])
+            #expect(try await target.fleetChanges().first?.draining == true)
+            // Numbering goes on after the copied jobs, and a second copy into the same database is refused.
+            #expect(try await Self.insert(target, "next").sequence > waiting.sequence)
+            await #expect(throws: (any Error).self) { _ = try await target.copy(from: source) }
+        }
+    }
 }

@@ -6,13 +6,16 @@
 #  - systemd: `systemd-analyze verify` on a copy of the unit whose ExecStart points at a dummy executable
 #    (any warning about the unit fails), `systemd-analyze security --offline` (exposure must stay <= 2.0);
 #  - every YAML file parses (PyYAML) and each recipe says what Conductor needs and agrees with the others
-#    (deploy_checks.py: compose services and health check, Kubernetes objects, probes on the container
-#    port, mounts, cluster.json keys, Containerfile stages, user and ignore rules);
+#    (deploy_checks.py: compose services and health check, PostgreSQL, the two coordinators and nginx.conf,
+#    Kubernetes objects, probes on the container port, mounts, advertise URL, cluster.json keys, Containerfile
+#    stages, user and ignore rules);
 #  - `kubectl kustomize` renders the Kubernetes recipe; `kubectl apply --dry-run=client`, `docker compose
-#    config`, `docker buildx build --check`, hadolint and shellcheck run when they can run here, else skip;
+#    config`, `nginx -t` on the compose recipe's nginx.conf, `docker buildx build --check`, hadolint and
+#    shellcheck run when they can run here, else skip;
 #  - the image's health check script against a local HTTP server (200, 503, nothing listening);
 #  - given a built conductor: each cluster.json example starts `conductor serve` (data directory moved to a
 #    temporary one, port 0), /healthz and /readyz answer (when the binary has them), and SIGTERM exits 0.
+#    An example with a PostgreSQL store is started with SQLite instead (no database is assumed here), saying so.
 #
 # Prints one line per check ("ok", "FAIL" or "skip"); exits 1 when a check failed.
 set -euo pipefail
@@ -90,7 +93,7 @@ if have kubectl; then
 import sys, yaml
 docs = [d for d in yaml.safe_load_all(sys.stdin) if d]
 kinds = sorted(d["kind"] for d in docs)
-assert kinds == ["ConfigMap", "Deployment", "PersistentVolumeClaim", "Service"], kinds
+assert kinds == ["Deployment", "PersistentVolumeClaim", "PodDisruptionBudget", "Secret", "Service"], kinds
 print(", ".join(kinds))' <<<"$output" 2>&1); then
             ok "kubectl kustomize deploy/kubernetes renders $kinds"
         else
@@ -150,6 +153,43 @@ else
     skip "hadolint: not installed"
 fi
 
+# ---- nginx: the compose recipe's load balancer ------------------------------------------------------
+nginx_conf=deploy/compose/nginx.conf
+if have nginx; then
+    mkdir -p "$work/nginx"
+    version=$(nginx -v 2>&1 | sed -n 's#.*nginx/\([0-9.]*\).*#\1#p')
+    # Compose's service names do not resolve here: the coordinators become 127.0.0.1. The upstream servers'
+    # `resolve` needs nginx 1.27.3+ (the recipe's image is nginx:1.27): dropped for an older nginx.
+    sed -e 's/conductor-[ab]:/127.0.0.1:/' "$nginx_conf" >"$work/nginx/default.conf"
+    dropped=
+    if ! printf '%s\n' 1.27.3 "$version" | sort -V -C; then
+        sed -i -e 's/ resolve / /' -e 's/ resolve;/;/' "$work/nginx/default.conf"
+        dropped=", 'resolve' dropped: nginx $version predates 1.27.3"
+    fi
+    # The official image's nginx.conf includes conf.d/*.conf inside `http {}`: the same here.
+    cat >"$work/nginx/nginx.conf" <<EOF
+pid $work/nginx/nginx.pid;
+error_log stderr;
+events {}
+http {
+    access_log off;
+    client_body_temp_path $work/nginx/body;
+    proxy_temp_path $work/nginx/proxy;
+    fastcgi_temp_path $work/nginx/fastcgi;
+    uwsgi_temp_path $work/nginx/uwsgi;
+    scgi_temp_path $work/nginx/scgi;
+    include $work/nginx/default.conf;
+}
+EOF
+    if output=$(nginx -t -q -e stderr -p "$work/nginx" -c "$work/nginx/nginx.conf" 2>&1); then
+        ok "nginx -t: $nginx_conf is valid (coordinators as 127.0.0.1$dropped)"
+    else
+        fail "nginx -t $nginx_conf: $output"
+    fi
+else
+    skip "nginx -t: no nginx here ($nginx_conf is checked structurally only)"
+fi
+
 # ---- the health check script ----------------------------------------------------------------------
 healthcheck=deploy/container/healthcheck.sh
 if have shellcheck; then
@@ -202,14 +242,25 @@ else
     for config in "$work"/configs/*.json; do
         name=$(basename "$config" .json)
         data="$work/data-$name"
-        # The example as is, but listening on loopback and keeping its data in a temporary directory.
-        python3 - "$config" "$data" >"$work/run-$name.json" <<'PY'
+        # The example as is, but listening on loopback and keeping its data in a temporary directory. A
+        # PostgreSQL store needs a database, and none is assumed here: such an example runs with SQLite instead,
+        # which still checks the rest of it against the binary.
+        store=$(python3 - "$config" "$data" "$work/run-$name.json" <<'PY'
 import json, sys
 config = json.load(open(sys.argv[1]))
 config.setdefault("listen", {})["host"] = "127.0.0.1"
 config["dataDirectory"] = sys.argv[2]
-print(json.dumps(config))
+store = config.pop("store", None) or {}
+with open(sys.argv[3], "w") as f:
+    json.dump(config, f)
+print("postgres" if "postgres" in store else "sqlite")
 PY
+)
+        label="$name cluster.json"
+        if [ "$store" = postgres ]; then
+            skip "$label: not started with its PostgreSQL store (store.postgres needs a database server, none is assumed here)"
+            label="$name cluster.json, store.postgres replaced by SQLite"
+        fi
         log="$work/run-$name.log"
         "$conductor" serve --config "$work/run-$name.json" --port 0 >"$log" 2>&1 &
         pid=$!
@@ -221,42 +272,42 @@ PY
             break
         done
         if [ -z "$port" ]; then
-            fail "$name cluster.json: conductor serve did not start: $(tail -n 3 "$log")"
+            fail "$label: conductor serve did not start: $(tail -n 3 "$log")"
             kill -KILL "$pid" 2>/dev/null || true
             continue
         fi
-        ok "$name cluster.json: conductor serve accepts it and listens"
+        ok "$label: conductor serve accepts it and listens"
         # Until /healthz and /readyz exist, Conductor forwards them to a node like any unknown GET.
         unknown=$(http_get "$port" /check-deploy-no-such-route)
         healthz=$(http_get "$port" /healthz)
         readyz=$(http_get "$port" /readyz)
         if [ "${healthz:0:3}" = 200 ] && "$healthcheck" /healthz "$port"; then
-            ok "$name cluster.json: /healthz answers 200 (and the image's health check passes)"
+            ok "$label: /healthz answers 200 (and the image's health check passes)"
         elif [ "$healthz" = "$unknown" ]; then
-            skip "$name cluster.json: this conductor has no /healthz yet (answers like an unknown path: $healthz)"
+            skip "$label: this conductor has no /healthz yet (answers like an unknown path: $healthz)"
         else
-            fail "$name cluster.json: /healthz answered $healthz"
+            fail "$label: /healthz answered $healthz"
         fi
         # No example node is reachable from here, so the fleet has no node up.
         if [ "$readyz" = "$unknown" ]; then
-            skip "$name cluster.json: /readyz answers like an unknown path ($readyz): route not there yet?"
+            skip "$label: /readyz answers like an unknown path ($readyz): route not there yet?"
         elif [ "${readyz:0:3}" = 503 ]; then
-            ok "$name cluster.json: /readyz answers 503 with no node up"
+            ok "$label: /readyz answers 503 with no node up"
         else
-            fail "$name cluster.json: /readyz answered $readyz with no node up (expected 503)"
+            fail "$label: /readyz answered $readyz with no node up (expected 503)"
         fi
         kill -TERM "$pid"
         status=
         for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         if kill -0 "$pid" 2>/dev/null; then
-            fail "$name cluster.json: conductor still running 15 s after SIGTERM"
+            fail "$label: conductor still running 15 s after SIGTERM"
             kill -KILL "$pid" 2>/dev/null || true
         else
             wait "$pid" && status=0 || status=$?
             if [ "$status" -eq 0 ] && [ -f "$data/conductor.sqlite" ]; then
-                ok "$name cluster.json: SIGTERM stops conductor with status 0, conductor.sqlite in the data directory"
+                ok "$label: SIGTERM stops conductor with status 0, conductor.sqlite in the data directory"
             else
-                fail "$name cluster.json: after SIGTERM: exit status $status, data directory holds: $(cd "$data" 2>/dev/null && echo ./*)"
+                fail "$label: after SIGTERM: exit status $status, data directory holds: $(cd "$data" 2>/dev/null && echo ./*)"
             fi
         fi
     done

@@ -3,10 +3,11 @@
 
 usage: deploy_checks.py REPO_ROOT OUT_DIR
 
-Parses every YAML and JSON file, checks that each recipe says what Conductor needs (config path, data
-directory, port, probes, sandbox) and that the recipes agree with each other. Writes each cluster.json
-example to OUT_DIR/configs/NAME.json, so the shell script can start a real conductor on them. Prints one
-"ok"/"FAIL" line per check; exits 1 when a check failed.
+Parses every YAML and JSON file and the compose recipe's nginx.conf, checks that each recipe says what Conductor
+needs (config path, data directory, port, probes, sandbox; with the PostgreSQL store: the database, a shared data
+directory, each coordinator's advertise URL, a load balancer passing WebSockets) and that the recipes agree with
+each other. Writes each cluster.json example to OUT_DIR/configs/NAME.json, so the shell script can start a real
+conductor on them. Prints one "ok"/"FAIL" line per check; exits 1 when a check failed.
 """
 import base64
 import json
