@@ -58,7 +58,8 @@ let package = Package(
             dependencies: [
                 "ComfyWire", "ConductorBench", "ConductorCore", "Conductor", "SimulatedNode",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket")
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+                .product(name: "Logging", package: "swift-log")
             ],
             swiftSettings: swiftSettings
         ),

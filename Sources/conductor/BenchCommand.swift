@@ -104,6 +104,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "p4: history rows to seed.")
     var historyRows = 1_000_000
 
+    @Option(help: "p4: also measure a PostgreSQL store, one and two coordinators, at this URL (its tables are dropped first).")
+    var postgres: String?
+
     @Option(help: "p1/p2/p4: scratch directory for the node's and Conductor's files (deleted first).")
     var workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("conductor-bench").path
 
@@ -136,6 +139,7 @@ struct BenchCommand: AsyncParsableCommand {
             live.seconds = seconds
             live.rounds = rounds
             live.historyRows = historyRows
+            live.postgresURL = postgres
             let report =
                 switch scenario {
                 case .p1: try await live.p1()

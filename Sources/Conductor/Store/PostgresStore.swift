@@ -33,6 +33,17 @@ public final class PostgresStore: JobStore {
 
     deinit { runner.cancel() }
 
+    /// Drops every table of the database's public schema, Conductor's and any other (benchmarks start empty).
+    public static func wipe(_ settings: PostgresSettings, logger: Logger) async throws {
+        let client = PostgresClient(configuration: settings.clientConfiguration, backgroundLogger: logger)
+        let runner = Task { await client.run() }
+        defer { runner.cancel() }
+        try await within(settings.answerSeconds * 4, "wipe") {
+            try await client.query("DROP SCHEMA public CASCADE", logger: logger)
+            try await client.query("CREATE SCHEMA public", logger: logger)
+        }
+    }
+
     /// Closes the pool's connections.
     public func close() { runner.cancel() }
 
