@@ -109,7 +109,9 @@ public struct ConductorServer: Service {
     }
 
     /// The coordinator and what runs it (its loops and the node links), serving from now on through `front`.
-    func startFleet(store: any JobStore, http: HTTPClient, metrics: ConductorMetrics, front: SwitchingResponder) async throws
+    func startFleet(
+        store: any JobStore, http: HTTPClient, metrics: ConductorMetrics, front: SwitchingResponder
+    ) async throws
         -> (coordinator: Coordinator, services: ServiceGroup)
     {
         let files = try await UploadStore(store: store, directory: URL(fileURLWithPath: config.dataDirectory).appendingPathComponent("files"))

@@ -1,6 +1,6 @@
 import ComfyWire
-import ConductorBench
 import Conductor
+import ConductorBench
 import ConductorCore
 import Foundation
 import Logging
@@ -21,10 +21,9 @@ extension LiveBench {
         cluster["store"] = ["postgres": ["url": .string(url), "poolSize": 10]]
         let configFile = directory.appendingPathComponent("cluster-postgres.json")
         try Data(JSONValue.object(cluster).serialized(.compact)).write(to: configFile)
-        let ready: (String) async -> Bool = { base in (try? await load.send(.GET, base + "/readyz")) != nil }
         let leader = try await LiveSetup.startConductor(executable: executable, configFile: configFile, pinned: false)
         defer { leader.process.stop() }
-        try await Self.waitUntil { await ready(leader.url) }
+        try await Self.waitUntil { (try? await load.send(.GET, leader.url + "/history?max_items=1")) != nil }
         let body = Self.submitBody()
         var rates: [String: [Double]] = [:], failures: [String: Int] = [:]
         func measure(_ name: String, _ urls: [String]) async throws {
@@ -38,7 +37,7 @@ extension LiveBench {
         for _ in 0..<2 { try await measure("PostgreSQL, 1 coordinator", [leader.url]) }
         let follower = try await LiveSetup.startConductor(executable: executable, configFile: configFile, pinned: false)
         defer { follower.process.stop() }
-        try await Self.waitUntil { await ready(follower.url) }
+        try await Self.waitUntil { (try? await load.send(.GET, follower.url + "/history?max_items=1")) != nil }
         for _ in 0..<2 {
             try await measure("PostgreSQL, 2 coordinators (submits alternated)", [leader.url, follower.url])
             try await measure("PostgreSQL, 2 coordinators (all through the follower)", [follower.url])
@@ -47,7 +46,9 @@ extension LiveBench {
             "Accepted submits per second by store: 16 workers, the 2 KB prompt, 2 rounds of 3 s (committed before the 200 in every row)",
             headers: ["store", "submits/s", "failed"])
         table.rows.append([.text("SQLite (this run's rounds above)"), .number(sqliteRate, digits: 0), .text("")])
-        for name in ["PostgreSQL, 1 coordinator", "PostgreSQL, 2 coordinators (submits alternated)", "PostgreSQL, 2 coordinators (all through the follower)"] {
+        for name in [
+            "PostgreSQL, 1 coordinator", "PostgreSQL, 2 coordinators (submits alternated)", "PostgreSQL, 2 coordinators (all through the follower)"
+        ] {
             let list = rates[name] ?? []
             table.rows.append([.text(name), .number(list.reduce(0, +) / Double(max(1, list.count)), digits: 0), .text("\(failures[name] ?? 0)")])
         }
@@ -73,7 +74,8 @@ extension LiveBench {
         let started = ContinuousClock.now
         let reader = try await LiveSetup.startConductor(executable: executable, configFile: configFile, pinned: false)
         defer { reader.process.stop() }
-        try await Self.waitUntil { await ready(reader.url) }
+        // Until it leads, it follows the stopped leader's row for up to 2 s: wait for an answer from the fleet itself.
+        try await Self.waitUntil { (try? await load.send(.GET, reader.url + "/history?max_items=1")) != nil }
         let readySeconds = milliseconds(ContinuousClock.now - started) / 1000
         var page: [Double] = [], one: [Double] = []
         for index in 0..<300 {
@@ -90,7 +92,10 @@ extension LiveBench {
             headers: ["request", "median", "p99"])
         history.rows.append([.text("GET /history?max_items=100"), .number(pageSummary.median, digits: 2), .number(pageSummary.p99, digits: 2)])
         history.rows.append([.text("GET /history/{id}"), .number(oneSummary.median, digits: 2), .number(oneSummary.p99, digits: 2)])
-        history.rows.append([.text("start → /readyz 200 (s)"), .number(readySeconds, digits: 2), .text("")])
+        history.rows.append([
+            .text("start → first /history answer (s; includes the 2 s a new coordinator waits out the old leader's heartbeat)"),
+            .number(readySeconds, digits: 2), .text("")
+        ])
         report.tables.append(history)
     }
 

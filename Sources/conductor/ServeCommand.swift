@@ -39,7 +39,10 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = log.logger(label: "conductor")
         let host = cluster.listen.host
         let nodeCount = cluster.nodes.count
+        let announced = Once()
         let server = ConductorServer(config: finalCluster, logger: logger) { bound, _ in
+            // Once: a coordinator sharing a PostgreSQL store is told again when it is elected.
+            guard announced.first() else { return }
             print("Conductor listening on http://\(host):\(bound) in front of \(nodeCount) node(s)")
             fflush(nil)
         }

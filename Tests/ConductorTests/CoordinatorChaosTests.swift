@@ -9,7 +9,9 @@ import Synchronization
 import Testing
 
 /// Three `conductor serve` processes on one PostgreSQL, killed -9 and restarted in turn while 200 jobs run.
-@Suite("Coordinators killed while jobs run", .enabled(if: TestPostgres.available && Coordinators.binary != nil, "needs PostgreSQL and the conductor binary"))
+@Suite(
+    "Coordinators killed while jobs run",
+    .enabled(if: TestPostgres.available && Coordinators.binary != nil, "needs PostgreSQL and the conductor binary"))
 struct CoordinatorChaosTests {
     static let model = "v1-5-pruned-emaonly.safetensors"
 
@@ -131,7 +133,6 @@ final class Listener: Sendable {
     let clientID: String
     let preferred: Int
     private let state = Mutex<(ended: Set<String>, connected: Bool)>(([], false))
-
 
     init(clientID: String, preferred: Int) {
         self.clientID = clientID

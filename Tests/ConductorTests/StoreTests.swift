@@ -199,7 +199,10 @@ struct StoreTests {
             let id = try await source.instanceID()
             for index in 0..<3 { _ = try await Self.insert(source, "done\(index)") }
             try await source.update(id: "done1", state: .running, node: "gpu-1", placement: "{}")
-            for index in 0..<3 { try await source.complete(id: "done\(index)", node: index == 0 ? nil : "gpu-1", entry: Self.entry("done\(index)"), completedAt: Int64(index)) }
+            for index in 0..<3 {
+                try await source.complete(
+                    id: "done\(index)", node: index == 0 ? nil : "gpu-1", entry: Self.entry("done\(index)"), completedAt: Int64(index))
+            }
             let waiting = try await Self.insert(source, "waiting")
             let blob = Blob(hash: String(repeating: "c", count: 64), size: 3)
             _ = try await source.claimName(blob, filename: "in.png", subfolder: "", kind: .input, overwrite: false)

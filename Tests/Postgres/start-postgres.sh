@@ -14,11 +14,13 @@ if [ "$(id -u)" = 0 ]; then
 fi
 if [ ! -f "$dir/data/PG_VERSION" ]; then
     "${as_owner[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth=trust --no-sync >"$dir/initdb.log"
+    # In the server's own configuration, so a restart (pg-ctl.sh start) keeps them.
+    printf "listen_addresses = '127.0.0.1'\nport = %s\nunix_socket_directories = '%s'\nmax_connections = 200\n" "$port" "$dir" \
+        >>"$dir/data/postgresql.conf"
 fi
 if "${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
     echo "postgres://postgres@127.0.0.1:$port/postgres"
     exit 0
 fi
-"${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-    -o "-c listen_addresses=127.0.0.1 -c port=$port -c unix_socket_directories=$dir -c fsync=on -c max_connections=200" start >/dev/null
+"${as_owner[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
 echo "postgres://postgres@127.0.0.1:$port/postgres"

@@ -12,10 +12,11 @@ import Synchronization
 /// leader (`FollowerRoutes`).
 ///
 /// The leader writes its URL and a heartbeat (`seen_at`, every `beat` seconds) in `coordinator`. A follower takes the
-/// lock only after it has seen no heartbeat for `staleAfter` seconds by its own clock, so a leader that only lost its
-/// connection for a moment takes its lock back before anyone else tries. A leader that cannot reach the database for
-/// `staleAfter`, or finds the lock taken when it reconnects, stops (`LeadershipLost`): the process exits and its
-/// supervisor starts it again as a follower. So two coordinators never link the nodes at once.
+/// lock only after it has seen no heartbeat for `staleAfter` by its own clock, so a leader that only lost its
+/// connection for a moment (the database restarted) takes its lock back before anyone else tries. A leader that
+/// cannot reach the database for `graceWithoutDatabase`, or finds the lock taken when it reconnects, stops
+/// (`LeadershipLost`): the process exits and its supervisor starts it again as a follower. So two coordinators never
+/// link the nodes at once.
 public final class Leadership: Sendable {
     public enum Role: Sendable, Equatable {
         /// Following the leader at that URL (nil: none is known yet).
@@ -30,12 +31,20 @@ public final class Leadership: Sendable {
     let logger: Logger
     let beat: Duration
     let staleAfter: Duration
+    /// How long a leader goes on without its database (its store writes answer 503 meanwhile) before it stops. The
+    /// lock session asks the server to drop it only after ~35 s of silence (TCP keepalives), so a leader cut off from
+    /// the database has stopped before a follower can take the lock.
+    let graceWithoutDatabase: Duration
     private let state = Mutex<Role>(.following(leader: nil))
     /// Yields each term this process starts leading (once: a leader that loses its lock stops).
     public let elected: AsyncStream<Int64>
     private let electedIn: AsyncStream<Int64>.Continuation
 
-    public init(settings: PostgresSettings, url: String, logger: Logger, beat: Duration = .milliseconds(500), staleAfter: Duration = .seconds(2)) {
+    public init(
+        settings: PostgresSettings, url: String, logger: Logger, beat: Duration = .milliseconds(500), staleAfter: Duration = .seconds(2),
+        graceWithoutDatabase: Duration = .seconds(10)
+    ) {
+        self.graceWithoutDatabase = graceWithoutDatabase
         self.settings = settings
         advertised = Mutex(url)
         self.logger = logger
@@ -72,8 +81,13 @@ public final class Leadership: Sendable {
             do {
                 if connection == nil || connection?.isClosed == true {
                     connectionNumber += 1
-                    connection = try await PostgresConnection.connect(
+                    let opened = try await PostgresConnection.connect(
                         configuration: settings.connectionConfiguration, id: connectionNumber, logger: logger)
+                    // The server notices a vanished peer after 20 s + 3 × 5 s of silence, not the OS's hours.
+                    try await opened.query("SET tcp_keepalives_idle = 20", logger: logger)
+                    try await opened.query("SET tcp_keepalives_interval = 5", logger: logger)
+                    try await opened.query("SET tcp_keepalives_count = 3", logger: logger)
+                    connection = opened
                 }
                 guard let connection else { continue }
                 if case .leading(let term) = role {
@@ -122,11 +136,11 @@ public final class Leadership: Sendable {
             } catch {
                 holdsLock = false
                 if case .leading(let term) = role {
-                    // Followers take over after `staleAfter` without a heartbeat: a leader cut off from the database
-                    // that long stops first, so two never link the nodes at once.
+                    // Followers can take the lock only once the server dropped this leader's session (≥ 35 s of
+                    // silence, or at once if the server restarted: then this leader takes it back first, or stops).
                     let since = lostAt ?? .now
                     lostAt = since
-                    if ContinuousClock.now - since >= staleAfter {
+                    if ContinuousClock.now - since >= graceWithoutDatabase {
                         logger.critical("lost the database while leading: stopping", metadata: ["term": "\(term)"])
                         throw LeadershipLost(term: term)
                     }

@@ -144,7 +144,8 @@ actor EventHub {
         let now = ContinuousClock.now
         if recentEnds[sid] == nil, recentEnds.count >= Self.endsClients {
             recentEnds = recentEnds.filter { now - ($0.value.last?.at ?? now) < Self.endsKeptFor }
-            if recentEnds.count >= Self.endsClients, let oldest = recentEnds.min(by: { ($0.value.last?.at ?? now) < ($1.value.last?.at ?? now) })?.key {
+            if recentEnds.count >= Self.endsClients, let oldest = recentEnds.min(by: { ($0.value.last?.at ?? now) < ($1.value.last?.at ?? now) })?.key
+            {
                 recentEnds[oldest] = nil
             }
         }

@@ -59,7 +59,8 @@ public protocol JobStore: Sendable {
     /// The newest finished jobs, newest first.
     func recentlyFinished(limit: Int) async throws -> [FinishedJob]
     func finishedJob(id: String) async throws -> FinishedJob?
-    /// Jobs finished at or after `completedAt` (epoch ms), oldest first.
+    /// Jobs finished at or after `completedAt` (epoch ms), oldest first, among the newest `StoredJSON.recentRowsScanned`
+    /// (read backwards by key: the cost does not grow with the history).
     func finished(since completedAt: Int64) async throws -> [FinishedJob]
 
     // MARK: Installation and fleet
@@ -89,7 +90,9 @@ public protocol JobStore: Sendable {
     /// Every name and every copy, to load the file store's index.
     func filesAndCopies() async throws -> (files: [StoredFile], copies: [NodeCopy])
     /// Gives a blob a name with ComfyUI's upload rules (see `UploadStore.claim`), in one transaction.
-    func claimName(_ blob: Blob, filename: String, subfolder: String, kind: FileReference.Kind, overwrite: Bool) async throws
+    func claimName(
+        _ blob: Blob, filename: String, subfolder: String, kind: FileReference.Kind, overwrite: Bool
+    ) async throws
         -> StoredFile
     /// Marks blobs as used now, for retention.
     func touchFiles(_ hashes: Set<String>) async throws
@@ -144,6 +147,9 @@ extension JobStore {
 
 /// How both stores write a job's JSON columns and read them back.
 enum StoredJSON {
+    /// How many of the newest history rows `finished(since:)` looks at.
+    static let recentRowsScanned = 2_000
+
     static func historyBody(_ rows: [(id: String, entry: String)]) -> [UInt8] {
         var body: [UInt8] = Array("{".utf8)
         for (index, row) in rows.enumerated() {

@@ -127,7 +127,7 @@ public final class PostgresStore: JobStore {
                     term BIGINT NOT NULL DEFAULT 0,
                     seen_at BIGINT NOT NULL
                 )
-                """,
+                """
             ]
         )
     ]
@@ -176,7 +176,9 @@ public final class PostgresStore: JobStore {
         }
     }
 
-    func all<each Column: PostgresDecodable>(_ query: PostgresQuery, as columns: (repeat each Column).Type) async throws -> [(
+    func all<each Column: PostgresDecodable>(
+        _ query: PostgresQuery, as columns: (repeat each Column).Type
+    ) async throws -> [(
         repeat each Column
     )] {
         var rows: [(repeat each Column)] = []
@@ -184,9 +186,12 @@ public final class PostgresStore: JobStore {
         return rows
     }
 
-    func one<Value: PostgresDecodable>(_ query: PostgresQuery, as type: Value.Type) async throws -> Value? {
-        for try await value in try await client.query(query, logger: logger).decode(Value.self) { return value }
-        return nil
+    func one<Value: PostgresDecodable & Sendable>(_ query: PostgresQuery, as type: Value.Type) async throws -> Value? {
+        let (client, logger) = (self.client, self.logger)
+        return try await Self.within(settings.answerSeconds, "read") {
+            for try await value in try await client.query(query, logger: logger).decode(Value.self) { return value }
+            return nil
+        }
     }
 
     func execute(_ query: PostgresQuery) async throws {
@@ -374,7 +379,11 @@ public final class PostgresStore: JobStore {
 
     public func finished(since completedAt: Int64) async throws -> [FinishedJob] {
         try await finishedJobs(
-            "SELECT id, node, placement, completed_at, entry FROM history WHERE completed_at >= \(completedAt) ORDER BY sequence")
+            """
+            SELECT id, node, placement, completed_at, entry FROM
+                (SELECT id, node, placement, completed_at, entry, sequence FROM history ORDER BY sequence DESC LIMIT \(StoredJSON.recentRowsScanned)) AS newest
+            WHERE completed_at >= \(completedAt) ORDER BY sequence
+            """)
     }
 
     func finishedJobs(_ query: PostgresQuery) async throws -> [FinishedJob] {
@@ -484,7 +493,9 @@ public final class PostgresStore: JobStore {
         return (files, copies)
     }
 
-    public func claimName(_ blob: Blob, filename: String, subfolder: String, kind: FileReference.Kind, overwrite: Bool) async throws
+    public func claimName(
+        _ blob: Blob, filename: String, subfolder: String, kind: FileReference.Kind, overwrite: Bool
+    ) async throws
         -> StoredFile
     {
         let now = epochMilliseconds()
@@ -572,9 +583,10 @@ public final class PostgresStore: JobStore {
 }
 
 /// True for the first caller only.
-final class Once: Sendable {
+public final class Once: Sendable {
     private let done = Atomic<Bool>(false)
-    func first() -> Bool { !done.exchange(true, ordering: .acquiringAndReleasing) }
+    public init() {}
+    public func first() -> Bool { !done.exchange(true, ordering: .acquiringAndReleasing) }
 }
 
 struct PostgresTimeout: Error, CustomStringConvertible {

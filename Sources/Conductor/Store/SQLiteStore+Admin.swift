@@ -28,8 +28,12 @@ extension SQLiteStore {
     public func finished(since completedAt: Int64) async throws -> [FinishedJob] {
         try await database.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT id, node, placement, completed_at, entry FROM history WHERE completed_at >= ? ORDER BY sequence",
-                arguments: [completedAt]
+                db,
+                sql: """
+                    SELECT * FROM (SELECT id, node, placement, completed_at, entry, sequence FROM history ORDER BY sequence DESC LIMIT ?)
+                    WHERE completed_at >= ? ORDER BY sequence
+                    """,
+                arguments: [StoredJSON.recentRowsScanned, completedAt]
             ).map(Self.finishedJob)
         }
     }

@@ -22,15 +22,21 @@ extension PostgresStore {
             for try await count in try await connection.query(
                 "SELECT (SELECT COUNT(*) FROM job) + (SELECT COUNT(*) FROM history) + (SELECT COUNT(*) FROM file)", logger: logger
             ).decode(Int64.self) { nonEmpty = count > 0 }
-            guard !nonEmpty else { throw PostgresStoreError("the PostgreSQL store already holds jobs, history or files: copy only into an empty one") }
+            guard !nonEmpty else {
+                throw PostgresStoreError("the PostgreSQL store already holds jobs, history or files: copy only into an empty one")
+            }
             var counts = CopyCounts()
 
             let jobs = try await database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM job ORDER BY sequence") }
             for row in jobs {
                 let number: String = row["number"]
                 let value: Double = row["number_value"]
-                let (sequence, id, clientID, principal): (Int64, String, String?, String?) = (row["sequence"], row["id"], row["client_id"], row["principal"])
-                let (prompt, extra, outputs, state): (String, String, String, String) = (row["prompt"], row["extra_data"], row["outputs"], row["state"])
+                let (sequence, id, clientID, principal): (Int64, String, String?, String?) = (
+                    row["sequence"], row["id"], row["client_id"], row["principal"]
+                )
+                let (prompt, extra, outputs, state): (String, String, String, String) = (
+                    row["prompt"], row["extra_data"], row["outputs"], row["state"]
+                )
                 let (node, placement, created): (String?, String?, Int64) = (row["node"], row["placement"], row["created_at"])
                 try await connection.query(
                     """
