@@ -116,7 +116,10 @@ public final class Leadership: Sendable {
                     if let leader, observed?.seenAt != leader.seenAt || observed?.id != leader.id {
                         observed = (leader.seenAt, leader.id, now)
                     }
-                    let stale = leader == nil || (observed.map { now - $0.since >= staleAfter } ?? true)
+                    // A leader at this process's own address is an earlier process on this port, dead since this one
+                    // bound it: never forward to it (that would be to ourselves), and take over without waiting.
+                    let isOwnAddress = leader.map { $0.url == url && $0.id != id } ?? false
+                    let stale = leader == nil || isOwnAddress || (observed.map { now - $0.since >= staleAfter } ?? true)
                     if stale, try await tryLock(connection) {
                         holdsLock = true
                         let term = try await takeOffice(connection)
