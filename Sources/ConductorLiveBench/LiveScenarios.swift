@@ -363,32 +363,11 @@ public struct LiveBench: Sendable {
 
             // History: seed the store while Conductor is stopped, then restart it on the same data directory.
             setup.conductor.stop()
-            let seeded = ContinuousClock.now
             let store = try SQLiteStore(path: setup.conductorDirectory.appendingPathComponent("conductor.sqlite").path)
-            let entry = try Self.sampleEntry()
-            var ids: [String] = []
-            let batch = 20_000
-            for start in stride(from: 0, to: historyRows, by: batch) {
-                let rows = (start..<min(historyRows, start + batch)).map { index in
-                    (id: "seeded-\(index)", node: Optional(LiveSetup.nodeName), entry: entry, completedAt: Int64(1_700_000_000_000 + index))
-                }
-                try await store.appendHistory(rows)
-                if start % 200_000 == 0 { ids.append("seeded-\(start)") }
-            }
-            let seedSeconds = milliseconds(ContinuousClock.now - seeded) / 1000
+            let (ids, seedSeconds) = try await seedHistory(store)
             let (restarted, readySeconds) = try await setup.restartConductor { url in (try? await load.send(.GET, url + "/readyz")) != nil }
-            var page: [Double] = [], one: [Double] = []
-            for index in 0..<300 {
-                let started = ContinuousClock.now
-                try await load.send(.GET, restarted.conductorURL + "/history?max_items=100")
-                page.append(milliseconds(ContinuousClock.now - started))
-                let id = ids[index % ids.count]
-                let second = ContinuousClock.now
-                try await load.send(.GET, restarted.conductorURL + "/history/\(id)")
-                one.append(milliseconds(ContinuousClock.now - second))
-            }
+            let (pageSummary, oneSummary) = try await Self.readHistory(restarted.conductorURL, ids: ids, load: load)
             restarted.conductor.stop()
-            let pageSummary = Summary(page), oneSummary = Summary(one)
             var history = Table(
                 "History with \(historyRows) rows in the store (seeded in \(fixed(seedSeconds, 1)) s); 300 sequential requests each (ms)",
                 headers: ["request", "median", "p99"])
@@ -403,6 +382,37 @@ public struct LiveBench: Sendable {
             report.notes.append("The direct row is a ComfyUI-like in-memory queue; Conductor commits each submit to SQLite (fsync) before its 200.")
             return report
         }
+    }
+
+    /// Seeds `historyRows` finished jobs into a stopped coordinator's store; returns ids spread over them to read back,
+    /// and the seconds it took.
+    func seedHistory(_ store: any JobStore) async throws -> (ids: [String], seconds: Double) {
+        let seeded = ContinuousClock.now
+        let entry = try Self.sampleEntry()
+        var ids: [String] = []
+        let batch = 20_000
+        for start in stride(from: 0, to: historyRows, by: batch) {
+            let rows = (start..<min(historyRows, start + batch)).map { index in
+                (id: "seeded-\(index)", node: Optional(LiveSetup.nodeName), entry: entry, completedAt: Int64(1_700_000_000_000 + index))
+            }
+            try await store.appendHistory(rows)
+            if start % 200_000 == 0 { ids.append("seeded-\(start)") }
+        }
+        return (ids, milliseconds(ContinuousClock.now - seeded) / 1000)
+    }
+
+    /// 300 sequential `GET /history?max_items=100` and `GET /history/{id}` each, in turn (ms).
+    static func readHistory(_ base: String, ids: [String], load: LoadGenerator) async throws -> (page: Summary, one: Summary) {
+        var page: [Double] = [], one: [Double] = []
+        for index in 0..<300 {
+            let first = ContinuousClock.now
+            try await load.send(.GET, base + "/history?max_items=100")
+            page.append(milliseconds(ContinuousClock.now - first))
+            let second = ContinuousClock.now
+            try await load.send(.GET, base + "/history/\(ids[index % ids.count])")
+            one.append(milliseconds(ContinuousClock.now - second))
+        }
+        return (Summary(page), Summary(one))
     }
 
     /// A finished job's history entry of realistic size (the 2 KB prompt, one output image, the status messages).

@@ -58,35 +58,15 @@ extension LiveBench {
 
         // The history at `historyRows` rows in PostgreSQL, read through a new leader.
         let store = try await PostgresStore(settings, logger: logger)
-        let seeded = ContinuousClock.now
-        let entry = try Self.sampleEntry()
-        var ids: [String] = []
-        let batch = 20_000
-        for start in stride(from: 0, to: historyRows, by: batch) {
-            let rows = (start..<min(historyRows, start + batch)).map { index in
-                (id: "seeded-\(index)", node: Optional(LiveSetup.nodeName), entry: entry, completedAt: Int64(1_700_000_000_000 + index))
-            }
-            try await store.appendHistory(rows)
-            if start % 200_000 == 0 { ids.append("seeded-\(start)") }
-        }
+        let (ids, seedSeconds) = try await seedHistory(store)
         store.close()
-        let seedSeconds = milliseconds(ContinuousClock.now - seeded) / 1000
         let started = ContinuousClock.now
         let reader = try await LiveSetup.startConductor(executable: executable, configFile: configFile, pinned: false)
         defer { reader.process.stop() }
         // Until it leads, it follows the stopped leader's row for up to 2 s: wait for an answer from the fleet itself.
         try await Self.waitUntil { (try? await load.send(.GET, reader.url + "/history?max_items=1")) != nil }
         let readySeconds = milliseconds(ContinuousClock.now - started) / 1000
-        var page: [Double] = [], one: [Double] = []
-        for index in 0..<300 {
-            let first = ContinuousClock.now
-            try await load.send(.GET, reader.url + "/history?max_items=100")
-            page.append(milliseconds(ContinuousClock.now - first))
-            let second = ContinuousClock.now
-            try await load.send(.GET, reader.url + "/history/\(ids[index % ids.count])")
-            one.append(milliseconds(ContinuousClock.now - second))
-        }
-        let pageSummary = Summary(page), oneSummary = Summary(one)
+        let (pageSummary, oneSummary) = try await Self.readHistory(reader.url, ids: ids, load: load)
         var history = Table(
             "PostgreSQL: history with \(historyRows) rows (seeded in \(fixed(seedSeconds, 1)) s); 300 sequential requests each (ms)",
             headers: ["request", "median", "p99"])

@@ -306,15 +306,12 @@ public final class PostgresStore: JobStore {
     public func complete(id: String, node: String?, entry: HistoryEntry, completedAt: Int64) async throws {
         let text = entry.json.jsonString(.python)
         let logger = self.logger
-        // The placement travels with the row: read it, then move the job, in one transaction.
+        // The placement travels with the row: the job leaves the queue and enters history in one transaction.
         try await client.withTransaction(logger: logger) { connection in
             var placement: String?
-            for try await value in try await connection.query("SELECT placement FROM job WHERE id = \(id)", logger: logger).decode(
-                String?.self)
-            {
-                placement = value
-            }
-            try await connection.query("DELETE FROM job WHERE id = \(id)", logger: logger)
+            for try await value in try await connection.query(
+                "DELETE FROM job WHERE id = \(id) RETURNING placement", logger: logger
+            ).decode(String?.self) { placement = value }
             try await connection.query("DELETE FROM history WHERE id = \(id)", logger: logger)
             try await connection.query(
                 """
